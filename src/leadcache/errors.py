@@ -1,0 +1,204 @@
+"""Every error leadcache raises, rooted in one base class.
+
+The tree::
+
+    LeadCacheError
+    ├── ConfigError(ValueError)          a setting is missing or invalid; names the variable
+    ├── LeadNotFound(KeyError)           no lead has that id (Airtable id or local id)
+    ├── ValidationError(ValueError)      an update or new lead is malformed; nothing was written
+    ├── StorageError                     the local database failed (wraps sqlite3 / psycopg errors)
+    │   ├── DatabaseBusy                 another process held the write lock past the busy timeout
+    │   └── SchemaError                  the database was made by a newer leadcache, or is not ours
+    ├── AirtableError                    Airtable (or the network to it) failed; carries status/type
+    │   ├── AirtableOffline(ConnectionError)  connection refused, DNS failure, timeout
+    │   ├── RateLimited                  429 that outlasted our retries
+    │   ├── AirtableAuthError(PermissionError) 401/403: the token is wrong or lacks a scope
+    │   ├── AirtableNotFound(KeyError)   404: unknown base, table or record
+    │   ├── RecordRejected(ValueError)   422: Airtable refused the data (e.g. INVALID_VALUE_FOR_COLUMN)
+    │   ├── IteratorExpired              422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE; restart the listing
+    │   └── AirtableServerError          5xx that outlasted our retries
+    ├── SyncError                        the sync engine could not run
+    │   └── SyncBusy                     another process holds the sync lease
+    └── BackupError                      a backup, verify or restore failed or was refused
+        └── RestoreRefused               the target is in use, or the backup failed its checks
+
+Builtins are mixed in where they fit, so ``except KeyError`` still catches an unknown lead.
+No exception from ``sqlite3``, ``requests`` or ``psycopg`` escapes the public API unwrapped;
+the original is always chained as ``__cause__``.
+
+Error messages never contain the Airtable API key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AirtableAuthError",
+    "AirtableError",
+    "AirtableNotFound",
+    "AirtableOffline",
+    "AirtableServerError",
+    "BackupError",
+    "ConfigError",
+    "DatabaseBusy",
+    "IteratorExpired",
+    "LeadCacheError",
+    "LeadNotFound",
+    "RateLimited",
+    "RecordRejected",
+    "RestoreRefused",
+    "SchemaError",
+    "StorageError",
+    "SyncBusy",
+    "SyncError",
+    "ValidationError",
+]
+
+
+class LeadCacheError(Exception):
+    """Base class of every error raised by leadcache.
+
+    Attributes:
+        hint: an optional sentence telling the reader what to do next.
+    """
+
+    hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} ({self.hint})"
+        return self.message
+
+
+class ConfigError(LeadCacheError, ValueError):
+    """A setting is missing or has an invalid value.
+
+    Attributes:
+        variable: the environment variable at fault, e.g. ``CACHE_REFRESH_INTERVAL``.
+    """
+
+    def __init__(self, variable: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{variable}: {message}", hint=hint)
+        self.variable = variable
+
+
+class LeadNotFound(LeadCacheError, KeyError):
+    """No lead has this id. Also a ``KeyError``."""
+
+    def __init__(self, lead_id: str) -> None:
+        super().__init__(f"no lead with id {lead_id!r}")
+        self.lead_id = lead_id
+
+    # KeyError.__str__ would repr() the message; keep the readable form.
+    __str__ = LeadCacheError.__str__
+
+
+class ValidationError(LeadCacheError, ValueError):
+    """Input to a write was malformed; nothing was written. Also a ``ValueError``.
+
+    Attributes:
+        field: the offending key, when one key is at fault.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+
+
+class StorageError(LeadCacheError):
+    """The local database failed. The driver's exception is chained as ``__cause__``."""
+
+
+class DatabaseBusy(StorageError):
+    """Another process held the database write lock longer than the busy timeout."""
+
+
+class SchemaError(StorageError):
+    """The database schema is newer than this version of leadcache, or not a leadcache file."""
+
+
+class AirtableError(LeadCacheError):
+    """Airtable, or the network to it, failed.
+
+    Attributes:
+        status: the HTTP status, or ``None`` when no response arrived.
+        error_type: Airtable's error type, e.g. ``INVALID_VALUE_FOR_COLUMN``.
+        record_id: the record concerned, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_type: str | None = None,
+        record_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.error_type = error_type
+        self.record_id = record_id
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as JSON-ready data (what the pending queue stores as ``last_error``)."""
+        return {
+            "kind": type(self).__name__,
+            "status": self.status,
+            "type": self.error_type,
+            "message": self.message,
+            "record_id": self.record_id,
+        }
+
+
+class AirtableOffline(AirtableError, ConnectionError):
+    """No response: connection refused, DNS failure, reset or timeout."""
+
+
+class RateLimited(AirtableError):
+    """Airtable answered 429 and kept doing so past our retry budget."""
+
+
+class AirtableAuthError(AirtableError, PermissionError):
+    """401 or 403: the token is invalid or lacks access to this base or scope."""
+
+
+class AirtableNotFound(AirtableError, KeyError):
+    """404: unknown base, table or record."""
+
+    __str__ = LeadCacheError.__str__
+
+
+class RecordRejected(AirtableError, ValueError):
+    """422: Airtable refused the data of a write. Retrying the same data will fail again."""
+
+
+class IteratorExpired(AirtableError):
+    """422 ``LIST_RECORDS_ITERATOR_NOT_AVAILABLE``: a listing must restart from its first page."""
+
+
+class AirtableServerError(AirtableError):
+    """A 5xx answer that persisted past our retries."""
+
+
+class SyncError(LeadCacheError):
+    """The sync engine could not complete a run."""
+
+
+class SyncBusy(SyncError):
+    """Another process holds the sync lease; try again after it expires or is released."""
+
+
+class BackupError(LeadCacheError):
+    """A backup, verification or restore failed."""
+
+
+class RestoreRefused(BackupError):
+    """The restore was refused: the database is in use or the backup failed its checks."""

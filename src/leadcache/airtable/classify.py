@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+)
 
 from ..errors import (
     AirtableAuthError,
@@ -172,18 +177,20 @@ def _from_response(
     return Failure(Outcome.FINAL, status, error)
 
 
-def _never_sent(exc: requests.RequestException) -> bool:
-    """True when the failure happened before the request left this machine."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-        # urllib3 2.x: NewConnectionError (refused) and NameResolutionError (DNS) both derive
-        # from ConnectTimeoutError: all three mean no connection was ever made.
-        return isinstance(reason, ConnectTimeoutError)
-    return False
+def _never_sent(exc: requests.RequestException) -> str | None:
+    """Why the request never left this machine, or ``None`` if it may have."""
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    # urllib3 2.x: NameResolutionError derives from NewConnectionError, which derives from
+    # ConnectTimeoutError: all three mean no connection was ever made.
+    if isinstance(reason, NameResolutionError):
+        return "DNS lookup failed"
+    if isinstance(reason, NewConnectionError):
+        return "connection refused or unreachable"
+    if isinstance(exc, requests.ConnectTimeout) or isinstance(reason, ConnectTimeoutError):
+        return "connect timeout"
+    return None
 
 
 def classify(
@@ -209,12 +216,13 @@ def classify(
     try:
         if response is not None:
             return _from_response(response, what, record_id, secret)
-        if _never_sent(exc):
+        why = _never_sent(exc) if isinstance(exc, requests.ConnectionError) else None
+        if why is not None:
             return Failure(
                 Outcome.NOT_SENT,
                 0,
                 AirtableOffline(
-                    f"{what}: could not connect to Airtable ({type(exc).__name__})",
+                    f"{what}: could not connect to Airtable: {why}",
                     record_id=record_id,
                     hint="Airtable is unreachable; reads still work and queued writes wait "
                     "for the next sync",

@@ -122,7 +122,7 @@ class CallStats:
             return {
                 "total": self._total,
                 "by_kind": dict(self._by_kind),
-                "by_status": {str(k): v for k, v in sorted(self._by_status.items())},
+                "by_status": dict(sorted(self._by_status.items())),
                 "retries": self._retries,
                 "rate_limited": self._rate_limited,
                 "seconds": round(self._seconds, 6),

@@ -28,6 +28,7 @@ __all__ = [
     "fsync_dir",
     "fsync_file",
     "list_backups",
+    "next_suffix",
     "prune_backups",
     "timestamp",
 ]
@@ -80,6 +81,17 @@ def backup_name(when: datetime, n: int = 0) -> str:
 
 def _sort_key(match: re.Match[str]) -> tuple[str, str, int]:
     return (match.group(1), match.group(2), int(match.group(3) or 0))
+
+
+def next_suffix(backup_dir: Path, when: datetime) -> int:
+    """The ``n`` for a new backup taken in the second of ``when``: above every one in use."""
+    stamp = timestamp(when)
+    used = [
+        int(m.group(3) or 0)
+        for m in (_NAME_RE.match(name) for name in os.listdir(backup_dir))
+        if m is not None and f"{m.group(1)}_{m.group(2)}" == stamp
+    ]
+    return max(used) + 1 if used else 0
 
 
 def backup_info(path: Path) -> BackupInfo:

@@ -29,6 +29,7 @@ from ._files import (
     ensure_private_dir,
     fsync_dir,
     fsync_file,
+    next_suffix,
     prune_backups,
 )
 from .s3 import upload_backup
@@ -71,7 +72,9 @@ def _snapshot_into(db_path: Path, tmp: Path, progress: Progress | None) -> None:
 def _publish(tmp: Path, backup_dir: Path) -> Path:
     """Give the finished temp file its final name without ever replacing an existing file."""
     now = datetime.now(UTC)
-    n = 0
+    # Start after the highest suffix already used in this second, not at the first free one:
+    # once retention has deleted ``_`` names, reusing them would sort the new backup as older.
+    n = next_suffix(backup_dir, now)
     while True:
         final = backup_dir / backup_name(now, n)
         try:

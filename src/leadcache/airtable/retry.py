@@ -168,8 +168,12 @@ class RetryPolicy:
                 result = send()
             except requests.RequestException as exc:
                 failure = classify(exc, what=what, record_id=record_id, secret=self._secret)
-                self.stats.record(kind, failure.status, self._clock() - started)
                 delay = self._decide(failure, idempotent, retries, offline_tries)
+                if failure.outcome is Outcome.RATE_LIMITED:
+                    # Every user of the pacer waits, not only this caller, and even when this
+                    # caller gives up: Airtable refuses the whole base until the penalty ends.
+                    self.pacer.penalize(delay if delay is not None else self._penalty(failure))
+                self.stats.record(kind, failure.status, self._clock() - started)
                 if delay is None:
                     raise self._final_error(failure, idempotent) from exc
                 if failure.outcome is Outcome.NOT_SENT:
@@ -183,11 +187,8 @@ class RetryPolicy:
                     failure.error.error_type or failure.status or failure.outcome.value,
                     delay,
                 )
-                if failure.outcome is Outcome.RATE_LIMITED:
-                    # Every user of the pacer waits, not only this caller: Airtable refuses
-                    # the whole base until the penalty is over.
-                    self.pacer.penalize(delay)
-                elif delay > 0:
+                # After a 429 the pacer makes us wait; everything else sleeps here.
+                if failure.outcome is not Outcome.RATE_LIMITED and delay > 0:
                     self._sleep(delay)
                 continue
             self.stats.record(kind, 200, self._clock() - started)
@@ -205,13 +206,17 @@ class RetryPolicy:
         if outcome is Outcome.FINAL or retries >= self.max_retries:
             return None
         if outcome is Outcome.RATE_LIMITED:
-            floor = self.penalty
-            if failure.retry_after is not None:
-                floor = max(floor, failure.retry_after)
-            return floor + self._rng.uniform(0.0, self.penalty_jitter)
+            return self._penalty(failure)
         if not idempotent:
             return None
         return self.backoff(retries, failure.retry_after)
+
+    def _penalty(self, failure: Failure) -> float:
+        """Seconds everyone waits after a 429: the penalty (or a longer Retry-After) + jitter."""
+        floor = self.penalty
+        if failure.retry_after is not None:
+            floor = max(floor, failure.retry_after)
+        return floor + self._rng.uniform(0.0, self.penalty_jitter)
 
     def _final_error(self, failure: Failure, idempotent: bool) -> AirtableError:
         """The error to raise; says so when a non-idempotent request may have been applied."""

@@ -224,6 +224,7 @@ class PyAirtableTable:
         fields: Sequence[str] | None = None,
         page_size: int = MAX_PAGE_SIZE,
     ) -> Iterator[list[RecordDict]]:
+        # Checked here, not in the generator, so a bad call fails where it is made.
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1-{MAX_PAGE_SIZE}, got {page_size}")
         options: dict[str, Any] = {"page_size": page_size}
@@ -231,6 +232,9 @@ class PyAirtableTable:
             options["formula"] = formula
         if fields:
             options["fields"] = list(fields)
+        return self._pages(options)
+
+    def _pages(self, options: dict[str, Any]) -> Iterator[list[RecordDict]]:
         url = self._records_url()
         fallback = ("POST", self._records_url("listRecords"))
         what = f"list {self.table}"

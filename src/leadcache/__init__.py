@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .cache import LeadCache
 from .errors import (
     AirtableError,
     ConfigError,
@@ -19,6 +20,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AirtableError",
     "ConfigError",
+    "LeadCache",
     "LeadCacheError",
     "LeadNotFound",
     "Settings",

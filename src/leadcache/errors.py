@@ -10,12 +10,12 @@ The tree::
     │   ├── DatabaseBusy                 another process held the write lock past the busy timeout
     │   └── SchemaError                  the database was made by a newer leadcache, or is not ours
     ├── AirtableError                    Airtable (or the network to it) failed; carries status/type
-    │   ├── AirtableOffline(ConnectionError)  connection refused, DNS failure, timeout
+    │   ├── AirtableOffline(ConnectionError)   no answer: refused, DNS failure, timeout
     │   ├── RateLimited                  429 that outlasted our retries
-    │   ├── AirtableAuthError(PermissionError) 401/403: the token is wrong or lacks a scope
+    │   ├── AirtableAuthError(PermissionError) 401/403: bad token or missing scope
     │   ├── AirtableNotFound(KeyError)   404: unknown base, table or record
-    │   ├── RecordRejected(ValueError)   422: Airtable refused the data (e.g. INVALID_VALUE_FOR_COLUMN)
-    │   ├── IteratorExpired              422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE; restart the listing
+    │   ├── RecordRejected(ValueError)   422: Airtable refused the data (bad value, ...)
+    │   ├── IteratorExpired              422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE: restart
     │   └── AirtableServerError          5xx that outlasted our retries
     ├── SyncError                        the sync engine could not run
     │   └── SyncBusy                     another process holds the sync lease

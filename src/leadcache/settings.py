@@ -189,7 +189,9 @@ def _field_map(var: str, raw: str) -> dict[str, str]:
     merged = dict(DEFAULT_FIELD_MAP)
     for key, name in data.items():
         if not isinstance(name, str) or not name.strip():
-            raise ConfigError(var, f"the Airtable field name for {key!r} must be a non-empty string")
+            raise ConfigError(
+                var, f"the Airtable field name for {key!r} must be a non-empty string"
+            )
         merged[key] = name
     names = list(merged.values())
     if len(set(names)) != len(names):
@@ -371,7 +373,9 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "Optional S3-compatible endpoint (MinIO, moto) for backup uploads.",
         _url,
     ),
-    Setting("log_format", "LEAD_CACHE_LOG_FORMAT", "text", "text or json.", _choice("text", "json")),
+    Setting(
+        "log_format", "LEAD_CACHE_LOG_FORMAT", "text", "text or json.", _choice("text", "json")
+    ),
     Setting(
         "log_level",
         "LEAD_CACHE_LOG_LEVEL",

@@ -1,0 +1,312 @@
+"""``LeadCache``: the agents' API. Reads are local; writes are local plus a queued change.
+
+Example:
+    >>> from leadcache import LeadCache
+    >>> cache = LeadCache(db_path="data/leads_cache.db")        # doctest: +SKIP
+    >>> for lead in cache.get_leads_by_status("scraped"):        # doctest: +SKIP
+    ...     cache.update_lead(lead["id"], {"status": "enriched"})
+    >>> cache.sync_pending_changes()                             # doctest: +SKIP
+
+Every write commits the lead and its ``pending_sync`` row in one transaction, so a change is
+either fully recorded (and will reach Airtable) or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+from .clock import parse_ts
+from .errors import LeadNotFound, ValidationError
+from .fields import FieldMap, check_cell_value
+from .settings import Settings
+from .store.base import Store
+from .store.sqlite import SQLiteStore
+from .types import CellValue, Fields, Lead, LeadId
+
+if TYPE_CHECKING:
+    from .sync.manager import SyncManager
+
+__all__ = ["LOCAL_ID_PREFIX", "LeadCache"]
+
+#: Ids of leads created locally and not yet in Airtable start with this.
+LOCAL_ID_PREFIX: Final = "loc_"
+#: cache_meta keys (the design sketch names the first three).
+META_LAST_FULL_SYNC: Final = "last_full_sync"
+META_LAST_INCREMENTAL_SYNC: Final = "last_incremental_sync"
+META_TOTAL_LEADS: Final = "total_leads"
+META_FIELD_TYPES: Final = "field_types"
+
+
+def _empty(value: CellValue) -> bool:
+    # Airtable omits "", [] and false from records; treat them as a cleared field.
+    return value is None or value is False or value in ("", [])
+
+
+class LeadCache:
+    """Fast local access to the leads table, with changes queued for Airtable.
+
+    Args:
+        db_path: the SQLite file; overrides ``LEAD_CACHE_DB_PATH``.
+        settings: all settings; read from the environment when omitted.
+        store: a ready storage backend (e.g. PostgreSQL); overrides ``db_path``.
+    """
+
+    def __init__(
+        self,
+        db_path: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+        store: Store | None = None,
+    ) -> None:
+        settings = settings if settings is not None else Settings.from_env()
+        if db_path is not None:
+            settings = settings.replace(db_path=Path(db_path))
+        self.settings = settings
+        self.field_map = FieldMap(settings.field_map)
+        self.store: Store = (
+            store
+            if store is not None
+            else SQLiteStore(settings.db_path, self.field_map, synchronous=settings.synchronous)
+        )
+        self._field_types: dict[str, str | None] | None = None
+        self._sync: SyncManager | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the database (idempotent)."""
+        if self._sync is not None:
+            self._sync.close()
+        self.store.close()
+
+    def __enter__(self) -> LeadCache:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- reads (never touch the network) ---------------------------------------------------
+    def get_all_leads(self, *, include_deleted: bool = False) -> list[Lead]:
+        """Every cached lead, in the order they entered the cache."""
+        return self.store.list_leads(include_deleted=include_deleted)
+
+    def get_leads_by_status(self, status: str) -> list[Lead]:
+        """Live leads whose status is exactly ``status``."""
+        return self.store.list_leads(status=status)
+
+    def get_lead_by_id(self, lead_id: LeadId) -> Lead:
+        """One lead by Airtable id or local id (deleted leads are returned with
+        ``deleted: True``).
+
+        Raises:
+            LeadNotFound: no lead has this id (also a ``KeyError``).
+        """
+        lead = self.store.get_lead(lead_id)
+        if lead is None:
+            raise LeadNotFound(lead_id)
+        return lead
+
+    def search_leads(self, query: str, *, limit: int | None = 100) -> list[Lead]:
+        """Live leads whose name, company or email contains ``query``, best matches first.
+
+        Case-insensitive; every word of the query must appear (in any of the three).
+        Any string is safe. ``limit=None`` returns every match.
+        """
+        if not isinstance(query, str):
+            raise ValidationError(f"query must be a string, got {type(query).__name__}")
+        return self.store.search_leads(query, limit=limit)
+
+    # -- writes (local at once, queued for Airtable) ---------------------------------------
+    def update_lead(self, lead_id: LeadId, updates: Mapping[str, Any]) -> None:
+        """Change some fields of a lead; the change is queued for Airtable.
+
+        Keys may be lead keys (``"status"``) or Airtable field names (``"Status"``). ``None``
+        or ``""`` clears a field. Values equal to the current ones are skipped.
+
+        Raises:
+            LeadNotFound: no lead has this id.
+            ValidationError: unknown field, wrong value type, computed field, or the lead was
+                deleted; nothing is written.
+        """
+        changes = self._validated(updates)
+        with self.store.transaction():
+            state = self.store.lead_state(lead_id)
+            if state is None:
+                raise LeadNotFound(lead_id)
+            if state.deleted is not None:
+                raise ValidationError(f"lead {lead_id!r} is deleted and cannot be updated")
+            self._check_known(changes, state.data)
+            data = dict(state.data)
+            effective: Fields = {}
+            for name, value in changes.items():
+                if _empty(value):
+                    if name in data:
+                        del data[name]
+                        effective[name] = None
+                elif data.get(name) != value:
+                    data[name] = value
+                    effective[name] = value
+            if effective:
+                remote = state.remote or {}
+                base = {name: remote.get(name) for name in effective}
+                self.store.set_lead_data(state.id, data, changed=effective)
+                self.store.add_pending(state.id, "update", effective, base)
+
+    def add_lead(self, lead_data: Mapping[str, Any]) -> LeadId:
+        """Add a new lead; it is created in Airtable on the next push.
+
+        Returns:
+            Its id at once: a local id (``loc_…``) until Airtable assigns a record id; both
+            resolve to the lead afterwards.
+
+        Raises:
+            ValidationError: empty, unknown fields or wrong value types; nothing is written.
+        """
+        changes = self._validated(lead_data)
+        self._check_known(changes, {})
+        data = {k: v for k, v in changes.items() if not _empty(v)}
+        if not data:
+            raise ValidationError("a new lead needs at least one non-empty field")
+        lead_id = LOCAL_ID_PREFIX + uuid.uuid4().hex
+        with self.store.transaction():
+            self.store.insert_lead(lead_id, data)
+            self.store.add_pending(lead_id, "create", data, {})
+        return lead_id
+
+    def delete_lead(self, lead_id: LeadId) -> None:
+        """Delete a lead: it stays readable with ``deleted: True`` and is deleted in Airtable
+        on the next push. Deleting a deleted lead does nothing.
+
+        Raises:
+            LeadNotFound: no lead has this id.
+        """
+        with self.store.transaction():
+            state = self.store.lead_state(lead_id)
+            if state is None:
+                raise LeadNotFound(lead_id)
+            if state.deleted is not None:
+                return
+            self.store.mark_deleted([state.id], "local")
+            self.store.add_pending(state.id, "delete", {}, {})
+
+    # -- freshness and sync ----------------------------------------------------------------
+    def last_pull_time(self) -> datetime | None:
+        """When the cache last finished a full or incremental pull."""
+        times = [
+            parse_ts(v)
+            for v in (
+                self.store.get_meta(META_LAST_FULL_SYNC),
+                self.store.get_meta(META_LAST_INCREMENTAL_SYNC),
+            )
+            if v
+        ]
+        return max(times) if times else None
+
+    def is_cache_fresh(self, max_age_hours: float | None = None) -> bool:
+        """Whether the last pull is younger than ``max_age_hours`` (default:
+        ``CACHE_REFRESH_INTERVAL``). A cache never pulled is not fresh."""
+        hours = self.settings.refresh_interval_hours if max_age_hours is None else max_age_hours
+        last = self.last_pull_time()
+        if last is None:
+            return False
+        return datetime.now(UTC) - last < timedelta(hours=hours)
+
+    @property
+    def sync(self) -> SyncManager:
+        """The :class:`~leadcache.sync.SyncManager` for this cache (built on first use from
+        the Airtable settings)."""
+        if self._sync is None:
+            from .sync.manager import SyncManager
+
+            self._sync = SyncManager.from_cache(self)
+        return self._sync
+
+    def refresh_cache(self, force: bool = False) -> dict[str, Any] | None:
+        """Pull from Airtable when the cache is stale (or always with ``force=True``).
+
+        The first pull is a full one; later ones are incremental. Returns the run's figures,
+        or None when the cache was fresh and nothing was called.
+        """
+        if not force and self.is_cache_fresh():
+            return None
+        return self.sync.refresh()
+
+    def sync_pending_changes(self) -> dict[str, Any]:
+        """Push every pending change to Airtable now; returns the run's figures."""
+        return self.sync.push_to_airtable()
+
+    # -- introspection ---------------------------------------------------------------------
+    def pending_changes(
+        self, *, states: tuple[str, ...] = ("pending", "rejected", "held")
+    ) -> list[dict[str, Any]]:
+        """Queued changes not yet in Airtable, oldest first, as dicts."""
+        return [
+            {
+                "id": p.id,
+                "lead_id": p.lead_id,
+                "action": p.action,
+                "changes": p.changes,
+                "state": p.state,
+                "attempts": p.attempts,
+                "last_error": p.last_error,
+                "created_at": p.created_at,
+            }
+            for p in self.store.open_pending(states=states)
+        ]
+
+    # -- validation ------------------------------------------------------------------------
+    def _validated(self, updates: Mapping[str, Any]) -> Fields:
+        if not isinstance(updates, Mapping):
+            raise ValidationError(f"expected a dict of field values, got {type(updates).__name__}")
+        changes = self.field_map.to_airtable(updates)
+        key_field = self.settings.sync_key_field
+        types = self.field_types()
+        for name, value in changes.items():
+            if name == key_field:
+                raise ValidationError(
+                    f"{name!r} is managed by leadcache (it makes creates idempotent)", field=name
+                )
+            if (
+                name in self.field_map.field_to_key
+                and not (value is None or isinstance(value, str))
+                and types.get(name) is None
+            ):
+                key = self.field_map.field_to_key[name]
+                raise ValidationError(
+                    f"{key!r} must be a string or None, got {type(value).__name__}",
+                    field=name,
+                )
+            check_cell_value(name, value, types.get(name))
+        return changes
+
+    def _check_known(self, changes: Fields, lead_fields: Fields) -> None:
+        types = self.field_types()
+        for name in changes:
+            if name in lead_fields or name in types or name in self.field_map.field_to_key:
+                continue
+            types = self.field_types(reload=True)
+            if name not in types:
+                known = sorted(set(self.field_map.field_to_key) | set(types))
+                raise ValidationError(
+                    f"unknown field {name!r}",
+                    field=name,
+                    hint=f"known fields: {', '.join(known[:20])}",
+                )
+
+    def field_types(self, *, reload: bool = False) -> dict[str, str | None]:
+        """Airtable field name -> type (None when only seen in data), as the last sync
+        recorded them."""
+        if self._field_types is None or reload:
+            raw = self.store.get_meta(META_FIELD_TYPES)
+            self._field_types = json.loads(raw) if raw else {}
+        return self._field_types

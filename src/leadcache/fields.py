@@ -1,0 +1,153 @@
+"""The mapping between lead keys and Airtable field names, and validation of cell values.
+
+Agents may write either form: ``{"status": "enriched"}`` or ``{"Status": "enriched"}``.
+Everything below the public API works in Airtable field names only, so a lead's ``fields`` dict,
+the pending queue and the pushed payloads all speak Airtable's language.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Final
+
+from .errors import ValidationError
+from .types import LEAD_KEYS, CellValue, FieldName, Fields
+
+__all__ = ["COMPUTED_FIELD_TYPES", "FieldMap", "as_text", "check_cell_value"]
+
+#: Airtable field types whose values Airtable computes; writing them is a 422.
+COMPUTED_FIELD_TYPES: Final = frozenset(
+    {
+        "autoNumber",
+        "button",
+        "count",
+        "createdBy",
+        "createdTime",
+        "formula",
+        "lastModifiedBy",
+        "lastModifiedTime",
+        "multipleLookupValues",
+        "rollup",
+        "aiText",
+        "externalSyncSource",
+    }
+)
+
+_TEXT_TYPES: Final = frozenset(
+    {"singleLineText", "multilineText", "email", "url", "phoneNumber", "richText", "singleSelect"}
+)
+_NUMBER_TYPES: Final = frozenset({"number", "percent", "currency", "rating", "duration"})
+
+
+class FieldMap:
+    """Lead key <-> Airtable field name.
+
+    Args:
+        mapping: lead key -> Airtable field name for the eight keys of ``LEAD_KEYS``.
+    """
+
+    def __init__(self, mapping: Mapping[str, str]) -> None:
+        missing = [k for k in LEAD_KEYS if k not in mapping]
+        if missing:
+            raise ValueError(f"field map lacks lead keys {missing}")
+        self.key_to_field: dict[str, FieldName] = {k: mapping[k] for k in LEAD_KEYS}
+        self.field_to_key: dict[FieldName, str] = {v: k for k, v in self.key_to_field.items()}
+        self.mapped_fields: tuple[FieldName, ...] = tuple(self.key_to_field.values())
+
+    def to_airtable(self, updates: Mapping[str, Any]) -> Fields:
+        """Rename lead keys to Airtable names; Airtable names pass through unchanged.
+
+        Raises:
+            ValidationError: a key is not a string, or one field is given under both names.
+        """
+        out: Fields = {}
+        for key, value in updates.items():
+            if not isinstance(key, str) or not key:
+                raise ValidationError(f"field names must be non-empty strings, got {key!r}")
+            name = self.key_to_field.get(key, key)
+            if name in out:
+                raise ValidationError(
+                    f"{name!r} is given twice (as {key!r} and under its other name)", field=key
+                )
+            out[name] = value
+        return out
+
+    def columns(self, fields: Mapping[FieldName, CellValue]) -> tuple[str | None, ...]:
+        """The eight mapped column values of a record, as text, in ``LEAD_KEYS`` order."""
+        return tuple(as_text(fields.get(name)) for name in self.mapped_fields)
+
+
+def as_text(value: CellValue) -> str | None:
+    """A cell value as column text: lists joined, objects by their readable part."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(str(as_text(v)) for v in value)
+    if isinstance(value, dict):
+        # Collaborators, barcodes and error cells: their readable part.
+        for key in ("name", "text", "email", "label", "error"):
+            if isinstance(value.get(key), str):
+                return str(value[key])
+        return None
+    return str(value)
+
+
+def check_cell_value(name: FieldName, value: CellValue, field_type: str | None) -> None:
+    """Raise ValidationError unless ``value`` can be written to a field of ``field_type``.
+
+    ``None`` always clears a field. An unknown type (``None``) accepts any JSON cell value.
+    """
+    if field_type in COMPUTED_FIELD_TYPES:
+        raise ValidationError(
+            f"{name!r} is computed by Airtable ({field_type}) and cannot be written", field=name
+        )
+    if value is None:
+        return
+    _check_json(name, value)
+    if field_type is None:
+        return
+    ok = True
+    if field_type in _TEXT_TYPES:
+        ok = isinstance(value, str)
+    elif field_type in _NUMBER_TYPES:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif field_type == "checkbox":
+        ok = isinstance(value, bool)
+    elif field_type in ("multipleSelects", "multipleRecordLinks"):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif field_type in ("date", "dateTime"):
+        ok = isinstance(value, str | int)
+    if not ok:
+        raise ValidationError(
+            f"{name!r} is a {field_type} field; {type(value).__name__} {value!r} does not fit",
+            field=name,
+        )
+
+
+def _check_json(name: FieldName, value: CellValue, depth: int = 0) -> None:
+    if depth > 8:
+        raise ValidationError(f"{name!r}: value is nested too deeply", field=name)
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(f"{name!r}: {value!r} is not a finite number", field=name)
+        return
+    if isinstance(value, list):
+        for item in value:
+            _check_json(name, item, depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(f"{name!r}: object keys must be strings", field=name)
+            _check_json(name, item, depth + 1)
+        return
+    raise ValidationError(
+        f"{name!r}: {type(value).__name__} is not a JSON cell value (use str, number, bool, "
+        "list or dict)",
+        field=name,
+    )

@@ -1,0 +1,327 @@
+"""The storage interface every backend implements (SQLite now, PostgreSQL next).
+
+The store is deliberately *primitive*: it persists leads, the pending-change queue (the outbox),
+conflicts, sync runs, the sync lease and the shared rate-limit slot, and it offers one write
+transaction. Domain rules (merging edits, conflict policy, batching) live above it, in
+``leadcache.cache`` and ``leadcache.sync``, so every backend behaves the same by construction and
+``tests/store/test_contract.py`` runs unchanged against each one.
+
+Contract shared by all methods:
+
+* Reads never block on writers and see only committed data.
+* Writes happen inside ``with store.transaction():`` (a write transaction taken up front, so it
+  never fails half way with "database is locked"); a write method called outside a transaction
+  runs in its own. Nested ``transaction()`` blocks join the outer one.
+* Lead ids are resolved through aliases: after a local id ``loc_…`` was replaced by an Airtable
+  id, both ids find the lead.
+* Backend exceptions never escape: they become :class:`~leadcache.errors.StorageError`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from ..types import Fields, Lead, LeadId, RecordId
+
+__all__ = [
+    "OPEN_STATES",
+    "Conflict",
+    "LeadState",
+    "PendingChange",
+    "RemoteRecord",
+    "Store",
+]
+
+Action = Literal["create", "update", "delete"]
+#: ``pending``: waiting to be pushed. ``rejected``: Airtable refused it (kept, visible,
+#: retryable). ``held``: kept back by the ``manual`` conflict policy. ``synced``: done.
+#: ``dropped``: discarded by a person or superseded.
+PendingState = Literal["pending", "rejected", "held", "synced", "dropped"]
+#: States of a change that still has to reach Airtable or be decided on.
+OPEN_STATES: Final[tuple[str, ...]] = ("pending", "rejected", "held")
+
+
+@dataclass(frozen=True, slots=True)
+class PendingChange:
+    """One row of ``pending_sync``.
+
+    ``changes`` holds the new values by Airtable field name; ``base`` the values they replaced
+    when the agent made the edit (what Airtable is assumed to hold), for conflict detection.
+    """
+
+    id: int
+    lead_id: LeadId
+    action: Action
+    changes: Fields
+    base: Fields
+    state: PendingState
+    attempts: int
+    last_error: dict[str, Any] | None
+    created_at: str
+    synced_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LeadState:
+    """The full cached state of one lead, for writers (readers get a :class:`Lead`)."""
+
+    id: LeadId
+    data: Fields
+    remote: Fields | None
+    deleted: Literal["local", "remote"] | None
+    created_time: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteRecord:
+    """A record as Airtable returned it: id, ``createdTime`` and fields by name."""
+
+    id: RecordId
+    created_time: str
+    fields: Fields
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A field that both Airtable and a pending local change modified."""
+
+    id: int
+    lead_id: LeadId
+    field: str
+    local_value: Any
+    remote_value: Any
+    base_value: Any
+    policy: str
+    status: Literal["open", "kept-local", "kept-airtable"]
+    created_at: str
+    resolved_at: str | None
+
+
+class Store(abc.ABC):
+    """Persistence for the cache. See the module docstring for the shared contract."""
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections and the in-use marker. Idempotent."""
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """A write transaction: commits on success, rolls back on exception; reentrant."""
+
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The highest migration applied."""
+
+    @abc.abstractmethod
+    def integrity_check(self) -> list[str]:
+        """Problems found by the backend's integrity checks; empty when healthy."""
+
+    # -- cache_meta --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_meta(self, key: str) -> str | None:
+        """The value stored under ``key`` in ``cache_meta``, or None."""
+
+    @abc.abstractmethod
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Store (or, with None, delete) ``key`` in ``cache_meta``."""
+
+    @abc.abstractmethod
+    def all_meta(self) -> dict[str, str]:
+        """Every ``cache_meta`` entry."""
+
+    # -- lead reads --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_lead(self, lead_id: LeadId) -> Lead | None:
+        """The lead with this id or alias (deleted ones included), or None."""
+
+    @abc.abstractmethod
+    def resolve(self, lead_id: LeadId) -> LeadId | None:
+        """The current id of the lead known by ``lead_id`` (an id or alias), or None."""
+
+    @abc.abstractmethod
+    def list_leads(self, *, status: str | None = None, include_deleted: bool = False) -> list[Lead]:
+        """Leads in the order they entered the cache, optionally of one status."""
+
+    @abc.abstractmethod
+    def search_leads(self, query: str, *, limit: int | None) -> list[Lead]:
+        """Live leads whose name, company or email contains ``query``, best matches first.
+
+        Case-insensitive substring match. Any string is safe: it is never parsed as syntax.
+        """
+
+    @abc.abstractmethod
+    def count_leads(self, *, include_deleted: bool = False) -> int:
+        """How many leads are cached."""
+
+    @abc.abstractmethod
+    def lead_state(self, lead_id: LeadId) -> LeadState | None:
+        """The full state of a lead (id or alias), for read-modify-write inside a transaction."""
+
+    @abc.abstractmethod
+    def lead_states(self, lead_ids: Iterable[LeadId]) -> dict[LeadId, LeadState]:
+        """The states of several leads by their current ids; unknown ids are absent."""
+
+    @abc.abstractmethod
+    def remote_ids(self) -> set[RecordId]:
+        """Ids of every cached lead that exists in Airtable as far as we know (not deleted
+        there, not a local id)."""
+
+    @abc.abstractmethod
+    def known_fields(self) -> set[str]:
+        """Every Airtable field name seen in any cached lead."""
+
+    # -- lead writes -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def insert_lead(self, lead_id: LeadId, data: Fields, *, remote: Fields | None = None) -> None:
+        """Add a lead. Raises StorageError if the id exists."""
+
+    @abc.abstractmethod
+    def write_lead(
+        self,
+        lead_id: LeadId,
+        *,
+        data: Fields,
+        remote: Fields | None,
+        deleted: Literal["local", "remote"] | None,
+        created_time: str | None = None,
+    ) -> None:
+        """Replace a lead's whole state (inserting it if missing)."""
+
+    @abc.abstractmethod
+    def set_lead_data(
+        self, lead_id: LeadId, data: Fields, *, changed: Iterable[str] | None = None
+    ) -> None:
+        """Replace the fields an agent sees for an existing lead (the hot write path).
+
+        ``changed``, the field names that differ from the stored data, lets a backend skip
+        unchanged columns; None means "any may have changed"."""
+
+    @abc.abstractmethod
+    def upsert_remote(self, records: Sequence[RemoteRecord]) -> int:
+        """Make each lead equal to Airtable's record: data = remote = fields, not deleted.
+
+        Only for leads without open pending changes. Records identical to what is cached are
+        not written at all. Returns how many leads were inserted or changed.
+        """
+
+    @abc.abstractmethod
+    def mark_deleted(self, lead_ids: Iterable[LeadId], reason: Literal["local", "remote"]) -> int:
+        """Soft-delete leads (they stay readable with ``deleted: True``). Returns the count."""
+
+    @abc.abstractmethod
+    def purge_lead(self, lead_id: LeadId) -> None:
+        """Remove a lead row for good (used when a never-synced local lead is deleted)."""
+
+    @abc.abstractmethod
+    def rename_lead(self, old_id: LeadId, new_id: RecordId) -> None:
+        """Give a local lead its Airtable id; ``old_id`` stays an alias, pending rows follow."""
+
+    # -- pending_sync (the outbox) -----------------------------------------------------------
+    @abc.abstractmethod
+    def add_pending(self, lead_id: LeadId, action: Action, changes: Fields, base: Fields) -> int:
+        """Queue a change; returns its id. Ids grow in commit order."""
+
+    @abc.abstractmethod
+    def open_pending(
+        self, *, states: Sequence[str] = ("pending",), limit: int | None = None
+    ) -> list[PendingChange]:
+        """Changes in the given states, oldest first."""
+
+    @abc.abstractmethod
+    def pending_for(
+        self, lead_id: LeadId, *, states: Sequence[str] = OPEN_STATES
+    ) -> list[PendingChange]:
+        """A lead's changes in the given states, oldest first."""
+
+    @abc.abstractmethod
+    def get_pending(self, pending_id: int) -> PendingChange | None:
+        """One change by id."""
+
+    @abc.abstractmethod
+    def leads_with_open_pending(self, lead_ids: Iterable[LeadId]) -> set[LeadId]:
+        """Which of these leads have changes in an open state."""
+
+    @abc.abstractmethod
+    def update_pending(
+        self,
+        pending_ids: Iterable[int],
+        *,
+        state: PendingState | None = None,
+        error: dict[str, Any] | None = None,
+        add_attempt: bool = False,
+        changes: Fields | None = None,
+        base: Fields | None = None,
+    ) -> None:
+        """Change state (``synced`` also stamps ``synced_at``), record an error, count an
+        attempt, or rewrite the change/base of the given rows."""
+
+    @abc.abstractmethod
+    def pending_counts(self) -> dict[str, int]:
+        """How many changes are in each state (``synced`` excluded)."""
+
+    # -- conflicts ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_conflict(
+        self,
+        lead_id: LeadId,
+        field: str,
+        *,
+        local_value: Any,
+        remote_value: Any,
+        base_value: Any,
+        policy: str,
+    ) -> int:
+        """Record a conflict; returns its id."""
+
+    @abc.abstractmethod
+    def list_conflicts(self, *, open_only: bool = True) -> list[Conflict]:
+        """Conflicts, oldest first."""
+
+    @abc.abstractmethod
+    def get_conflict(self, conflict_id: int) -> Conflict | None:
+        """One conflict by id."""
+
+    @abc.abstractmethod
+    def close_conflict(self, conflict_id: int, status: str) -> None:
+        """Mark a conflict resolved (``kept-local`` or ``kept-airtable``)."""
+
+    # -- sync bookkeeping --------------------------------------------------------------------
+    @abc.abstractmethod
+    def record_sync_run(self, run: dict[str, Any]) -> int:
+        """Store one sync run's figures (kind, calls, records, outcome, duration...)."""
+
+    @abc.abstractmethod
+    def recent_sync_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest sync runs, newest first."""
+
+    @abc.abstractmethod
+    def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
+        """Take or renew the lease ``name`` for ``owner`` unless someone else holds it
+        unexpired. Returns whether ``owner`` now holds it."""
+
+    @abc.abstractmethod
+    def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease up if ``owner`` holds it."""
+
+    @abc.abstractmethod
+    def lease_holder(self, name: str, now: float) -> str | None:
+        """Who holds the lease unexpired, or None."""
+
+    @abc.abstractmethod
+    def reserve_request_slot(self, bucket: str, interval: float, now: float) -> float:
+        """Reserve the next send time for a request (shared by every process): returns the
+        time (same clock as ``now``) at which the caller may send; slots are ``interval``
+        seconds apart."""
+
+    @abc.abstractmethod
+    def defer_requests(self, bucket: str, until: float) -> None:
+        """Nobody sends on ``bucket`` before ``until`` (after a 429)."""
+
+    def iter_all_leads(self) -> Iterator[Lead]:
+        """Every lead including deleted ones (default: built on :meth:`list_leads`)."""
+        yield from self.list_leads(include_deleted=True)

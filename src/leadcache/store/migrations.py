@@ -1,0 +1,218 @@
+"""Ordered, recorded schema migrations for the SQLite store.
+
+Each migration runs once, in order, inside the same write transaction as the row that records
+it in ``schema_migrations``; a database made by an older leadcache upgrades in place when
+opened. Never edit a released migration: append a new one.
+
+The tables keep the design sketch's names and columns (``leads``, ``cache_meta``,
+``pending_sync``) so anyone who opens the file recognises them, plus what correctness needs:
+
+* ``leads.rid``: an explicit INTEGER PRIMARY KEY, because the external-content full-text index
+  is keyed by rowid and VACUUM may renumber implicit rowids (sqlite.org/lang_vacuum.html).
+* ``leads.remote_json``: Airtable's last known values, so a pull can tell remote edits from
+  local ones; ``data_json`` is what agents see (remote values plus pending local edits).
+* ``leads.deleted_at`` / ``deleted_reason``: soft deletes.
+* ``lead_aliases``: a local id ``loc_…`` keeps resolving after Airtable assigned ``rec…``.
+* ``pending_sync.base_json``, ``state``, ``attempts``, ``last_error``: the value each change
+  replaced (for conflict detection) and the fate of each change (rejected writes stay visible).
+* ``leads_fts``: a trigram FTS5 index on name, company and email for substring search.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Final
+
+from ..errors import SchemaError
+
+__all__ = ["MIGRATIONS", "apply_migrations", "current_version"]
+
+_V1 = """
+CREATE TABLE leads (
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT,
+    company TEXT,
+    email TEXT,
+    status TEXT,
+    title TEXT,
+    linkedin_url TEXT,
+    website TEXT,
+    location TEXT,
+    data_json TEXT NOT NULL DEFAULT '{}',
+    remote_json TEXT,
+    airtable_created_time TEXT,
+    deleted_at TEXT,
+    deleted_reason TEXT CHECK (deleted_reason IN ('local', 'remote')),
+    last_updated TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX idx_leads_status ON leads(status);
+CREATE INDEX idx_leads_company ON leads(company);
+
+CREATE TABLE lead_aliases (
+    alias TEXT PRIMARY KEY,
+    lead_id TEXT NOT NULL
+);
+
+CREATE TABLE cache_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT,
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE TABLE pending_sync (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    lead_id TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete')),
+    changes_json TEXT NOT NULL,
+    base_json TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'rejected', 'held', 'synced', 'dropped')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    synced_at TEXT
+);
+CREATE INDEX idx_pending_open ON pending_sync(state, id) WHERE synced_at IS NULL;
+CREATE INDEX idx_pending_lead ON pending_sync(lead_id) WHERE synced_at IS NULL;
+
+CREATE VIRTUAL TABLE leads_fts USING fts5(
+    name, company, email,
+    content='leads', content_rowid='rid', tokenize='trigram'
+);
+CREATE TRIGGER leads_fts_insert AFTER INSERT ON leads BEGIN
+    INSERT INTO leads_fts(rowid, name, company, email)
+    VALUES (new.rid, new.name, new.company, new.email);
+END;
+CREATE TRIGGER leads_fts_delete AFTER DELETE ON leads BEGIN
+    INSERT INTO leads_fts(leads_fts, rowid, name, company, email)
+    VALUES ('delete', old.rid, old.name, old.company, old.email);
+END;
+-- Scoped to the indexed columns: a status-only edit costs no index work (sqlite-notes B-f).
+CREATE TRIGGER leads_fts_update AFTER UPDATE OF name, company, email ON leads BEGIN
+    INSERT INTO leads_fts(leads_fts, rowid, name, company, email)
+    VALUES ('delete', old.rid, old.name, old.company, old.email);
+    INSERT INTO leads_fts(rowid, name, company, email)
+    VALUES (new.rid, new.name, new.company, new.email);
+END;
+-- Name matches count most, then company, then email.
+INSERT INTO leads_fts(leads_fts, rank) VALUES ('rank', 'bm25(10.0, 5.0, 2.0)');
+"""
+
+_V2 = """
+CREATE TABLE conflicts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    lead_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    local_json TEXT,
+    remote_json TEXT,
+    base_json TEXT,
+    policy TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open'
+        CHECK (status IN ('open', 'kept-local', 'kept-airtable')),
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    resolved_at TEXT
+);
+CREATE INDEX idx_conflicts_open ON conflicts(status, id);
+
+CREATE TABLE sync_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    duration_s REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    detail_json TEXT NOT NULL
+);
+
+CREATE TABLE sync_lease (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+
+CREATE TABLE rate_limit (
+    bucket TEXT PRIMARY KEY,
+    next_slot REAL NOT NULL
+);
+"""
+
+#: (version, name, SQL), applied in order.
+MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
+    (1, "leads, cache_meta, pending_sync, aliases and full-text index", _V1),
+    (2, "conflicts, sync runs, sync lease and shared rate limit", _V2),
+)
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    """The highest recorded migration, 0 for an empty database."""
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
+    ).fetchone()
+    if not has_table:
+        return 0
+    row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def apply_migrations(conn: sqlite3.Connection, *, target: int | None = None) -> list[int]:
+    """Bring the schema up to ``target`` (default: the newest). Returns versions applied.
+
+    Runs under ``BEGIN IMMEDIATE`` so two processes opening a new file at once cannot both
+    migrate it. Raises SchemaError for a database newer than this code.
+    """
+    newest = MIGRATIONS[-1][0]
+    target = newest if target is None else target
+    applied: list[int] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL "
+            "DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
+        )
+        version = current_version(conn)
+        if version > newest:
+            raise SchemaError(
+                f"the database schema is version {version}, newer than this leadcache "
+                f"understands ({newest})",
+                hint="upgrade leadcache",
+            )
+        if version == 0:
+            foreign = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='leads'"
+            ).fetchone()
+            if foreign:
+                raise SchemaError(
+                    "the database has a 'leads' table but no leadcache migrations",
+                    hint="point LEAD_CACHE_DB_PATH at a new file",
+                )
+        for number, name, sql in MIGRATIONS:
+            if version < number <= target:
+                for statement in _statements(sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations(version, name) VALUES (?, ?)", (number, name)
+                )
+                applied.append(number)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return applied
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (executescript would commit our transaction)."""
+    out: list[str] = []
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out

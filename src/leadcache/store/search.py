@@ -1,0 +1,52 @@
+"""Turning any user string into a safe full-text query.
+
+The index uses FTS5's trigram tokenizer, which matches substrings case-insensitively but only
+for runs of three or more characters (sqlite.org/fts5.html §4.3.4). FTS5 query syntax treats
+``"``, ``-``, ``:``, ``*``, ``(``, ``AND``/``OR``/``NOT`` and more as operators, and raw input
+such as ``AT&T``, ``C++`` or ``name:x`` is a syntax error or silently a column filter
+(sqlite-notes §A5). So user input never reaches ``MATCH`` unquoted: each whitespace-separated
+word becomes one quoted string (``"`` doubled inside), and the words are ANDed. Words shorter
+than three characters cannot use the trigram index; they are matched with ``LIKE`` instead
+(with ``%``, ``_`` and the escape character escaped). Control characters separate words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["SearchPlan", "like_pattern", "plan_search"]
+
+_LIKE_ESCAPE = "\\"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPlan:
+    """``match``: an FTS5 expression or None; ``like``: LIKE patterns every hit must match;
+    ``words``: the query's words."""
+
+    match: str | None
+    like: tuple[str, ...]
+    words: tuple[str, ...]
+
+
+def like_pattern(word: str) -> str:
+    """``%word%`` with LIKE's wildcards escaped (use with ``ESCAPE '\\'``)."""
+    escaped = (
+        word.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
+        .replace("%", _LIKE_ESCAPE + "%")
+        .replace("_", _LIKE_ESCAPE + "_")
+    )
+    return f"%{escaped}%"
+
+
+def plan_search(query: str) -> SearchPlan | None:
+    """The plan for ``query``, or None when it has no words (nothing matches)."""
+    # SQLite's C string handling stops at NUL, which would truncate a quoted FTS string or a
+    # LIKE pattern (found by the hypothesis test); control characters never occur in names.
+    words = "".join(" " if ord(c) < 32 or c == "\x7f" else c for c in query).split()
+    if not words:
+        return None
+    long_words = [w for w in words if len(w) >= 3]
+    short_words = tuple(like_pattern(w) for w in words if len(w) < 3)
+    match = " ".join('"' + w.replace('"', '""') + '"' for w in long_words) or None
+    return SearchPlan(match=match, like=short_words, words=tuple(words))

@@ -1,0 +1,866 @@
+"""The embedded SQLite backend (the default: ``data/leads_cache.db``).
+
+How it stays safe with several agent processes on one file (figures in sqlite-notes §A1, B-h):
+
+* one long-lived connection per store, opened in autocommit mode (``isolation_level=None``) so
+  Python never issues a hidden deferred ``BEGIN``; WAL journal; a busy timeout;
+* every write transaction starts with ``BEGIN IMMEDIATE``: the write lock is taken up front and
+  waits in the busy handler, instead of a deferred read transaction failing to upgrade with
+  "database is locked" (483,622 such errors in 18 s in the measured deferred case, 0 here);
+* ``synchronous=NORMAL`` by default (durable across process crashes; ``LEAD_CACHE_SYNCHRONOUS=full``
+  adds power-loss durability at about 5x the commit cost);
+* a connection is never used across ``fork()``: a child process opens its own;
+* a shared ``flock`` on ``<db>.lock`` marks the database in use, so ``restore`` can refuse.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, Literal, ParamSpec, TypeVar, cast
+
+from ..clock import now_iso
+from ..errors import DatabaseBusy, LeadCacheError, StorageError
+from ..fields import FieldMap
+from ..fields import as_text as _as_text
+from ..types import LEAD_KEYS, Fields, Lead, LeadId, RecordId
+from . import inuse
+from .base import (
+    OPEN_STATES,
+    Action,
+    Conflict,
+    LeadState,
+    PendingChange,
+    PendingState,
+    RemoteRecord,
+    Store,
+)
+from .migrations import apply_migrations, current_version
+from .search import plan_search
+
+__all__ = ["SQLiteStore", "dumps"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_BUSY_TIMEOUT_S = 10.0
+_LEAD_COLUMNS = (
+    "id, name, company, email, status, title, linkedin_url, website, location, "
+    "data_json, created_at, last_updated, deleted_at"
+)
+_SQL_GET = f"SELECT {_LEAD_COLUMNS} FROM leads WHERE id = ?"
+_SQL_ALIAS = "SELECT lead_id FROM lead_aliases WHERE alias = ?"
+_SQL_ADD_PENDING = (
+    "INSERT INTO pending_sync(lead_id, action, changes_json, base_json, created_at) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+_SQL_UPSERT_REMOTE = """
+INSERT INTO leads(id, name, company, email, status, title, linkedin_url, website, location,
+                  data_json, remote_json, airtable_created_time, last_updated)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET
+    name=excluded.name, company=excluded.company, email=excluded.email,
+    status=excluded.status, title=excluded.title, linkedin_url=excluded.linkedin_url,
+    website=excluded.website, location=excluded.location, data_json=excluded.data_json,
+    remote_json=excluded.remote_json, airtable_created_time=excluded.airtable_created_time,
+    last_updated=excluded.last_updated, deleted_at=NULL, deleted_reason=NULL
+-- Re-pulling an unchanged record writes nothing: no WAL growth, no index churn.
+WHERE leads.remote_json IS NOT excluded.remote_json
+   OR leads.data_json IS NOT excluded.data_json
+   OR leads.deleted_at IS NOT NULL
+"""
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON (sorted keys, no spaces) so equal values store as equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _guard(method: Callable[P, R]) -> Callable[P, R]:
+    """Translate driver errors into our exception tree (the cause stays chained)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    return wrapper
+
+
+def _translate(exc: sqlite3.Error) -> LeadCacheError:
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return DatabaseBusy(f"the database stayed locked by another process: {text}")
+    return StorageError(f"database error: {text}")
+
+
+class SQLiteStore(Store):
+    """The SQLite implementation of :class:`~leadcache.store.base.Store`.
+
+    Args:
+        path: database file; parent directories are created, the file is readable by its owner
+            only.
+        field_map: how the mapped columns are filled from Airtable fields.
+        synchronous: ``"normal"`` or ``"full"``.
+    """
+
+    def __init__(
+        self, path: Path | str, field_map: FieldMap, *, synchronous: str = "normal"
+    ) -> None:
+        self.path = Path(path)
+        self.field_map = field_map
+        self._synchronous = "FULL" if synchronous == "full" else "NORMAL"
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._conn: sqlite3.Connection | None = None
+        self._pid = -1
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._usage = inuse.hold_shared(self.path)
+        try:
+            self._open()
+        except BaseException:
+            self._usage.release()
+            raise
+
+    # -- connection ----------------------------------------------------------------------
+    @_guard
+    def _open(self) -> None:
+        fresh = not self.path.exists()
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, timeout=_BUSY_TIMEOUT_S, check_same_thread=False
+        )
+        if fresh:
+            os.chmod(self.path, 0o600)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        try:
+            apply_migrations(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        self._pid = os.getpid()
+
+    def _db(self) -> sqlite3.Connection:
+        conn = self._conn
+        if conn is None:
+            raise StorageError("the store is closed")
+        if self._pid != os.getpid():
+            # Inherited across fork(): never touch the parent's connection (howtocorrupt §2.6).
+            self._conn = None
+            self._open()
+            conn = cast(sqlite3.Connection, self._conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+            self._usage.release()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            conn = self._db()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                with suppress(sqlite3.Error):  # the original error matters more
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                self._depth = 0
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise _translate(exc) from exc
+
+    @_guard
+    def schema_version(self) -> int:
+        with self._lock:
+            return current_version(self._db())
+
+    @_guard
+    def integrity_check(self) -> list[str]:
+        with self._lock:
+            conn = self._db()
+            problems = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+            try:
+                conn.execute("INSERT INTO leads_fts(leads_fts, rank) VALUES ('integrity-check', 1)")
+            except sqlite3.DatabaseError as exc:
+                problems.append(f"full-text index: {exc}")
+            return problems
+
+    # -- cache_meta ------------------------------------------------------------------------
+    @_guard
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db().execute("SELECT value FROM cache_meta WHERE key=?", (key,)).fetchone()
+            return None if row is None else cast(str | None, row[0])
+
+    @_guard
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self.transaction():
+            if value is None:
+                self._db().execute("DELETE FROM cache_meta WHERE key=?", (key,))
+            else:
+                self._db().execute(
+                    "INSERT INTO cache_meta(key, value, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value, "
+                    "updated_at=excluded.updated_at",
+                    (key, value, now_iso()),
+                )
+
+    @_guard
+    def all_meta(self) -> dict[str, str]:
+        with self._lock:
+            rows = self._db().execute("SELECT key, value FROM cache_meta ORDER BY key")
+            return {k: v for k, v in rows if v is not None}
+
+    # -- lead reads ------------------------------------------------------------------------
+    @staticmethod
+    def _lead(row: tuple[Any, ...]) -> Lead:
+        return {
+            "id": row[0],
+            "name": row[1],
+            "company": row[2],
+            "email": row[3],
+            "status": row[4],
+            "title": row[5],
+            "linkedin_url": row[6],
+            "website": row[7],
+            "location": row[8],
+            "fields": json.loads(row[9]),
+            "created_at": row[10],
+            "last_updated": row[11],
+            "deleted": row[12] is not None,
+        }
+
+    def get_lead(self, lead_id: LeadId) -> Lead | None:
+        # The hot read path: no decorator, no helper calls beyond the two queries.
+        try:
+            with self._lock:
+                conn = self._db()
+                row = conn.execute(_SQL_GET, (lead_id,)).fetchone()
+                if row is None:
+                    alias = conn.execute(_SQL_ALIAS, (lead_id,)).fetchone()
+                    if alias is None:
+                        return None
+                    row = conn.execute(_SQL_GET, (alias[0],)).fetchone()
+                    if row is None:
+                        return None
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        return self._lead(row)
+
+    @_guard
+    def resolve(self, lead_id: LeadId) -> LeadId | None:
+        with self._lock:
+            conn = self._db()
+            if conn.execute("SELECT 1 FROM leads WHERE id=?", (lead_id,)).fetchone():
+                return lead_id
+            row = conn.execute(_SQL_ALIAS, (lead_id,)).fetchone()
+            return None if row is None else cast(str, row[0])
+
+    @_guard
+    def list_leads(self, *, status: str | None = None, include_deleted: bool = False) -> list[Lead]:
+        where = []
+        params: list[Any] = []
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if not include_deleted:
+            where.append("deleted_at IS NULL")
+        sql = f"SELECT {_LEAD_COLUMNS} FROM leads"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY rid"
+        with self._lock:
+            rows = self._db().execute(sql, params).fetchall()
+        return [self._lead(r) for r in rows]
+
+    @_guard
+    def search_leads(self, query: str, *, limit: int | None) -> list[Lead]:
+        plan = plan_search(query)
+        if plan is None:
+            return []
+        cols = ", ".join(f"l.{c.strip()}" for c in _LEAD_COLUMNS.split(","))
+        params: list[Any] = []
+        like_sql = ""
+        for pattern in plan.like:
+            like_sql += (
+                " AND (l.name LIKE ? ESCAPE '\\' OR l.company LIKE ? ESCAPE '\\'"
+                " OR l.email LIKE ? ESCAPE '\\')"
+            )
+            params += [pattern, pattern, pattern]
+        limit_sql = "" if limit is None else f" LIMIT {int(limit)}"
+        if plan.match is not None:
+            sql = (
+                f"SELECT {cols} FROM leads_fts JOIN leads l ON l.rid = leads_fts.rowid "
+                f"WHERE leads_fts MATCH ? AND l.deleted_at IS NULL{like_sql} "
+                f"ORDER BY leads_fts.rank, l.rid{limit_sql}"
+            )
+            params.insert(0, plan.match)
+        else:
+            # Only words shorter than the trigram index can serve: scan, names that start with
+            # the first word first.
+            first = plan.words[0].lower()
+            sql = (
+                f"SELECT {cols} FROM leads l WHERE l.deleted_at IS NULL{like_sql} "
+                f"ORDER BY (lower(l.name) LIKE ? ESCAPE '\\') DESC, l.name, l.rid{limit_sql}"
+            )
+            params.append(first.replace("%", "\\%").replace("_", "\\_") + "%")
+        with self._lock:
+            rows = self._db().execute(sql, params).fetchall()
+        return [self._lead(r) for r in rows]
+
+    @_guard
+    def count_leads(self, *, include_deleted: bool = False) -> int:
+        sql = "SELECT COUNT(*) FROM leads"
+        if not include_deleted:
+            sql += " WHERE deleted_at IS NULL"
+        with self._lock:
+            return int(self._db().execute(sql).fetchone()[0])
+
+    @staticmethod
+    def _state(row: tuple[Any, ...]) -> LeadState:
+        return LeadState(
+            id=row[0],
+            data=json.loads(row[1]),
+            remote=None if row[2] is None else json.loads(row[2]),
+            deleted=row[3],
+            created_time=row[4],
+        )
+
+    @_guard
+    def lead_state(self, lead_id: LeadId) -> LeadState | None:
+        sql = (
+            "SELECT id, data_json, remote_json, deleted_reason, airtable_created_time "
+            "FROM leads WHERE id=?"
+        )
+        with self._lock:
+            conn = self._db()
+            row = conn.execute(sql, (lead_id,)).fetchone()
+            if row is None:
+                alias = conn.execute(_SQL_ALIAS, (lead_id,)).fetchone()
+                if alias is None:
+                    return None
+                row = conn.execute(sql, (alias[0],)).fetchone()
+                if row is None:
+                    return None
+        return self._state(row)
+
+    @_guard
+    def lead_states(self, lead_ids: Iterable[LeadId]) -> dict[LeadId, LeadState]:
+        ids = list(lead_ids)
+        out: dict[LeadId, LeadState] = {}
+        with self._lock:
+            conn = self._db()
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    "SELECT id, data_json, remote_json, deleted_reason, airtable_created_time "
+                    f"FROM leads WHERE id IN ({marks})",
+                    chunk,
+                )
+                for row in rows:
+                    out[row[0]] = self._state(row)
+        return out
+
+    @_guard
+    def remote_ids(self) -> set[RecordId]:
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT id FROM leads WHERE remote_json IS NOT NULL "
+                "AND (deleted_reason IS NULL OR deleted_reason = 'local')"
+            )
+            return {r[0] for r in rows}
+
+    @_guard
+    def known_fields(self) -> set[str]:
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT DISTINCT j.key FROM leads, json_each(leads.data_json) AS j"
+            )
+            return {r[0] for r in rows}
+
+    # -- lead writes -----------------------------------------------------------------------
+    def _row_values(self, data: Fields) -> tuple[Any, ...]:
+        return (*self.field_map.columns(data), dumps(data))
+
+    @_guard
+    def insert_lead(self, lead_id: LeadId, data: Fields, *, remote: Fields | None = None) -> None:
+        now = now_iso()
+        with self.transaction():
+            self._db().execute(
+                "INSERT INTO leads(id, name, company, email, status, title, linkedin_url, "
+                "website, location, data_json, remote_json, last_updated, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    lead_id,
+                    *self._row_values(data),
+                    None if remote is None else dumps(remote),
+                    now,
+                    now,
+                ),
+            )
+
+    @_guard
+    def write_lead(
+        self,
+        lead_id: LeadId,
+        *,
+        data: Fields,
+        remote: Fields | None,
+        deleted: Literal["local", "remote"] | None,
+        created_time: str | None = None,
+    ) -> None:
+        now = now_iso()
+        with self.transaction():
+            self._db().execute(
+                "INSERT INTO leads(id, name, company, email, status, title, linkedin_url, "
+                "website, location, data_json, remote_json, airtable_created_time, "
+                "deleted_at, deleted_reason, last_updated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET name=excluded.name, company=excluded.company, "
+                "email=excluded.email, status=excluded.status, title=excluded.title, "
+                "linkedin_url=excluded.linkedin_url, website=excluded.website, "
+                "location=excluded.location, data_json=excluded.data_json, "
+                "remote_json=excluded.remote_json, "
+                "airtable_created_time=COALESCE(excluded.airtable_created_time, "
+                "leads.airtable_created_time), "
+                "deleted_at=CASE WHEN excluded.deleted_reason IS NULL THEN NULL "
+                "ELSE COALESCE(leads.deleted_at, excluded.deleted_at) END, "
+                "deleted_reason=excluded.deleted_reason, last_updated=excluded.last_updated",
+                (
+                    lead_id,
+                    *self._row_values(data),
+                    None if remote is None else dumps(remote),
+                    created_time,
+                    None if deleted is None else now,
+                    deleted,
+                    now,
+                ),
+            )
+
+    def set_lead_data(
+        self, lead_id: LeadId, data: Fields, *, changed: Iterable[str] | None = None
+    ) -> None:
+        # Only the mapped columns that changed appear in SET: the full-text trigger fires on
+        # "UPDATE OF name, company, email" even for unchanged values, and a status-only edit
+        # should not pay for re-indexing (sqlite-notes B-f: 82 us vs 219 us).
+        field_to_key = self.field_map.field_to_key
+        if changed is None:
+            keys: Iterable[str] = LEAD_KEYS
+        else:
+            keys = [field_to_key[f] for f in changed if f in field_to_key]
+        sets = ""
+        params: list[Any] = []
+        for key in keys:
+            sets += f"{key}=?, "
+            params.append(_as_text(data.get(self.field_map.key_to_field[key])))
+        sql = f"UPDATE leads SET {sets}data_json=?, last_updated=? WHERE id=?"
+        try:
+            with self.transaction():
+                self._db().execute(sql, (*params, dumps(data), now_iso(), lead_id))
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    @_guard
+    def upsert_remote(self, records: Sequence[RemoteRecord]) -> int:
+        now = now_iso()
+        columns = self.field_map.columns
+        rows = []
+        for rec in records:
+            text = dumps(rec.fields)
+            rows.append((rec.id, *columns(rec.fields), text, text, rec.created_time, now))
+        with self.transaction():
+            # rowcount counts direct changes only (not the full-text trigger's).
+            return int(self._db().executemany(_SQL_UPSERT_REMOTE, rows).rowcount)
+
+    @_guard
+    def mark_deleted(self, lead_ids: Iterable[LeadId], reason: Literal["local", "remote"]) -> int:
+        now = now_iso()
+        with self.transaction():
+            cur = self._db().executemany(
+                "UPDATE leads SET deleted_at=COALESCE(deleted_at, ?), deleted_reason=?, "
+                "last_updated=? WHERE id=? AND deleted_reason IS NOT ?",
+                [(now, reason, now, i, reason) for i in lead_ids],
+            )
+            return int(cur.rowcount)
+
+    @_guard
+    def purge_lead(self, lead_id: LeadId) -> None:
+        with self.transaction():
+            self._db().execute("DELETE FROM leads WHERE id=?", (lead_id,))
+
+    @_guard
+    def rename_lead(self, old_id: LeadId, new_id: RecordId) -> None:
+        with self.transaction():
+            conn = self._db()
+            conn.execute(
+                "UPDATE leads SET id=?, last_updated=? WHERE id=?", (new_id, now_iso(), old_id)
+            )
+            conn.execute(
+                "INSERT INTO lead_aliases(alias, lead_id) VALUES (?, ?) "
+                "ON CONFLICT(alias) DO UPDATE SET lead_id=excluded.lead_id",
+                (old_id, new_id),
+            )
+            conn.execute("UPDATE lead_aliases SET lead_id=? WHERE lead_id=?", (new_id, old_id))
+            conn.execute("UPDATE pending_sync SET lead_id=? WHERE lead_id=?", (new_id, old_id))
+            conn.execute("UPDATE conflicts SET lead_id=? WHERE lead_id=?", (new_id, old_id))
+
+    # -- pending_sync ----------------------------------------------------------------------
+    def add_pending(self, lead_id: LeadId, action: Action, changes: Fields, base: Fields) -> int:
+        try:
+            with self.transaction():
+                cur = self._db().execute(
+                    _SQL_ADD_PENDING, (lead_id, action, dumps(changes), dumps(base), now_iso())
+                )
+                return int(cast(int, cur.lastrowid))
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    _PENDING_COLUMNS = (
+        "id, lead_id, action, changes_json, base_json, state, attempts, last_error, "
+        "created_at, synced_at"
+    )
+
+    @staticmethod
+    def _pending(row: tuple[Any, ...]) -> PendingChange:
+        return PendingChange(
+            id=row[0],
+            lead_id=row[1],
+            action=row[2],
+            changes=json.loads(row[3]),
+            base=json.loads(row[4]),
+            state=row[5],
+            attempts=row[6],
+            last_error=None if row[7] is None else json.loads(row[7]),
+            created_at=row[8],
+            synced_at=row[9],
+        )
+
+    @_guard
+    def open_pending(
+        self, *, states: Sequence[str] = ("pending",), limit: int | None = None
+    ) -> list[PendingChange]:
+        marks = ",".join("?" * len(states))
+        sql = (
+            f"SELECT {self._PENDING_COLUMNS} FROM pending_sync "
+            f"WHERE synced_at IS NULL AND state IN ({marks}) ORDER BY id"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            rows = self._db().execute(sql, list(states)).fetchall()
+        return [self._pending(r) for r in rows]
+
+    @_guard
+    def pending_for(
+        self, lead_id: LeadId, *, states: Sequence[str] = OPEN_STATES
+    ) -> list[PendingChange]:
+        marks = ",".join("?" * len(states))
+        with self._lock:
+            rows = (
+                self._db()
+                .execute(
+                    f"SELECT {self._PENDING_COLUMNS} FROM pending_sync "
+                    f"WHERE lead_id=? AND synced_at IS NULL AND state IN ({marks}) ORDER BY id",
+                    [lead_id, *states],
+                )
+                .fetchall()
+            )
+        return [self._pending(r) for r in rows]
+
+    @_guard
+    def get_pending(self, pending_id: int) -> PendingChange | None:
+        with self._lock:
+            row = (
+                self._db()
+                .execute(
+                    f"SELECT {self._PENDING_COLUMNS} FROM pending_sync WHERE id=?", (pending_id,)
+                )
+                .fetchone()
+            )
+        return None if row is None else self._pending(row)
+
+    @_guard
+    def leads_with_open_pending(self, lead_ids: Iterable[LeadId]) -> set[LeadId]:
+        ids = list(lead_ids)
+        found: set[LeadId] = set()
+        with self._lock:
+            conn = self._db()
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    "SELECT DISTINCT lead_id FROM pending_sync WHERE synced_at IS NULL "
+                    f"AND state IN ('pending', 'rejected', 'held') AND lead_id IN ({marks})",
+                    chunk,
+                )
+                found.update(r[0] for r in rows)
+        return found
+
+    @_guard
+    def update_pending(
+        self,
+        pending_ids: Iterable[int],
+        *,
+        state: PendingState | None = None,
+        error: dict[str, Any] | None = None,
+        add_attempt: bool = False,
+        changes: Fields | None = None,
+        base: Fields | None = None,
+    ) -> None:
+        sets: list[str] = []
+        params: list[Any] = []
+        if state is not None:
+            sets.append("state=?")
+            params.append(state)
+            if state in ("synced", "dropped"):
+                sets.append("synced_at=?")
+                params.append(now_iso())
+        if error is not None:
+            sets.append("last_error=?")
+            params.append(dumps(error))
+        if add_attempt:
+            sets.append("attempts=attempts+1")
+        if changes is not None:
+            sets.append("changes_json=?")
+            params.append(dumps(changes))
+        if base is not None:
+            sets.append("base_json=?")
+            params.append(dumps(base))
+        if not sets:
+            return
+        sql = f"UPDATE pending_sync SET {', '.join(sets)} WHERE id=?"
+        with self.transaction():
+            self._db().executemany(sql, [(*params, i) for i in pending_ids])
+
+    @_guard
+    def pending_counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT state, COUNT(*) FROM pending_sync WHERE synced_at IS NULL GROUP BY state"
+            )
+            return {state: int(n) for state, n in rows}
+
+    # -- conflicts -------------------------------------------------------------------------
+    @_guard
+    def add_conflict(
+        self,
+        lead_id: LeadId,
+        field: str,
+        *,
+        local_value: Any,
+        remote_value: Any,
+        base_value: Any,
+        policy: str,
+    ) -> int:
+        with self.transaction():
+            cur = self._db().execute(
+                "INSERT INTO conflicts(lead_id, field, local_json, remote_json, base_json, "
+                "policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    lead_id,
+                    field,
+                    dumps(local_value),
+                    dumps(remote_value),
+                    dumps(base_value),
+                    policy,
+                    now_iso(),
+                ),
+            )
+            return int(cast(int, cur.lastrowid))
+
+    @staticmethod
+    def _conflict(row: tuple[Any, ...]) -> Conflict:
+        return Conflict(
+            id=row[0],
+            lead_id=row[1],
+            field=row[2],
+            local_value=json.loads(row[3]),
+            remote_value=json.loads(row[4]),
+            base_value=json.loads(row[5]),
+            policy=row[6],
+            status=row[7],
+            created_at=row[8],
+            resolved_at=row[9],
+        )
+
+    _CONFLICT_COLUMNS = (
+        "id, lead_id, field, local_json, remote_json, base_json, policy, status, "
+        "created_at, resolved_at"
+    )
+
+    @_guard
+    def list_conflicts(self, *, open_only: bool = True) -> list[Conflict]:
+        sql = f"SELECT {self._CONFLICT_COLUMNS} FROM conflicts"
+        if open_only:
+            sql += " WHERE status='open'"
+        with self._lock:
+            rows = self._db().execute(sql + " ORDER BY id").fetchall()
+        return [self._conflict(r) for r in rows]
+
+    @_guard
+    def get_conflict(self, conflict_id: int) -> Conflict | None:
+        with self._lock:
+            row = (
+                self._db()
+                .execute(
+                    f"SELECT {self._CONFLICT_COLUMNS} FROM conflicts WHERE id=?", (conflict_id,)
+                )
+                .fetchone()
+            )
+        return None if row is None else self._conflict(row)
+
+    @_guard
+    def close_conflict(self, conflict_id: int, status: str) -> None:
+        with self.transaction():
+            self._db().execute(
+                "UPDATE conflicts SET status=?, resolved_at=? WHERE id=?",
+                (status, now_iso(), conflict_id),
+            )
+
+    # -- sync bookkeeping ------------------------------------------------------------------
+    @_guard
+    def record_sync_run(self, run: dict[str, Any]) -> int:
+        detail = {k: v for k, v in run.items() if k not in ("kind", "started_at", "duration_s")}
+        with self.transaction():
+            cur = self._db().execute(
+                "INSERT INTO sync_runs(kind, started_at, duration_s, outcome, detail_json) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    run["kind"],
+                    run["started_at"],
+                    float(run["duration_s"]),
+                    run.get("outcome", "ok"),
+                    dumps(detail),
+                ),
+            )
+            return int(cast(int, cur.lastrowid))
+
+    @_guard
+    def recent_sync_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = (
+                self._db()
+                .execute(
+                    "SELECT id, kind, started_at, duration_s, detail_json FROM sync_runs "
+                    "ORDER BY id DESC LIMIT ?",
+                    (limit,),
+                )
+                .fetchall()
+            )
+        out = []
+        for rid, kind, started, duration, detail in rows:
+            run = json.loads(detail)
+            run.update(id=rid, kind=kind, started_at=started, duration_s=duration)
+            out.append(run)
+        return out
+
+    @_guard
+    def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
+        with self.transaction():
+            cur = self._db().execute(
+                "INSERT INTO sync_lease(name, owner, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET owner=excluded.owner, "
+                "expires_at=excluded.expires_at "
+                "WHERE sync_lease.owner=excluded.owner OR sync_lease.expires_at <= ?",
+                (name, owner, now + ttl, now),
+            )
+            return cur.rowcount > 0
+
+    @_guard
+    def release_lease(self, name: str, owner: str) -> None:
+        with self.transaction():
+            self._db().execute("DELETE FROM sync_lease WHERE name=? AND owner=?", (name, owner))
+
+    @_guard
+    def lease_holder(self, name: str, now: float) -> str | None:
+        with self._lock:
+            row = (
+                self._db()
+                .execute(
+                    "SELECT owner FROM sync_lease WHERE name=? AND expires_at > ?", (name, now)
+                )
+                .fetchone()
+            )
+        return None if row is None else cast(str, row[0])
+
+    @_guard
+    def reserve_request_slot(self, bucket: str, interval: float, now: float) -> float:
+        with self.transaction():
+            conn = self._db()
+            row = conn.execute(
+                "SELECT next_slot FROM rate_limit WHERE bucket=?", (bucket,)
+            ).fetchone()
+            slot = now if row is None else max(now, float(row[0]))
+            conn.execute(
+                "INSERT INTO rate_limit(bucket, next_slot) VALUES (?, ?) "
+                "ON CONFLICT(bucket) DO UPDATE SET next_slot=excluded.next_slot",
+                (bucket, slot + interval),
+            )
+            return slot
+
+    @_guard
+    def defer_requests(self, bucket: str, until: float) -> None:
+        with self.transaction():
+            self._db().execute(
+                "INSERT INTO rate_limit(bucket, next_slot) VALUES (?, ?) "
+                "ON CONFLICT(bucket) DO UPDATE SET next_slot=MAX(next_slot, excluded.next_slot)",
+                (bucket, until),
+            )
+
+    # -- maintenance -----------------------------------------------------------------------
+    @_guard
+    def checkpoint(self) -> tuple[int, int, int]:
+        """``PRAGMA wal_checkpoint(TRUNCATE)``: (busy, wal pages, checkpointed pages)."""
+        with self._lock:
+            row = self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            return int(row[0]), int(row[1]), int(row[2])
+
+    def connection_for_backup(self) -> sqlite3.Connection:
+        """The underlying connection (for the online backup API only)."""
+        with self._lock:
+            return self._db()
+
+
+# Keep the mapping order of LEAD_KEYS and the SQL column order in step.
+assert LEAD_KEYS == (
+    "name",
+    "company",
+    "email",
+    "status",
+    "title",
+    "linkedin_url",
+    "website",
+    "location",
+)

@@ -1,0 +1,199 @@
+"""The storage contract. Every backend must pass this file unchanged (parametrize ``store``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from leadcache.errors import StorageError
+from leadcache.fields import FieldMap
+from leadcache.settings import DEFAULT_FIELD_MAP
+from leadcache.store.base import RemoteRecord, Store
+from leadcache.store.sqlite import SQLiteStore
+from tests.conftest import remote
+
+
+def _sqlite(tmp_path: Path) -> Store:
+    return SQLiteStore(tmp_path / "contract.db", FieldMap(DEFAULT_FIELD_MAP))
+
+
+BACKENDS = {"sqlite": _sqlite}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    s = BACKENDS[request.param](tmp_path)
+    yield s
+    s.close()
+
+
+def test_upsert_remote_inserts_then_skips_unchanged(store: Store) -> None:
+    assert store.upsert_remote([remote(1), remote(2)]) == 2
+    assert store.upsert_remote([remote(1), remote(2)]) == 0
+    assert store.upsert_remote([remote(1, Status="enriched")]) == 1
+    lead = store.get_lead("rec00000000000001")
+    assert lead is not None
+    assert lead["status"] == "enriched"
+    assert lead["fields"]["Status"] == "enriched"
+    assert lead["name"] == "Person 1"
+    assert store.count_leads() == 2
+
+
+def test_mapped_columns_follow_the_field_map(store: Store) -> None:
+    store.upsert_remote(
+        [
+            RemoteRecord(
+                "recAAAAAAAAAAAAAA",
+                "2026-01-01T00:00:00.000Z",
+                {
+                    "Name": "Ada",
+                    "LinkedIn URL": "https://linkedin.example/ada",
+                    "Employees": 3,
+                },
+            )
+        ]
+    )
+    lead = store.get_lead("recAAAAAAAAAAAAAA")
+    assert lead is not None
+    assert lead["linkedin_url"] == "https://linkedin.example/ada"
+    assert lead["fields"]["Employees"] == 3
+    assert lead["email"] is None
+
+
+def test_insert_lead_twice_is_a_storage_error(store: Store) -> None:
+    store.insert_lead("loc_1", {"Name": "A"})
+    with pytest.raises(StorageError):
+        store.insert_lead("loc_1", {"Name": "B"})
+
+
+def test_transaction_rolls_back_everything_on_error(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction():
+        store.insert_lead("loc_1", {"Name": "A"})
+        store.add_pending("loc_1", "create", {"Name": "A"}, {})
+        raise RuntimeError("boom")
+    assert store.get_lead("loc_1") is None
+    assert store.open_pending() == []
+
+
+def test_rename_keeps_alias_and_moves_pending(store: Store) -> None:
+    store.insert_lead("loc_1", {"Name": "A"})
+    pid = store.add_pending("loc_1", "create", {"Name": "A"}, {})
+    store.rename_lead("loc_1", "recBBBBBBBBBBBBBB")
+    assert store.resolve("loc_1") == "recBBBBBBBBBBBBBB"
+    by_alias = store.get_lead("loc_1")
+    assert by_alias is not None
+    assert by_alias["id"] == "recBBBBBBBBBBBBBB"
+    pending = store.get_pending(pid)
+    assert pending is not None
+    assert pending.lead_id == "recBBBBBBBBBBBBBB"
+    state = store.lead_state("loc_1")
+    assert state is not None
+    assert state.id == "recBBBBBBBBBBBBBB"
+
+
+def test_pending_lifecycle(store: Store) -> None:
+    store.upsert_remote([remote(1)])
+    a = store.add_pending("rec00000000000001", "update", {"Status": "x"}, {"Status": "scraped"})
+    b = store.add_pending("rec00000000000001", "update", {"Name": "y"}, {"Name": "Person 1"})
+    assert a < b
+    assert [p.id for p in store.open_pending()] == [a, b]
+    assert store.leads_with_open_pending(["rec00000000000001", "recX"]) == {"rec00000000000001"}
+    store.update_pending(
+        [a], state="rejected", error={"type": "INVALID_VALUE_FOR_COLUMN"}, add_attempt=True
+    )
+    rejected = store.get_pending(a)
+    assert rejected is not None
+    assert rejected.state == "rejected"
+    assert rejected.attempts == 1
+    assert rejected.last_error == {"type": "INVALID_VALUE_FOR_COLUMN"}
+    assert store.pending_counts() == {"pending": 1, "rejected": 1}
+    store.update_pending([a, b], state="synced")
+    assert store.open_pending(states=("pending", "rejected")) == []
+    synced = store.get_pending(b)
+    assert synced is not None
+    assert synced.synced_at is not None
+    assert store.pending_counts() == {}
+
+
+def test_soft_delete_and_remote_ids(store: Store) -> None:
+    store.upsert_remote([remote(1), remote(2)])
+    store.insert_lead("loc_9", {"Name": "local"})
+    assert store.mark_deleted(["rec00000000000001"], "remote") == 1
+    assert store.mark_deleted(["rec00000000000001"], "remote") == 0
+    lead = store.get_lead("rec00000000000001")
+    assert lead is not None
+    assert lead["deleted"] is True
+    assert store.count_leads() == 2
+    assert store.count_leads(include_deleted=True) == 3
+    assert store.remote_ids() == {"rec00000000000002"}
+    assert [x["id"] for x in store.list_leads()] == ["rec00000000000002", "loc_9"]
+    # A pull that sees the record again revives it.
+    assert store.upsert_remote([remote(1)]) == 1
+    revived = store.get_lead("rec00000000000001")
+    assert revived is not None
+    assert revived["deleted"] is False
+
+
+def test_search_matches_substrings_case_insensitively(store: Store) -> None:
+    store.upsert_remote(
+        [
+            RemoteRecord(
+                "recAAAAAAAAAAAAA1",
+                "2026-01-01T00:00:00.000Z",
+                {"Name": "Grace Hopper", "Company": "AT&T Labs", "Email": "grace@att.example"},
+            ),
+            RemoteRecord(
+                "recAAAAAAAAAAAAA2",
+                "2026-01-01T00:00:00.000Z",
+                {"Name": "Bjarne", "Company": "C++ Foundation", "Email": "b@cpp.example"},
+            ),
+        ]
+    )
+    assert [x["id"] for x in store.search_leads("hopp", limit=None)] == ["recAAAAAAAAAAAAA1"]
+    assert [x["id"] for x in store.search_leads("at&t", limit=None)] == ["recAAAAAAAAAAAAA1"]
+    assert [x["id"] for x in store.search_leads("C++", limit=None)] == ["recAAAAAAAAAAAAA2"]
+    assert [x["id"] for x in store.search_leads("GRACE@ATT", limit=None)] == ["recAAAAAAAAAAAAA1"]
+    assert store.search_leads("", limit=None) == []
+    assert store.search_leads("name:Grace", limit=None) == []
+
+
+def test_meta_and_lease_and_rate_slots(store: Store) -> None:
+    store.set_meta("k", "v")
+    assert store.get_meta("k") == "v"
+    store.set_meta("k", None)
+    assert store.get_meta("k") is None
+    assert store.acquire_lease("sync", "a", ttl=10, now=100.0)
+    assert not store.acquire_lease("sync", "b", ttl=10, now=105.0)
+    assert store.lease_holder("sync", now=105.0) == "a"
+    assert store.acquire_lease("sync", "b", ttl=10, now=111.0)  # a's lease expired
+    store.release_lease("sync", "a")  # not the holder: no effect
+    assert store.lease_holder("sync", now=112.0) == "b"
+    store.release_lease("sync", "b")
+    assert store.lease_holder("sync", now=112.0) is None
+    assert store.reserve_request_slot("app", 0.25, now=10.0) == 10.0
+    assert store.reserve_request_slot("app", 0.25, now=10.0) == 10.25
+    store.defer_requests("app", until=40.0)
+    assert store.reserve_request_slot("app", 0.25, now=11.0) == 40.0
+
+
+def test_conflicts_and_sync_runs(store: Store) -> None:
+    cid = store.add_conflict(
+        "rec1", "Status", local_value="a", remote_value="b", base_value="c", policy="airtable-wins"
+    )
+    conflict = store.get_conflict(cid)
+    assert conflict is not None
+    assert (conflict.local_value, conflict.remote_value, conflict.status) == ("a", "b", "open")
+    store.close_conflict(cid, "kept-local")
+    assert store.list_conflicts() == []
+    assert len(store.list_conflicts(open_only=False)) == 1
+    store.record_sync_run({"kind": "push", "started_at": "t", "duration_s": 0.5, "calls": 2})
+    (run,) = store.recent_sync_runs()
+    assert run["kind"] == "push"
+    assert run["calls"] == 2
+
+
+def test_integrity_check_is_clean(store: Store) -> None:
+    store.upsert_remote([remote(i) for i in range(30)])
+    assert store.integrity_check() == []

@@ -1,0 +1,231 @@
+"""The emulator's whole state: bases and tables behind one lock, plus iterators and webhooks.
+
+One re-entrant lock guards everything, because Airtable applies each request atomically and
+requests arrive from many threads at once; handlers keep their critical sections short
+(a page of 100 records, or a batch of 10 writes).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .clock import Clock
+from .errors import ApiError
+from .fields import SUPPORTED_TYPES, FieldSpec, default_options
+from .formula import compile_formula
+from .ids import IdFactory
+from .listing import Listings
+from .model import Table, View
+from .webhooks import WebhookRegistry
+from .writes import Transaction, Writer
+
+__all__ = ["NOT_FOUND_STYLES", "Base", "FieldDef", "State"]
+
+#: ``"404"``: Airtable's older answers (``MODEL_ID_NOT_FOUND``, ``TABLE_NOT_FOUND``);
+#: ``"403"``: the PAT-era ``INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND`` [airtable-api.md §18].
+NOT_FOUND_STYLES = ("404", "403")
+
+FieldDef = tuple[str, str] | tuple[str, str, dict[str, Any] | None]
+"""``(name, type)`` or ``(name, type, options)``."""
+
+_FORBIDDEN_MESSAGE = (
+    "Invalid permissions, or the requested model was not found. Check that both your user "
+    "and your token have the required permissions, and that the model names and/or ids are "
+    "correct."
+)
+
+
+@dataclass(slots=True)
+class Base:
+    """A base: an id, a name and its tables."""
+
+    id: str
+    name: str
+    tables: list[Table] = field(default_factory=list)
+
+    def find_table(self, key: str) -> Table | None:
+        """A table by id or exact name (Airtable accepts both in URLs)."""
+        for table in self.tables:
+            if key in (table.id, table.name):
+                return table
+        return None
+
+
+class State:
+    """Bases, tables, records, iterators and webhooks.
+
+    Args:
+        clock: emulator clock.
+        ids: id factory.
+        iterator_ttl: list iterator inactivity timeout in seconds.
+        not_found_style: ``"404"`` or ``"403"`` (see :data:`NOT_FOUND_STYLES`).
+        user: the token's user ``{"id","email","permissionLevel"}``.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        ids: IdFactory,
+        *,
+        iterator_ttl: float,
+        not_found_style: str,
+        user: dict[str, Any],
+    ) -> None:
+        if not_found_style not in NOT_FOUND_STYLES:
+            raise ValueError(f"not_found_style must be one of {NOT_FOUND_STYLES}")
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.ids = ids
+        self.not_found_style = not_found_style
+        self.webhooks_allowed = True
+        self.user = user
+        self.bases: dict[str, Base] = {}
+        self.writer = Writer(ids, self._record_exists)
+        self.listings = Listings(clock, ids, iterator_ttl)
+        self.webhooks = WebhookRegistry(clock, ids, user)
+        self.commit_hooks: list[Callable[[Base, Transaction], None]] = []
+        self.schema_hooks: list[Callable[[Base], None]] = []
+
+    # ------------------------------------------------------------------ lookup
+
+    def _record_exists(self, table_id: str, record_id: str) -> bool:
+        for base in self.bases.values():
+            for table in base.tables:
+                if table.id == table_id:
+                    return record_id in table.records
+        return False
+
+    def not_found(self, kind: str, name: str, base_id: str = "") -> ApiError:
+        """The configured answer for an unknown base, table or record."""
+        if self.not_found_style == "403":
+            return ApiError(403, "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND", _FORBIDDEN_MESSAGE)
+        if kind == "record":
+            return ApiError(404, "MODEL_ID_NOT_FOUND", "Record not found")
+        if kind == "table":
+            return ApiError(
+                404, "TABLE_NOT_FOUND", f"Could not find table {name} in application {base_id}"
+            )
+        return ApiError(404, "NOT_FOUND", bare=True)
+
+    def base(self, base_id: str) -> Base:
+        """The base, or the configured not-found error."""
+        base = self.bases.get(base_id)
+        if base is None:
+            raise self.not_found("base", base_id)
+        return base
+
+    def table(self, base_id: str, key: str) -> Table:
+        """The table by id or name, or the configured not-found error."""
+        base = self.base(base_id)
+        table = base.find_table(key)
+        if table is None:
+            raise self.not_found("table", key, base_id)
+        return table
+
+    def base_of(self, table: Table) -> Base:
+        """The base holding ``table``."""
+        for base in self.bases.values():
+            if table in base.tables:
+                return base
+        raise KeyError(table.id)
+
+    # ------------------------------------------------------------------ schema
+
+    def add_base(self, base_id: str, name: str) -> Base:
+        """Create an empty base."""
+        base = Base(base_id, name)
+        self.bases[base_id] = base
+        return base
+
+    def add_table(
+        self,
+        base: Base,
+        name: str,
+        fields: list[FieldDef],
+        description: str | None = None,
+        table_id: str | None = None,
+    ) -> Table:
+        """Create a table with a default ``Grid view``; the first field is primary."""
+        if not name or base.find_table(name) is not None:
+            raise ApiError(422, "DUPLICATE_TABLE_NAME", f'Table name "{name}" is not unique')
+        if not fields:
+            raise ApiError(422, "INVALID_REQUEST_UNKNOWN", "A table needs at least one field")
+        table = Table(table_id or self.ids.new("tbl"), name, description)
+        for definition in fields:
+            options = definition[2] if len(definition) > 2 else None
+            self.add_field(table, definition[0], definition[1], options)
+        table.views.append(View(self.ids.new("viw"), "Grid view"))
+        base.tables.append(table)
+        self._schema_changed(base)
+        return table
+
+    def add_field(
+        self,
+        table: Table,
+        name: str,
+        field_type: str,
+        options: dict[str, Any] | None = None,
+        *,
+        description: str | None = None,
+        field_id: str | None = None,
+    ) -> FieldSpec:
+        """Add a field; options default to what pyairtable's schema models require."""
+        if not name or not isinstance(name, str):
+            raise ApiError(422, "DUPLICATE_OR_EMPTY_FIELD_NAME", "Field name cannot be empty")
+        if field_type not in SUPPORTED_TYPES:
+            raise ApiError(
+                422, "UNSUPPORTED_FIELD_TYPE", f'The emulator does not support "{field_type}"'
+            )
+        merged = default_options(field_type, self.ids)
+        if options:
+            merged = {**(merged or {}), **options}
+        if merged and "choices" in merged:
+            merged["choices"] = [
+                {"id": c.get("id") or self.ids.new("sel"), "name": c["name"],
+                 "color": c.get("color", "blueLight2")}
+                for c in merged["choices"]
+            ]  # fmt: skip
+        spec = FieldSpec(field_id or self.ids.new("fld"), name, field_type, merged, description)
+        table.add_field(spec)
+        if spec.computed:
+            now = self.clock.now()
+            for record in table.records.values():
+                table.recompute(record, now)
+        for base in self.bases.values():
+            if table in base.tables:
+                self._schema_changed(base)
+        return spec
+
+    def add_view(
+        self,
+        table: Table,
+        name: str,
+        formula: str | None = None,
+        sort: list[str] | None = None,
+        visible_fields: list[str] | None = None,
+    ) -> View:
+        """Add a view with an optional filter formula and sort (``["Name", "-Score"]``)."""
+        compiled = compile_formula(formula, table.resolve_for_formula) if formula else None
+        order = [(table.field(key.lstrip("-")).id, key.startswith("-")) for key in (sort or [])]
+        visible = [table.field(k).id for k in visible_fields] if visible_fields else None
+        view = View(self.ids.new("viw"), name, "grid", compiled, order, visible)
+        table.views.append(view)
+        self._schema_changed(self.base_of(table))
+        return view
+
+    def _schema_changed(self, base: Base) -> None:
+        for hook in self.schema_hooks:
+            hook(base)
+
+    # ------------------------------------------------------------------ commits
+
+    def commit(self, base: Base, tx: Transaction) -> None:
+        """Publish a transaction to webhooks and persistence (lock held)."""
+        if tx.empty:
+            return
+        self.webhooks.record(base.id, tx)
+        for hook in self.commit_hooks:
+            hook(base, tx)

@@ -120,7 +120,8 @@ def create_backup(
         keep: how many leadcache backups to keep, this one included; 0 keeps all.
         s3_url: optional ``s3://bucket/prefix`` to upload the new backup to.
         s3_endpoint_url: optional S3-compatible endpoint (MinIO, moto).
-        progress: optional ``progress(done_pages, total_pages)`` callback.
+        progress: optional ``progress(done_pages, total_pages)`` callback, called after the
+            copy step (the copy is one step, so once, with ``done_pages == total_pages``).
         s3_client: optional boto3 S3 client (custom credentials); overrides
             ``s3_endpoint_url``.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -38,7 +39,7 @@ def test_first_request_goes_at_once_then_slots_are_evenly_spaced() -> None:
     for _ in range(5):
         pacer.acquire()
         starts.append(t.now)
-    assert [round(b - a, 9) for a, b in zip(starts, starts[1:], strict=False)] == [0.25] * 4
+    assert [round(b - a, 9) for a, b in itertools.pairwise(starts)] == [0.25] * 4
     assert starts[0] == 1000.0
 
 
@@ -101,6 +102,3 @@ def test_real_time_lower_bound_across_threads() -> None:
     stamps.sort()
     assert len(stamps) == n
     assert stamps[-1] - stamps[0] >= (n - 1) / rate - 0.005
-    # Also no two requests closer than one interval (allowing for scheduler jitter).
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
-    assert sum(gaps) / len(gaps) >= 1 / rate - 0.005

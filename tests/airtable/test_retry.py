@@ -1,0 +1,209 @@
+"""The retry policy against real failures from the emulator."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from leadcache.airtable import CallStats, LocalPacer, NoPacer, PyAirtableTable, RetryPolicy
+from leadcache.emulator import running_emulator
+from leadcache.errors import (
+    AirtableOffline,
+    AirtableServerError,
+    RateLimited,
+)
+
+from .conftest import TOKEN, MakeTable, free_port, settings_for
+
+
+def test_backoff_is_full_jitter_below_a_capped_ceiling() -> None:
+    policy = RetryPolicy(NoPacer(), CallStats(), rng=random.Random(3))
+    for retry in range(12):
+        ceiling = min(30.0, 0.5 * 2**retry)
+        draws = [policy.backoff(retry) for _ in range(50)]
+        assert all(0 <= d <= ceiling for d in draws)
+    assert max(policy.backoff(20) for _ in range(200)) > 15  # spread over the whole range
+    assert policy.backoff(0, retry_after=7.0) == 7.0  # Retry-After is a floor
+    assert policy.backoff(0, retry_after=99.0) == 30.0  # ... still capped
+
+
+def test_penalty_jitter_defaults_to_a_fraction_of_the_penalty() -> None:
+    assert RetryPolicy(NoPacer(), CallStats(), penalty=30).penalty_jitter == 5.0
+    assert RetryPolicy(NoPacer(), CallStats(), penalty=0.06).penalty_jitter == pytest.approx(0.01)
+
+
+def test_503_is_retried_and_succeeds(emu: Any, table: PyAirtableTable) -> None:
+    emu.faults.fail_next(count=2, status=503)
+    assert len(next(table.iter_pages())) == 100
+    assert table.stats.retries == 2
+    assert table.stats.count(status=503) == 2
+    assert emu.count(endpoint="records.list", status=200) == 1
+
+
+def test_503_past_the_budget_is_a_server_error(emu: Any, make_table: MakeTable) -> None:
+    table = make_table(max_retries=2)
+    emu.faults.fail_next(count=3, status=503)
+    with pytest.raises(AirtableServerError) as info:
+        table.get(emu.records()[0]["id"])
+    assert info.value.status == 503
+    assert info.value.error_type == "RETRIABLE_ERROR"
+    assert table.stats.total == 3
+
+
+def test_a_failed_page_is_retried_from_its_offset(emu: Any, table: PyAirtableTable) -> None:
+    pages = table.iter_pages()
+    first = next(pages)
+    emu.faults.drop_next(count=1)
+    rest = list(pages)
+    assert [len(p) for p in [first, *rest]] == [100, 100, 50]
+    ids = [r["id"] for p in [first, *rest] for r in p]
+    assert len(set(ids)) == 250
+
+
+def test_lost_response_on_upsert_is_retried_without_duplicates(
+    emu: Any, table: PyAirtableTable
+) -> None:
+    emu.faults.lose_next_response(count=1)
+    result = table.upsert([{"Name": "Only Once", "Company": "Idem"}], key_fields=["Name"])
+    matches = [r for r in emu.records() if r["fields"].get("Name") == "Only Once"]
+    assert len(matches) == 1
+    # The lost attempt created it; the retry found and updated it.
+    assert result.updated_ids == [matches[0]["id"]]
+    assert table.stats.retries == 1
+
+
+def test_lost_response_on_update_is_retried(emu: Any, table: PyAirtableTable) -> None:
+    record_id = emu.records()[0]["id"]
+    emu.faults.lose_next_response(count=1)
+    updated = table.update([{"id": record_id, "fields": {"Notes": "twice is fine"}}])
+    assert updated[0]["fields"]["Notes"] == "twice is fine"
+    assert table.stats.retries == 1
+
+
+def test_lost_response_on_delete_is_retried(emu: Any, table: PyAirtableTable) -> None:
+    record_id = emu.records()[0]["id"]
+    emu.faults.lose_next_response(count=1)
+    assert table.delete([record_id]) == [record_id]
+    assert emu.get_record(record_id) is None
+
+
+def test_lost_response_on_create_raises_and_is_not_retried(
+    emu: Any, table: PyAirtableTable
+) -> None:
+    emu.faults.lose_next_response(count=1)
+    emu.reset_counts()
+    with pytest.raises(AirtableOffline, match="outcome is unknown") as info:
+        table.create([{"Name": "Maybe Twice"}])
+    assert emu.count(endpoint="records.create") == 1
+    assert table.stats.retries == 0
+    assert info.value.hint is not None
+    # It was applied once, and only once.
+    assert [r["fields"]["Name"] for r in emu.records()].count("Maybe Twice") == 1
+
+
+def test_503_on_create_raises_at_once(emu: Any, table: PyAirtableTable) -> None:
+    emu.faults.fail_next(count=1, status=503)
+    emu.reset_counts()
+    with pytest.raises(AirtableServerError, match="outcome is unknown"):
+        table.create([{"Name": "Not Repeated"}])
+    assert emu.count(endpoint="records.create") == 1
+
+
+def test_429_on_create_is_retried(emu: Any, table: PyAirtableTable) -> None:
+    # A 429 request was not processed, so even a create may be sent again.
+    emu.faults.fail_next(count=1, status=429)
+    created = table.create([{"Name": "After The Penalty"}])
+    assert created[0]["fields"]["Name"] == "After The Penalty"
+    assert table.stats.rate_limited == 1
+    assert [r["fields"]["Name"] for r in emu.records()].count("After The Penalty") == 1
+
+
+def test_429_makes_every_user_of_the_pacer_wait(emu: Any, make_table: MakeTable) -> None:
+    penalty = 0.4
+    pacer = LocalPacer(0)  # shared, as the store's pacer is by every process on one database
+    stats = CallStats()
+    first = make_table(pacer=pacer, stats=stats, rate_limit_penalty=penalty)
+    other = make_table(pacer=pacer, stats=stats, rate_limit_penalty=penalty)
+    record_id = emu.records()[0]["id"]
+    rate_limited_at: list[float] = []
+    stats.add_listener(
+        lambda kind, status, seconds: (
+            rate_limited_at.append(time.monotonic()) if status == 429 else None
+        )
+    )
+    emu.faults.fail_next(count=1, status=429)
+    results: list[Any] = []
+    thread = threading.Thread(target=lambda: results.append(first.get(record_id)))
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not rate_limited_at and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert rate_limited_at, "the first caller should have met the 429"
+    # The other caller did not see the 429, yet waits out the penalty too.
+    assert other.get(record_id)["id"] == record_id
+    other_done = time.monotonic()
+    thread.join()
+    assert results[0]["id"] == record_id
+    assert other_done - rate_limited_at[0] >= penalty - 0.02
+    assert stats.rate_limited == 1
+    assert stats.total == 3
+
+
+def test_429_past_the_budget_is_rate_limited(emu: Any, make_table: MakeTable) -> None:
+    table = make_table(max_retries=1, rate_limit_penalty=0.01)
+    emu.faults.fail_next(count=2, status=429)
+    with pytest.raises(RateLimited) as info:
+        next(table.iter_pages())
+    assert info.value.status == 429
+    assert info.value.error_type == "RATE_LIMIT_REACHED"
+
+
+def test_pacing_keeps_under_the_emulators_limit(make_table: MakeTable) -> None:
+    # The emulator refuses more than 10 requests in any one second; pacing at 9/s never
+    # trips it, and N requests take at least (N-1)/rate seconds.
+    with running_emulator(seed=5, token=TOKEN, rate_limit=10, rate_limit_penalty=5.0) as emu:
+        table = make_table(emulator=emu, pacer=LocalPacer(9.0))
+        record_id = emu.records()[0]["id"]
+        n = 14
+        started = time.monotonic()
+        for _ in range(n):
+            table.get(record_id)
+        elapsed = time.monotonic() - started
+    assert emu.count(status=429) == 0
+    assert table.stats.rate_limited == 0
+    assert elapsed >= (n - 1) / 9.0
+
+
+def test_offline_fails_fast(emu: Any) -> None:
+    settings = settings_for(emu, endpoint_url=f"http://127.0.0.1:{free_port()}", max_retries=5)
+    table = PyAirtableTable.from_settings(settings, pacer=NoPacer())
+    started = time.monotonic()
+    with pytest.raises(AirtableOffline) as info:
+        next(table.iter_pages())
+    assert time.monotonic() - started < 5
+    assert info.value.status is None
+    assert "could not connect" in str(info.value)
+    # Two quick retries, then give up: every method, since nothing was sent.
+    assert table.stats.count(status=0) == 3
+    with pytest.raises(AirtableOffline):
+        table.create([{"Name": "queued, not lost"}])
+    assert table.stats.count("create") == 3
+
+
+def test_dns_failure_is_offline(emu: Any) -> None:
+    settings = settings_for(emu, endpoint_url="http://leadcache-test.invalid")
+    table = PyAirtableTable.from_settings(settings, pacer=NoPacer(), offline_delay=0.01)
+    with pytest.raises(AirtableOffline, match="could not connect"):
+        table.whoami()
+
+
+def test_dropped_connection_on_create_is_not_retried(emu: Any, table: PyAirtableTable) -> None:
+    # A dropped connection cannot be told apart from a lost answer by the client.
+    emu.faults.drop_next(count=1)
+    with pytest.raises(AirtableOffline, match="outcome is unknown"):
+        table.create([{"Name": "Dropped"}])
+    assert table.stats.retries == 0

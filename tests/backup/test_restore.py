@@ -189,3 +189,24 @@ def test_refuses_when_a_non_leadcache_connection_is_open(setup: tuple[Path, Path
         assert len(lead_ids(db)) == 25
     finally:
         con.close()
+
+
+def test_restore_over_a_damaged_database_keeps_its_files_as_they_are(
+    setup: tuple[Path, Path],
+) -> None:
+    db, backup = setup
+    with db.open("r+b") as fh:
+        fh.write(b"garbage, not a SQLite header" * 4)
+    wal = db.with_name(db.name + "-wal")
+    wal.write_bytes(b"an old write-ahead log")
+    damaged = db.read_bytes()
+
+    plan = restore_backup(backup, db)
+
+    assert plan.keep_as is not None
+    assert plan.keep_as.read_bytes() == damaged
+    # SQLite itself discarded that -wal when the probe opened the file (it holds no valid
+    # frame); whatever happens, no old -wal may sit beside the restored file.
+    assert not wal.exists()
+    assert lead_ids(db) == {f"seed-{i}" for i in range(20)}
+    assert verify_backup(db).ok

@@ -127,7 +127,8 @@ def _retire_current(db_path: Path, keep_as: Path) -> list[Path]:
         finally:
             con.close()
     except sqlite3.DatabaseError:
-        # A damaged database (often the reason to restore): keep its files exactly as they are.
+        # A damaged database (often the reason to restore): keep its main file byte for byte,
+        # and move whatever -wal/-journal SQLite left (it discards ones without valid content).
         healthy = False
         busy = 0
     if healthy and (busy or _sidecar(db_path, "-wal").exists()):

@@ -73,7 +73,13 @@ def _has_sidecar(path: Path) -> bool:
 
 
 def _steps(
-    backup: Path, target: Path, report: VerifyReport, keep_as: Path | None, sides: list[Path]
+    backup: Path,
+    target: Path,
+    report: VerifyReport,
+    keep_as: Path | None,
+    sides: list[Path],
+    *,
+    dry_run: bool,
 ) -> tuple[str, ...]:
     fts = ", ".join(report.fts) or "none"
     steps = [
@@ -89,8 +95,14 @@ def _steps(
         suffix = side.name[len(target.name) :]
         if suffix == "-shm" or keep_as is None:
             steps.append(f"remove {side}")
+        elif dry_run:
+            # Which one happens depends on the checkpoint, which a dry run does not attempt.
+            steps.append(
+                f"fold {side} into the kept database (checkpoint), or if the database cannot "
+                f"be opened move it to {_sidecar(keep_as, suffix)}"
+            )
         else:
-            steps.append(f"move {side} to {_sidecar(keep_as, suffix)}")
+            steps.append(f"moved {side} to {_sidecar(keep_as, suffix)}")
     steps.append(f"copy {backup} into {target} with the SQLite backup API, mode 0600")
     return tuple(steps)
 
@@ -223,7 +235,7 @@ def restore_backup(backup_path: Path, db_path: Path, *, dry_run: bool = False) -
             keep_as=keep_as,
             sidecars=tuple(sides),
             dry_run=dry,
-            steps=_steps(backup_path, db_path, report, keep_as, sides),
+            steps=_steps(backup_path, db_path, report, keep_as, sides, dry_run=dry),
         )
 
     if dry_run:

@@ -23,7 +23,10 @@ __all__ = ["ApiRequest", "Route", "encode", "route"]
 
 def encode(value: Any) -> bytes:
     """Encode a response body once, compactly."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODE(value).encode()
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(slots=True)

@@ -65,8 +65,8 @@ class Clock:
 
 def format_datetime(value: datetime) -> str:
     """Format like Airtable: UTC, exactly three fractional digits and ``Z``."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # isoformat is implemented in C; this is on the hot path of seeding and writes.
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def format_date(value: date) -> str:

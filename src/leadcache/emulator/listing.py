@@ -24,6 +24,7 @@ __all__ = ["MAX_PAGE_SIZE", "ListQuery", "Listings", "parse_body_query", "parse_
 
 #: Airtable's page size cap.
 MAX_PAGE_SIZE = 100
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _OFFSET_RE = re.compile(r"^(itr[A-Za-z0-9]{14})/(rec[A-Za-z0-9]{14})$")
 _SORT_RE = re.compile(r"^sort\[(\d+)\]\[(field|direction)\]$")
 _TRUE = ("1", "true", "True", "TRUE")
@@ -256,7 +257,7 @@ class Listings:
                     as_string=query.cell_format == "string",
                     comment_count=query.comment_count,
                 )
-                parts.append(json.dumps(rendered, ensure_ascii=False, separators=(",", ":")))
+                parts.append(_ENCODE(rendered))
         iterator.position = position
         iterator.last_used = now
         if iterator.remaining is not None:

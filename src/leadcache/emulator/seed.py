@@ -7,8 +7,12 @@ from the name), with statuses weighted toward ``new`` and ``scraped``.
 
 from __future__ import annotations
 
+import bisect
+import functools
+import itertools
 import random
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -233,8 +237,12 @@ _NOTES = ("Met at a conference; follow up next quarter.", "Asked for pricing.",
           "Interested in a pilot.", "Not the decision maker.")  # fmt: skip
 
 
+@functools.cache
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
+_STATUS_CUMULATIVE = list(itertools.accumulate(_STATUS_WEIGHTS))
 
 
 def fake_lead(rng: random.Random) -> dict[str, Any]:
@@ -244,28 +252,34 @@ def fake_lead(rng: random.Random) -> dict[str, Any]:
         >>> sorted(fake_lead(random.Random(1)))[:3]
         ['Company', 'Email', 'Employees']
     """
-    first, last = rng.choice(_FIRST), rng.choice(_LAST)
-    company_core = f"{rng.choice(_COMPANY_A)} {rng.choice(_COMPANY_B)}"
-    domain = f"{_slug(company_core)}.{rng.choice(('com', 'io', 'co', 'net', 'de'))}"
+    draw = rng.random
+
+    def pick(options: Sequence[Any]) -> Any:
+        # Much cheaper than rng.choice, which matters when seeding 100,000 leads.
+        return options[int(draw() * len(options))]
+
+    first, last = pick(_FIRST), pick(_LAST)
+    company_core = f"{pick(_COMPANY_A)} {pick(_COMPANY_B)}"
+    domain = f"{_slug(company_core)}.{pick(('com', 'io', 'co', 'net', 'de'))}"
+    person = f"{_slug(first)}-{_slug(last)}"
+    status = bisect.bisect(_STATUS_CUMULATIVE, draw() * _STATUS_CUMULATIVE[-1])
     lead: dict[str, Any] = {
         "Name": f"{first} {last}",
-        "Company": company_core + rng.choice(_SUFFIX),
+        "Company": company_core + pick(_SUFFIX),
         "Email": f"{_slug(first)}.{_slug(last)}@{domain}",
-        "Status": rng.choices(LEAD_STATUSES, weights=_STATUS_WEIGHTS)[0],
-        "Title": rng.choice(_TITLES),
-        "LinkedIn URL": (
-            f"https://www.linkedin.com/in/{_slug(first)}-{_slug(last)}-{rng.randrange(100, 999)}"
-        ),
+        "Status": LEAD_STATUSES[status],
+        "Title": pick(_TITLES),
+        "LinkedIn URL": f"https://www.linkedin.com/in/{person}-{100 + int(draw() * 900)}",
         "Website": f"https://www.{domain}",
-        "Location": rng.choice(_CITIES),
-        "Industry": rng.choice(_INDUSTRIES),
-        "Employees": rng.choice((5, 12, 25, 50, 120, 300, 800, 2500, 10000)),
-        "Lead Score": round(rng.uniform(0, 100), 1),
+        "Location": pick(_CITIES),
+        "Industry": pick(_INDUSTRIES),
+        "Employees": pick((5, 12, 25, 50, 120, 300, 800, 2500, 10000)),
+        "Lead Score": int(draw() * 1000) / 10,
     }
-    if rng.random() < 0.3:
-        lead["Notes"] = rng.choice(_NOTES)
-    if rng.random() < 0.6:
-        lead["Tags"] = sorted(set(rng.sample(LEAD_TAGS, rng.randint(1, 3))), key=LEAD_TAGS.index)
+    if draw() < 0.3:
+        lead["Notes"] = pick(_NOTES)
+    if draw() < 0.6:
+        lead["Tags"] = [tag for tag in LEAD_TAGS if draw() < 0.25] or [pick(LEAD_TAGS)]
     return lead
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -140,27 +140,27 @@ class LeadCache:
         """
         changes = self._validated(updates)
         with self.store.transaction():
-            state = self.store.lead_state(lead_id)
-            if state is None:
+            peek = self.store.peek_fields(lead_id, list(changes))
+            if peek is None:
                 raise LeadNotFound(lead_id)
-            if state.deleted is not None:
+            if peek.deleted is not None:
                 raise ValidationError(f"lead {lead_id!r} is deleted and cannot be updated")
-            self._check_known(changes, state.data)
-            data = dict(state.data)
-            effective: Fields = {}
+            self._check_known(changes, {n for n, v in peek.current.items() if v is not None})
+            to_set: Fields = {}
+            to_remove: list[str] = []
             for name, value in changes.items():
+                current = peek.current[name]
                 if _empty(value):
-                    if name in data:
-                        del data[name]
-                        effective[name] = None
-                elif data.get(name) != value:
-                    data[name] = value
-                    effective[name] = value
-            if effective:
-                remote = state.remote or {}
+                    if current is not None:
+                        to_remove.append(name)
+                elif current != value:
+                    to_set[name] = value
+            if to_set or to_remove:
+                effective: Fields = {**to_set, **dict.fromkeys(to_remove)}
+                remote = peek.remote or {}
                 base = {name: remote.get(name) for name in effective}
-                self.store.set_lead_data(state.id, data, changed=effective)
-                self.store.add_pending(state.id, "update", effective, base)
+                self.store.patch_lead_data(peek.id, to_set, to_remove)
+                self.store.add_pending(peek.id, "update", effective, base)
 
     def add_lead(self, lead_data: Mapping[str, Any]) -> LeadId:
         """Add a new lead; it is created in Airtable on the next push.
@@ -173,7 +173,7 @@ class LeadCache:
             ValidationError: empty, unknown fields or wrong value types; nothing is written.
         """
         changes = self._validated(lead_data)
-        self._check_known(changes, {})
+        self._check_known(changes, ())
         data = {k: v for k, v in changes.items() if not _empty(v)}
         if not data:
             raise ValidationError("a new lead needs at least one non-empty field")
@@ -289,7 +289,7 @@ class LeadCache:
             check_cell_value(name, value, types.get(name))
         return changes
 
-    def _check_known(self, changes: Fields, lead_fields: Fields) -> None:
+    def _check_known(self, changes: Fields, lead_fields: Collection[str]) -> None:
         types = self.field_types()
         for name in changes:
             if name in lead_fields or name in types or name in self.field_map.field_to_key:

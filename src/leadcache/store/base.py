@@ -30,6 +30,7 @@ from ..types import Fields, Lead, LeadId, RecordId
 __all__ = [
     "OPEN_STATES",
     "Conflict",
+    "FieldPeek",
     "LeadState",
     "PendingChange",
     "RemoteRecord",
@@ -74,6 +75,20 @@ class LeadState:
     remote: Fields | None
     deleted: Literal["local", "remote"] | None
     created_time: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPeek:
+    """Some fields of one lead, read without loading the whole record (the write hot path).
+
+    ``current``/``remote`` map each asked name to its value, None when absent; ``remote`` is
+    None for a lead that never came from Airtable.
+    """
+
+    id: LeadId
+    deleted: Literal["local", "remote"] | None
+    current: Fields
+    remote: Fields | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +178,11 @@ class Store(abc.ABC):
         """The full state of a lead (id or alias), for read-modify-write inside a transaction."""
 
     @abc.abstractmethod
+    def peek_fields(self, lead_id: LeadId, names: Sequence[str]) -> FieldPeek | None:
+        """The current and last-known Airtable values of ``names`` for one lead (id or
+        alias), or None if there is no such lead."""
+
+    @abc.abstractmethod
     def lead_states(self, lead_ids: Iterable[LeadId]) -> dict[LeadId, LeadState]:
         """The states of several leads by their current ids; unknown ids are absent."""
 
@@ -200,6 +220,10 @@ class Store(abc.ABC):
 
         ``changed``, the field names that differ from the stored data, lets a backend skip
         unchanged columns; None means "any may have changed"."""
+
+    @abc.abstractmethod
+    def patch_lead_data(self, lead_id: LeadId, set_values: Fields, remove: Sequence[str]) -> None:
+        """Set some fields and remove others of an existing lead's data, leaving the rest."""
 
     @abc.abstractmethod
     def upsert_remote(self, records: Sequence[RemoteRecord]) -> int:

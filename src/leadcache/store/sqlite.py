@@ -20,9 +20,10 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Literal, ParamSpec, TypeVar, cast
 
 from ..clock import now_iso
@@ -35,6 +36,7 @@ from .base import (
     OPEN_STATES,
     Action,
     Conflict,
+    FieldPeek,
     LeadState,
     PendingChange,
     PendingState,
@@ -77,6 +79,11 @@ WHERE leads.remote_json IS NOT excluded.remote_json
 """
 
 
+def _path_safe(name: str) -> bool:
+    """Whether a field name can be quoted in a SQLite JSON path (``$."name"``)."""
+    return '"' not in name and "\\" not in name and name.isprintable()
+
+
 def dumps(value: Any) -> str:
     """Canonical JSON (sorted keys, no spaces) so equal values store as equal text."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -100,6 +107,59 @@ def _translate(exc: sqlite3.Error) -> LeadCacheError:
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
         return DatabaseBusy(f"the database stayed locked by another process: {text}")
     return StorageError(f"database error: {text}")
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``; nested use joins the outer transaction.
+
+    A plain class rather than ``@contextmanager``: it sits on the hot write path, entered
+    three times per ``update_lead``.
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> None:
+        store = self._store
+        store._lock.acquire()
+        if store._depth:
+            store._depth += 1
+            return
+        try:
+            store._db().execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            store._lock.release()
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(exc) from exc
+            raise
+        store._depth = 1
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        store = self._store
+        try:
+            store._depth -= 1
+            if store._depth:
+                return
+            conn = store._db()
+            if exc_type is not None:
+                with suppress(sqlite3.Error):  # the original error matters more
+                    conn.execute("ROLLBACK")
+                return
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as commit_error:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise _translate(commit_error) from commit_error
+        finally:
+            store._lock.release()
 
 
 class SQLiteStore(Store):
@@ -168,37 +228,8 @@ class SQLiteStore(Store):
             self._conn = None
             self._usage.release()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            conn = self._db()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise _translate(exc) from exc
-            self._depth = 1
-            try:
-                yield
-            except BaseException:
-                self._depth = 0
-                with suppress(sqlite3.Error):  # the original error matters more
-                    conn.execute("ROLLBACK")
-                raise
-            else:
-                self._depth = 0
-                try:
-                    conn.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    with suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                    raise _translate(exc) from exc
+    def transaction(self) -> _Transaction:
+        return _Transaction(self)
 
     @_guard
     def schema_version(self) -> int:
@@ -375,6 +406,43 @@ class SQLiteStore(Store):
                     return None
         return self._state(row)
 
+    def peek_fields(self, lead_id: LeadId, names: Sequence[str]) -> FieldPeek | None:
+        if not all(_path_safe(n) for n in names):
+            state = self.lead_state(lead_id)
+            if state is None:
+                return None
+            remote = state.remote
+            return FieldPeek(
+                id=state.id,
+                deleted=state.deleted,
+                current={n: state.data.get(n) for n in names},
+                remote=None if remote is None else {n: remote.get(n) for n in names},
+            )
+        # JSON extraction in SQL: no parsing of the whole (often kilobyte-sized) record.
+        cols = "".join(
+            ", json_quote(json_extract(data_json, ?)), json_quote(json_extract(remote_json, ?))"
+            for _ in names
+        )
+        paths = [p for n in names for p in (f'$."{n}"',) * 2]
+        sql = f"SELECT id, deleted_reason, remote_json IS NULL{cols} FROM leads WHERE id=?"
+        try:
+            with self._lock:
+                conn = self._db()
+                row = conn.execute(sql, (*paths, lead_id)).fetchone()
+                if row is None:
+                    alias = conn.execute(_SQL_ALIAS, (lead_id,)).fetchone()
+                    if alias is None:
+                        return None
+                    row = conn.execute(sql, (*paths, alias[0])).fetchone()
+                    if row is None:
+                        return None
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        loads = json.loads
+        current = {n: loads(row[3 + 2 * i]) for i, n in enumerate(names)}
+        remote = None if row[2] else {n: loads(row[4 + 2 * i]) for i, n in enumerate(names)}
+        return FieldPeek(id=row[0], deleted=row[1], current=current, remote=remote)
+
     @_guard
     def lead_states(self, lead_ids: Iterable[LeadId]) -> dict[LeadId, LeadState]:
         ids = list(lead_ids)
@@ -489,6 +557,41 @@ class SQLiteStore(Store):
         try:
             with self.transaction():
                 self._db().execute(sql, (*params, dumps(data), now_iso(), lead_id))
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    def patch_lead_data(self, lead_id: LeadId, set_values: Fields, remove: Sequence[str]) -> None:
+        names = [*set_values, *remove]
+        if not all(_path_safe(n) for n in names):
+            with self.transaction():
+                state = self.lead_state(lead_id)
+                if state is None:
+                    return
+                data = {k: v for k, v in state.data.items() if k not in remove}
+                data.update(set_values)
+                self.set_lead_data(state.id, data, changed=names)
+            return
+        field_to_key = self.field_map.field_to_key
+        sets = ""
+        params: list[Any] = []
+        for name in names:
+            key = field_to_key.get(name)
+            if key is not None:
+                sets += f"{key}=?, "
+                params.append(_as_text(set_values.get(name)))
+        expr = "data_json"
+        json_params: list[Any] = []
+        if set_values:
+            expr = f"json_set({expr}" + ", ?, json(?)" * len(set_values) + ")"
+            for name, value in set_values.items():
+                json_params += [f'$."{name}"', dumps(value)]
+        if remove:
+            expr = f"json_remove({expr}" + ", ?" * len(remove) + ")"
+            json_params += [f'$."{name}"' for name in remove]
+        sql = f"UPDATE leads SET {sets}data_json={expr}, last_updated=? WHERE id=?"
+        try:
+            with self.transaction():
+                self._db().execute(sql, (*params, *json_params, now_iso(), lead_id))
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
 

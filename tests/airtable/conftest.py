@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,8 +20,6 @@ from leadcache.settings import Secret, Settings
 
 #: A distinctive token, so a test can tell if it leaks into any message.
 TOKEN = "patLEAKCHECK0000.0123456789abcdef0123456789abcdef"
-
-MakeTable = Callable[..., PyAirtableTable]
 
 
 def free_port() -> int:
@@ -34,8 +32,29 @@ def free_port() -> int:
 
 @pytest.fixture
 def emu() -> Iterator[Any]:
+    """A fresh emulator with 250 seeded leads, for tests that write."""
     with running_emulator(seed=250, token=TOKEN, random_seed=1) as emulator:
         yield emulator
+
+
+@pytest.fixture(scope="module")
+def _shared_emulator() -> Iterator[Any]:
+    with running_emulator(seed=250, token=TOKEN, random_seed=1) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def ro_emu(_shared_emulator: Any) -> Iterator[Any]:
+    """One emulator per module for tests that leave its records alone (it saves a start and
+    a stop per test). Faults and counts are cleared around each test; a test that writes
+    fails here."""
+    emulator = _shared_emulator
+    emulator.faults.clear()
+    emulator.reset_counts()
+    yield emulator
+    emulator.faults.clear()
+    writes = [log for log in emulator.requests() if log.applied]
+    assert writes == [], "a test that writes must use the `emu` fixture"
 
 
 def settings_for(emulator: Any, **changes: Any) -> Settings:
@@ -52,31 +71,30 @@ def settings_for(emulator: Any, **changes: Any) -> Settings:
     return base.replace(**changes)
 
 
-@pytest.fixture
-def make_table(emu: Any) -> MakeTable:
-    """``make_table(pacer=None, stats=None, **settings_changes)`` -> a table on ``emu``."""
-
-    def make(
-        *,
-        pacer: Pacer | None = None,
-        stats: CallStats | None = None,
-        emulator: Any = None,
-        **changes: Any,
-    ) -> PyAirtableTable:
-        settings = settings_for(emulator if emulator is not None else emu, **changes)
-        return PyAirtableTable.from_settings(
-            settings,
-            pacer=pacer if pacer is not None else NoPacer(),
-            stats=stats,
-            backoff_base=0.01,
-            backoff_cap=0.05,
-            offline_delay=0.01,
-            rng=random.Random(7),
-        )
-
-    return make
+def new_table(
+    emulator: Any,
+    *,
+    pacer: Pacer | None = None,
+    stats: CallStats | None = None,
+    **changes: Any,
+) -> PyAirtableTable:
+    """A table on ``emulator`` with tiny backoffs; ``changes`` override settings."""
+    return PyAirtableTable.from_settings(
+        settings_for(emulator, **changes),
+        pacer=pacer if pacer is not None else NoPacer(),
+        stats=stats,
+        backoff_base=0.01,
+        backoff_cap=0.05,
+        offline_delay=0.01,
+        rng=random.Random(7),
+    )
 
 
 @pytest.fixture
-def table(make_table: MakeTable) -> PyAirtableTable:
-    return make_table()
+def table(emu: Any) -> PyAirtableTable:
+    return new_table(emu)
+
+
+@pytest.fixture
+def ro_table(ro_emu: Any) -> PyAirtableTable:
+    return new_table(ro_emu)

@@ -16,15 +16,15 @@ from leadcache.airtable import (
 from leadcache.errors import ConfigError, IteratorExpired
 from leadcache.settings import Settings
 
-from .conftest import MakeTable
+from .conftest import new_table
 
 
 def all_records(table: PyAirtableTable, **kwargs: Any) -> list[RecordDict]:
     return [record for page in table.iter_pages(**kwargs) for record in page]
 
 
-def test_is_an_airtable_table(table: PyAirtableTable) -> None:
-    assert isinstance(table, AirtableTable)
+def test_is_an_airtable_table(ro_table: PyAirtableTable) -> None:
+    assert isinstance(ro_table, AirtableTable)
 
 
 def test_from_settings_needs_key_and_base() -> None:
@@ -32,71 +32,73 @@ def test_from_settings_needs_key_and_base() -> None:
         PyAirtableTable.from_settings(Settings())
 
 
-def test_250_records_take_exactly_3_list_calls(emu: Any, table: PyAirtableTable) -> None:
-    emu.reset_counts()
-    pages = list(table.iter_pages())
+def test_250_records_take_exactly_3_list_calls(ro_emu: Any, ro_table: PyAirtableTable) -> None:
+    ro_emu.reset_counts()
+    pages = list(ro_table.iter_pages())
     assert [len(page) for page in pages] == [100, 100, 50]
-    assert emu.count(endpoint="records.list") == 3
-    assert table.stats.count("list") == 3
+    assert ro_emu.count(endpoint="records.list") == 3
+    assert ro_table.stats.count("list") == 3
     ids = [record["id"] for page in pages for record in page]
-    assert sorted(ids) == sorted(record["id"] for record in emu.records())
+    assert sorted(ids) == sorted(record["id"] for record in ro_emu.records())
 
 
-def test_page_size_and_fields(emu: Any, table: PyAirtableTable) -> None:
-    pages = list(table.iter_pages(page_size=40, fields=["Name"]))
+def test_page_size_and_fields(ro_emu: Any, ro_table: PyAirtableTable) -> None:
+    pages = list(ro_table.iter_pages(page_size=40, fields=["Name"]))
     assert [len(page) for page in pages] == [40] * 6 + [10]
     assert all(set(record["fields"]) <= {"Name"} for page in pages for record in page)
     with pytest.raises(ValueError):
-        table.iter_pages(page_size=101)
+        ro_table.iter_pages(page_size=101)
 
 
-def test_formula_filters(emu: Any, table: PyAirtableTable) -> None:
-    expected = [r["id"] for r in emu.records() if r["fields"].get("Status") == "new"]
+def test_formula_filters(ro_emu: Any, ro_table: PyAirtableTable) -> None:
+    expected = [r["id"] for r in ro_emu.records() if r["fields"].get("Status") == "new"]
     assert expected, "the seed should contain new leads"
-    got = [r["id"] for r in all_records(table, formula="{Status}='new'")]
+    got = [r["id"] for r in all_records(ro_table, formula="{Status}='new'")]
     assert sorted(got) == sorted(expected)
 
 
-def test_empty_result_is_one_empty_page(table: PyAirtableTable) -> None:
-    assert list(table.iter_pages(formula="{Name}='nobody at all'")) == [[]]
+def test_empty_result_is_one_empty_page(ro_table: PyAirtableTable) -> None:
+    assert list(ro_table.iter_pages(formula="{Name}='nobody at all'")) == [[]]
 
 
-def test_long_formula_falls_back_to_post_list_records(emu: Any, table: PyAirtableTable) -> None:
-    wanted = [record["id"] for record in emu.records()[:3]]
+def test_long_formula_falls_back_to_post_list_records(
+    ro_emu: Any, ro_table: PyAirtableTable
+) -> None:
+    wanted = [record["id"] for record in ro_emu.records()[:3]]
     # Pad with ids that match nothing until the GET URL would pass 16,000 characters.
     padding = [f"recPAD{i:011d}" for i in range(700)]
     terms = [f"RECORD_ID()='{record_id}'" for record_id in wanted + padding]
     formula = f"OR({', '.join(terms)})"
     assert len(formula) > MAX_URL_LENGTH
-    emu.reset_counts()
-    got = all_records(table, formula=formula)
+    ro_emu.reset_counts()
+    got = all_records(ro_table, formula=formula)
     assert sorted(r["id"] for r in got) == sorted(wanted)
-    methods = [log.method for log in emu.requests() if log.endpoint == "records.list"]
+    methods = [log.method for log in ro_emu.requests() if log.endpoint == "records.list"]
     assert methods == ["POST"]
 
 
-def test_paging_through_post_carries_the_offset(emu: Any, table: PyAirtableTable) -> None:
+def test_paging_through_post_carries_the_offset(ro_emu: Any, ro_table: PyAirtableTable) -> None:
     padding = [f"recPAD{i:011d}" for i in range(700)]
     formula = "OR(TRUE(), " + ", ".join(f"RECORD_ID()='{p}'" for p in padding) + ")"
-    emu.reset_counts()
-    pages = list(table.iter_pages(formula=formula))
+    ro_emu.reset_counts()
+    pages = list(ro_table.iter_pages(formula=formula))
     assert [len(page) for page in pages] == [100, 100, 50]
-    assert [log.method for log in emu.requests()] == ["POST"] * 3
+    assert [log.method for log in ro_emu.requests()] == ["POST"] * 3
 
 
-def test_expired_iterator_raises(emu: Any, table: PyAirtableTable) -> None:
-    pages = table.iter_pages(page_size=50)
+def test_expired_iterator_raises(ro_emu: Any, ro_table: PyAirtableTable) -> None:
+    pages = ro_table.iter_pages(page_size=50)
     next(pages)
-    emu.expire_iterators()
+    ro_emu.expire_iterators()
     with pytest.raises(IteratorExpired) as info:
         next(pages)
     assert info.value.error_type == "LIST_RECORDS_ITERATOR_NOT_AVAILABLE"
     assert info.value.status == 422
 
 
-def test_get(emu: Any, table: PyAirtableTable) -> None:
-    record = emu.records()[0]
-    assert table.get(record["id"]) == record
+def test_get(ro_emu: Any, ro_table: PyAirtableTable) -> None:
+    record = ro_emu.records()[0]
+    assert ro_table.get(record["id"]) == record
 
 
 def test_create_update_upsert_delete_round_trip(emu: Any, table: PyAirtableTable) -> None:
@@ -141,38 +143,38 @@ def test_delete_is_idempotent_for_missing_ids(emu: Any, table: PyAirtableTable) 
 
 @pytest.mark.parametrize("method", ["create", "update", "upsert", "delete"])
 def test_more_than_10_records_raise_before_any_request(
-    emu: Any, table: PyAirtableTable, method: str
+    ro_emu: Any, ro_table: PyAirtableTable, method: str
 ) -> None:
-    emu.reset_counts()
+    ro_emu.reset_counts()
     with pytest.raises(ValueError, match="at most 10"):
         if method == "create":
-            table.create([{"Name": str(i)} for i in range(11)])
+            ro_table.create([{"Name": str(i)} for i in range(11)])
         elif method == "update":
-            table.update([{"id": f"rec{i:014d}", "fields": {}} for i in range(11)])
+            ro_table.update([{"id": f"rec{i:014d}", "fields": {}} for i in range(11)])
         elif method == "upsert":
-            table.upsert([{"Name": str(i)} for i in range(11)], key_fields=["Name"])
+            ro_table.upsert([{"Name": str(i)} for i in range(11)], key_fields=["Name"])
         else:
-            table.delete([f"rec{i:014d}" for i in range(11)])
-    assert emu.count() == 0
-    assert table.stats.total == 0
+            ro_table.delete([f"rec{i:014d}" for i in range(11)])
+    assert ro_emu.count() == 0
+    assert ro_table.stats.total == 0
 
 
-def test_upsert_checks_key_fields_first(emu: Any, table: PyAirtableTable) -> None:
-    emu.reset_counts()
+def test_upsert_checks_key_fields_first(ro_emu: Any, ro_table: PyAirtableTable) -> None:
+    ro_emu.reset_counts()
     with pytest.raises(ValueError, match="lacks key fields"):
-        table.upsert([{"Company": "x"}], key_fields=["Name"])
+        ro_table.upsert([{"Company": "x"}], key_fields=["Name"])
     with pytest.raises(ValueError, match="1-3 key fields"):
-        table.upsert([{"Name": "x"}], key_fields=[])
-    assert emu.count() == 0
+        ro_table.upsert([{"Name": "x"}], key_fields=[])
+    assert ro_emu.count() == 0
 
 
-def test_empty_writes_send_nothing(emu: Any, table: PyAirtableTable) -> None:
-    emu.reset_counts()
-    assert table.create([]) == []
-    assert table.update([]) == []
-    assert table.delete([]) == []
-    assert table.upsert([], key_fields=["Name"]) == UpsertResult([], [], [])
-    assert emu.count() == 0
+def test_empty_writes_send_nothing(ro_emu: Any, ro_table: PyAirtableTable) -> None:
+    ro_emu.reset_counts()
+    assert ro_table.create([]) == []
+    assert ro_table.update([]) == []
+    assert ro_table.delete([]) == []
+    assert ro_table.upsert([], key_fields=["Name"]) == UpsertResult([], [], [])
+    assert ro_emu.count() == 0
 
 
 def test_schema_and_create_field(emu: Any, table: PyAirtableTable) -> None:
@@ -191,8 +193,8 @@ def test_schema_and_create_field(emu: Any, table: PyAirtableTable) -> None:
     assert len(next(table.iter_pages(page_size=5))) == 5
 
 
-def test_whoami(table: PyAirtableTable) -> None:
-    assert table.whoami()["id"].startswith("usr")
+def test_whoami(ro_table: PyAirtableTable) -> None:
+    assert ro_table.whoami()["id"].startswith("usr")
 
 
 def test_webhook_round_trip(emu: Any, table: PyAirtableTable) -> None:
@@ -238,8 +240,8 @@ def test_payload_pages_are_limited(emu: Any, table: PyAirtableTable) -> None:
     assert len(rest.payloads) == 1
 
 
-def test_calls_are_counted_by_kind(make_table: MakeTable, emu: Any) -> None:
-    table = make_table()
+def test_calls_are_counted_by_kind(emu: Any) -> None:
+    table = new_table(emu)
     record_id = emu.records()[0]["id"]
     list(table.iter_pages())
     table.get(record_id)

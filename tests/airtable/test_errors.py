@@ -23,7 +23,7 @@ from leadcache.errors import (
 )
 from leadcache.settings import Secret
 
-from .conftest import TOKEN, MakeTable, free_port
+from .conftest import TOKEN, free_port, new_table
 
 MISSING = "recMISSING0000000"
 
@@ -49,9 +49,9 @@ def raised(call: Callable[[], Any]) -> AirtableError:
     return info.value
 
 
-def test_401_is_auth_error(make_table: MakeTable) -> None:
-    table = make_table(api_key=Secret("patWRONG"))
-    err = raised(table.whoami)
+def test_401_is_auth_error(ro_emu: Any) -> None:
+    ro_table = new_table(ro_emu, api_key=Secret("patWRONG"))
+    err = raised(ro_table.whoami)
     assert isinstance(err, AirtableAuthError)
     assert isinstance(err, PermissionError)
     assert err.status == 401
@@ -59,8 +59,8 @@ def test_401_is_auth_error(make_table: MakeTable) -> None:
     assert "AIRTABLE_API_KEY" in str(err)  # the hint says what to check
 
 
-def test_404_record_is_not_found(table: PyAirtableTable) -> None:
-    err = raised(lambda: table.get(MISSING))
+def test_404_record_is_not_found(ro_table: PyAirtableTable) -> None:
+    err = raised(lambda: ro_table.get(MISSING))
     assert isinstance(err, AirtableNotFound)
     assert isinstance(err, KeyError)
     assert err.status == 404
@@ -68,17 +68,17 @@ def test_404_record_is_not_found(table: PyAirtableTable) -> None:
     assert MISSING in str(err)
 
 
-def test_unknown_table_is_not_found(make_table: MakeTable) -> None:
-    table = make_table(table_name="No Such Table")
-    err = raised(lambda: next(table.iter_pages()))
+def test_unknown_table_is_not_found(ro_emu: Any) -> None:
+    ro_table = new_table(ro_emu, table_name="No Such Table")
+    err = raised(lambda: next(ro_table.iter_pages()))
     assert isinstance(err, AirtableNotFound | AirtableAuthError)
-    schema_err = raised(table.schema)
+    schema_err = raised(ro_table.schema)
     assert isinstance(schema_err, AirtableNotFound)
 
 
-def test_403_style_missing_record_is_confirmed_as_not_found(make_table: MakeTable) -> None:
+def test_403_style_missing_record_is_confirmed_as_not_found(emu: Any) -> None:
     with running_emulator(seed=3, token=TOKEN, not_found_style="403") as emu:
-        table = make_table(emulator=emu)
+        table = new_table(emu)
         err = raised(lambda: table.get(MISSING))
         assert isinstance(err, AirtableNotFound)
         assert err.record_id == MISSING
@@ -89,9 +89,9 @@ def test_403_style_missing_record_is_confirmed_as_not_found(make_table: MakeTabl
         assert emu.get_record(existing["id"]) is None
 
 
-def test_webhooks_not_allowed_is_auth_error(make_table: MakeTable) -> None:
+def test_webhooks_not_allowed_is_auth_error(emu: Any) -> None:
     with running_emulator(seed=1, token=TOKEN, webhooks_allowed=False) as emu:
-        table = make_table(emulator=emu)
+        table = new_table(emu)
         err = raised(
             lambda: table.create_webhook({"options": {"filters": {"dataTypes": ["tableData"]}}})
         )
@@ -99,8 +99,8 @@ def test_webhooks_not_allowed_is_auth_error(make_table: MakeTable) -> None:
         assert err.status == 403
 
 
-def test_422_unknown_field_is_rejected(table: PyAirtableTable) -> None:
-    err = raised(lambda: table.create([{"No Such Field": "x"}]))
+def test_422_unknown_field_is_rejected(ro_table: PyAirtableTable) -> None:
+    err = raised(lambda: ro_table.create([{"No Such Field": "x"}]))
     assert isinstance(err, RecordRejected)
     assert isinstance(err, ValueError)
     assert err.status == 422
@@ -108,65 +108,63 @@ def test_422_unknown_field_is_rejected(table: PyAirtableTable) -> None:
     assert "No Such Field" in err.message
 
 
-def test_422_update_of_missing_record_names_it(table: PyAirtableTable) -> None:
-    err = raised(lambda: table.update([{"id": MISSING, "fields": {"Name": "x"}}]))
+def test_422_update_of_missing_record_names_it(ro_table: PyAirtableTable) -> None:
+    err = raised(lambda: ro_table.update([{"id": MISSING, "fields": {"Name": "x"}}]))
     assert isinstance(err, RecordRejected)
     assert err.error_type == "ROW_DOES_NOT_EXIST"
     assert err.record_id == MISSING
 
 
-def test_422_bad_formula_is_rejected(table: PyAirtableTable) -> None:
-    err = raised(lambda: next(table.iter_pages(formula="AND(")))
+def test_422_bad_formula_is_rejected(ro_table: PyAirtableTable) -> None:
+    err = raised(lambda: next(ro_table.iter_pages(formula="AND(")))
     assert isinstance(err, RecordRejected)
     assert err.error_type == "INVALID_FILTER_BY_FORMULA"
 
 
-def test_expired_iterator(emu: Any, table: PyAirtableTable) -> None:
-    pages = table.iter_pages(page_size=10)
+def test_expired_iterator(ro_emu: Any, ro_table: PyAirtableTable) -> None:
+    pages = ro_table.iter_pages(page_size=10)
     next(pages)
-    emu.expire_iterators()
+    ro_emu.expire_iterators()
     err = raised(lambda: next(pages))
     assert isinstance(err, IteratorExpired)
     assert not isinstance(err, RecordRejected)
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
-def test_5xx_past_budget_is_server_error(emu: Any, make_table: MakeTable, status: int) -> None:
-    table = make_table(max_retries=1)
-    emu.faults.fail_next(count=2, status=status)
-    err = raised(table.whoami)
+def test_5xx_past_budget_is_server_error(ro_emu: Any, status: int) -> None:
+    ro_table = new_table(ro_emu, max_retries=1)
+    ro_emu.faults.fail_next(count=2, status=status)
+    err = raised(ro_table.whoami)
     assert isinstance(err, AirtableServerError)
     assert err.status == status
 
 
-def test_429_past_budget_is_rate_limited(emu: Any, make_table: MakeTable) -> None:
-    table = make_table(max_retries=0)
-    emu.faults.fail_next(count=1, status=429)
-    err = raised(table.whoami)
+def test_429_past_budget_is_rate_limited(ro_emu: Any) -> None:
+    ro_table = new_table(ro_emu, max_retries=0)
+    ro_emu.faults.fail_next(count=1, status=429)
+    err = raised(ro_table.whoami)
     assert isinstance(err, RateLimited)
     assert err.hint
 
 
-def test_offline_is_connection_error(make_table: MakeTable) -> None:
-    table = make_table(endpoint_url=f"http://127.0.0.1:{free_port()}")
-    err = raised(lambda: table.get(MISSING))
+def test_offline_is_connection_error(ro_emu: Any) -> None:
+    ro_table = new_table(ro_emu, endpoint_url=f"http://127.0.0.1:{free_port()}")
+    err = raised(lambda: ro_table.get(MISSING))
     assert isinstance(err, AirtableOffline)
     assert isinstance(err, ConnectionError)
     assert err.record_id == MISSING
     assert err.to_dict()["kind"] == "AirtableOffline"
 
 
-def test_lost_answer_is_offline(emu: Any, make_table: MakeTable) -> None:
-    table = make_table(max_retries=0)
-    emu.faults.lose_next_response(count=1)
-    err = raised(table.whoami)
+def test_lost_answer_is_offline(ro_emu: Any) -> None:
+    ro_table = new_table(ro_emu, max_retries=0)
+    ro_emu.faults.lose_next_response(count=1)
+    err = raised(ro_table.whoami)
     assert isinstance(err, AirtableOffline)
 
 
-def test_every_error_is_a_leadcache_error_and_no_requests_exception_escapes(
-    emu: Any, make_table: MakeTable
-) -> None:
-    table = make_table(max_retries=0)
+def test_every_error_is_a_leadcache_error_and_no_requests_exception_escapes(emu: Any) -> None:
+    table = new_table(emu, max_retries=0)
     emu.faults.configure(rates={429: 0.2, 503: 0.2}, drop_rate=0.2, lost_response_rate=0.2, seed=4)
     outcomes: set[str] = set()
     for _ in range(40):
@@ -180,6 +178,6 @@ def test_every_error_is_a_leadcache_error_and_no_requests_exception_escapes(
     assert {"ok", "RateLimited", "AirtableServerError", "AirtableOffline"} <= outcomes
 
 
-def test_table_and_pacer_reprs_do_not_show_the_token(table: PyAirtableTable) -> None:
-    for text in (repr(table), str(table), repr(table.policy), repr(table.pacer)):
+def test_table_and_pacer_reprs_do_not_show_the_token(ro_table: PyAirtableTable) -> None:
+    for text in (repr(ro_table), str(ro_table), repr(ro_table.policy), repr(ro_table.pacer)):
         assert TOKEN not in text

@@ -17,7 +17,7 @@ from leadcache.errors import (
     RateLimited,
 )
 
-from .conftest import TOKEN, MakeTable, free_port, settings_for
+from .conftest import TOKEN, free_port, new_table, settings_for
 
 
 def test_backoff_is_full_jitter_below_a_capped_ceiling() -> None:
@@ -36,28 +36,28 @@ def test_penalty_jitter_defaults_to_a_fraction_of_the_penalty() -> None:
     assert RetryPolicy(NoPacer(), CallStats(), penalty=0.06).penalty_jitter == pytest.approx(0.01)
 
 
-def test_503_is_retried_and_succeeds(emu: Any, table: PyAirtableTable) -> None:
-    emu.faults.fail_next(count=2, status=503)
-    assert len(next(table.iter_pages())) == 100
-    assert table.stats.retries == 2
-    assert table.stats.count(status=503) == 2
-    assert emu.count(endpoint="records.list", status=200) == 1
+def test_503_is_retried_and_succeeds(ro_emu: Any, ro_table: PyAirtableTable) -> None:
+    ro_emu.faults.fail_next(count=2, status=503)
+    assert len(next(ro_table.iter_pages())) == 100
+    assert ro_table.stats.retries == 2
+    assert ro_table.stats.count(status=503) == 2
+    assert ro_emu.count(endpoint="records.list", status=200) == 1
 
 
-def test_503_past_the_budget_is_a_server_error(emu: Any, make_table: MakeTable) -> None:
-    table = make_table(max_retries=2)
-    emu.faults.fail_next(count=3, status=503)
+def test_503_past_the_budget_is_a_server_error(ro_emu: Any) -> None:
+    ro_table = new_table(ro_emu, max_retries=2)
+    ro_emu.faults.fail_next(count=3, status=503)
     with pytest.raises(AirtableServerError) as info:
-        table.get(emu.records()[0]["id"])
+        ro_table.get(ro_emu.records()[0]["id"])
     assert info.value.status == 503
     assert info.value.error_type == "RETRIABLE_ERROR"
-    assert table.stats.total == 3
+    assert ro_table.stats.total == 3
 
 
-def test_a_failed_page_is_retried_from_its_offset(emu: Any, table: PyAirtableTable) -> None:
-    pages = table.iter_pages()
+def test_a_failed_page_is_retried_from_its_offset(ro_emu: Any, ro_table: PyAirtableTable) -> None:
+    pages = ro_table.iter_pages()
     first = next(pages)
-    emu.faults.drop_next(count=1)
+    ro_emu.faults.drop_next(count=1)
     rest = list(pages)
     assert [len(p) for p in [first, *rest]] == [100, 100, 50]
     ids = [r["id"] for p in [first, *rest] for r in p]
@@ -122,12 +122,12 @@ def test_429_on_create_is_retried(emu: Any, table: PyAirtableTable) -> None:
     assert [r["fields"]["Name"] for r in emu.records()].count("After The Penalty") == 1
 
 
-def test_429_makes_every_user_of_the_pacer_wait(emu: Any, make_table: MakeTable) -> None:
+def test_429_makes_every_user_of_the_pacer_wait(emu: Any) -> None:
     penalty = 0.4
     pacer = LocalPacer(0)  # shared, as the store's pacer is by every process on one database
     stats = CallStats()
-    first = make_table(pacer=pacer, stats=stats, rate_limit_penalty=penalty)
-    other = make_table(pacer=pacer, stats=stats, rate_limit_penalty=penalty)
+    first = new_table(emu, pacer=pacer, stats=stats, rate_limit_penalty=penalty)
+    other = new_table(emu, pacer=pacer, stats=stats, rate_limit_penalty=penalty)
     record_id = emu.records()[0]["id"]
     rate_limited_at: list[float] = []
     stats.add_listener(
@@ -153,20 +153,20 @@ def test_429_makes_every_user_of_the_pacer_wait(emu: Any, make_table: MakeTable)
     assert stats.total == 3
 
 
-def test_429_past_the_budget_is_rate_limited(emu: Any, make_table: MakeTable) -> None:
-    table = make_table(max_retries=1, rate_limit_penalty=0.01)
-    emu.faults.fail_next(count=2, status=429)
+def test_429_past_the_budget_is_rate_limited(ro_emu: Any) -> None:
+    ro_table = new_table(ro_emu, max_retries=1, rate_limit_penalty=0.01)
+    ro_emu.faults.fail_next(count=2, status=429)
     with pytest.raises(RateLimited) as info:
-        next(table.iter_pages())
+        next(ro_table.iter_pages())
     assert info.value.status == 429
     assert info.value.error_type == "RATE_LIMIT_REACHED"
 
 
-def test_pacing_keeps_under_the_emulators_limit(make_table: MakeTable) -> None:
+def test_pacing_keeps_under_the_emulators_limit(emu: Any) -> None:
     # The emulator refuses more than 10 requests in any one second; pacing at 9/s never
     # trips it, and N requests take at least (N-1)/rate seconds.
     with running_emulator(seed=5, token=TOKEN, rate_limit=10, rate_limit_penalty=5.0) as emu:
-        table = make_table(emulator=emu, pacer=LocalPacer(9.0))
+        table = new_table(emu, pacer=LocalPacer(9.0))
         record_id = emu.records()[0]["id"]
         n = 14
         started = time.monotonic()
@@ -178,27 +178,27 @@ def test_pacing_keeps_under_the_emulators_limit(make_table: MakeTable) -> None:
     assert elapsed >= (n - 1) / 9.0
 
 
-def test_offline_fails_fast(emu: Any) -> None:
-    settings = settings_for(emu, endpoint_url=f"http://127.0.0.1:{free_port()}", max_retries=5)
-    table = PyAirtableTable.from_settings(settings, pacer=NoPacer())
+def test_offline_fails_fast(ro_emu: Any) -> None:
+    settings = settings_for(ro_emu, endpoint_url=f"http://127.0.0.1:{free_port()}", max_retries=5)
+    ro_table = PyAirtableTable.from_settings(settings, pacer=NoPacer())
     started = time.monotonic()
     with pytest.raises(AirtableOffline) as info:
-        next(table.iter_pages())
+        next(ro_table.iter_pages())
     assert time.monotonic() - started < 5
     assert info.value.status is None
     assert "could not connect" in str(info.value)
     # Two quick retries, then give up: every method, since nothing was sent.
-    assert table.stats.count(status=0) == 3
+    assert ro_table.stats.count(status=0) == 3
     with pytest.raises(AirtableOffline):
-        table.create([{"Name": "queued, not lost"}])
-    assert table.stats.count("create") == 3
+        ro_table.create([{"Name": "queued, not lost"}])
+    assert ro_table.stats.count("create") == 3
 
 
-def test_dns_failure_is_offline(emu: Any) -> None:
-    settings = settings_for(emu, endpoint_url="http://leadcache-test.invalid")
-    table = PyAirtableTable.from_settings(settings, pacer=NoPacer(), offline_delay=0.01)
+def test_dns_failure_is_offline(ro_emu: Any) -> None:
+    settings = settings_for(ro_emu, endpoint_url="http://leadcache-test.invalid")
+    ro_table = PyAirtableTable.from_settings(settings, pacer=NoPacer(), offline_delay=0.01)
     with pytest.raises(AirtableOffline, match="could not connect"):
-        table.whoami()
+        ro_table.whoami()
 
 
 def test_dropped_connection_on_create_is_not_retried(emu: Any, table: PyAirtableTable) -> None:

@@ -131,14 +131,14 @@ class Emulator:
         """Serve in a background daemon thread; returns self."""
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="airtable-emulator", daemon=True
+                target=self._server.serve_forever, args=(0.05,), name="airtable-emulator", daemon=True
             )
             self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until :meth:`stop` (the CLI uses this)."""
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=0.1)
 
     def stop(self) -> None:
         """Stop serving and close the listening socket (and the database)."""

@@ -1,0 +1,122 @@
+"""filterByFormula semantics, plus a property test of string escaping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pyairtable
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyairtable.formulas import match, quoted
+
+from leadcache.emulator import Emulator
+from leadcache.emulator.formula import compile_formula
+from leadcache.emulator.model import Record
+
+
+@pytest.fixture
+def people(table: pyairtable.Table) -> dict[str, str]:
+    rows = table.batch_create(
+        [
+            {"Name": "O'Brien", "Company": "Acme", "Employees": 10, "Status": "new"},
+            {"Name": 'Say "hi"', "Company": "acme", "Employees": 0, "Tags": ["saas", "warm"]},
+            {"Name": "Back\\slash", "Employees": 250, "Status": "qualified"},
+        ]
+    )
+    return {r["fields"]["Name"]: r["id"] for r in rows}
+
+
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        ("{Company}='Acme'", ["O'Brien"]),  # case-sensitive equality
+        ("LOWER(Company)='acme'", ["O'Brien", 'Say "hi"']),  # bare field names
+        ("{Name}='O\\'Brien'", ["O'Brien"]),
+        ('{Name}="Say \\"hi\\""', ['Say "hi"']),
+        ("{Name}='Back\\\\slash'", ["Back\\slash"]),
+        ("AND({Employees}>=10, {Employees}<300, NOT({Status}='new'))", ["Back\\slash"]),
+        ("OR({Employees}=0, XOR(TRUE(), FALSE(), TRUE()))", ['Say "hi"']),
+        ("{Status}=BLANK()", ['Say "hi"']),
+        ("{Status}=''", ['Say "hi"']),
+        ("FIND('warm', {Tags})", ['Say "hi"']),
+        ("SEARCH('BRIEN', {Name})", ["O'Brien"]),
+        ("IF({Employees}>100, 1, 0)", ["Back\\slash"]),
+        ("LEN(TRIM(CONCATENATE(' ', {Company}, ' ')))=4", ["O'Brien", 'Say "hi"']),
+        ("UPPER({Company}) & '-' & {Employees} = 'ACME-10'", ["O'Brien"]),
+        ("{Employees}='250'", ["Back\\slash"]),
+        ("{Employees}/0", []),  # errors exclude the record
+    ],
+)
+def test_filters(
+    table: pyairtable.Table, people: dict[str, str], formula: str, expected: list[str]
+) -> None:
+    mine = ", ".join(f"RECORD_ID()={quoted(rid)}" for rid in people.values())
+    rows = table.all(formula=f"AND(OR({mine}), {formula})")
+    assert sorted(r["fields"]["Name"] for r in rows) == sorted(expected)
+
+
+def test_dates_and_clock(table: pyairtable.Table, emu: Emulator) -> None:
+    emu.clock.set(datetime(2024, 5, 1, 12, 0, 0, 400_000, tzinfo=UTC))
+    rec = table.create({"Name": "Dated"})
+    assert rec["createdTime"] == "2024-05-01T12:00:00.000Z"
+    created = f"RECORD_ID()='{rec['id']}'"
+    checks = {
+        "IS_SAME(CREATED_TIME(), DATETIME_PARSE('2024-05-01T12:00:00.000Z'))": True,
+        "IS_SAME(CREATED_TIME(), '2024-05-01', 'day')": True,
+        "IS_AFTER(LAST_MODIFIED_TIME(), DATETIME_PARSE('2024-05-01T11:59:59Z'))": True,
+        "IS_BEFORE(CREATED_TIME(), DATEADD('2024-05-01', 1, 'days'))": True,
+        "DATETIME_DIFF(NOW(), CREATED_TIME(), 'seconds') >= 0": True,
+        "IS_SAME(TODAY(), '2024-05-01', 'day')": True,
+        "FIND('2024-05-01', {Created})": True,
+        "IS_AFTER(LAST_MODIFIED_TIME(), '2024-05-01T12:00:00.000Z')": False,
+    }
+    for formula, expected in checks.items():
+        assert bool(table.all(formula=f"AND({created}, {formula})")) is expected, formula
+    # LAST_MODIFIED_TIME moves, at whole seconds, only when a non-computed value changes.
+    emu.clock.advance(10.7)
+    table.update(rec["id"], {"Name": "Dated"})  # same value: no change
+    later = "IS_AFTER(LAST_MODIFIED_TIME(), '2024-05-01T12:00:05Z')"
+    assert not table.all(formula=f"AND({created}, {later})")
+    emu.human_update(rec["id"], {"Title": "CEO"})
+    assert table.all(formula=f"AND({created}, {later})")
+    got = table.get(rec["id"])["fields"]["Last Modified"]
+    # Whole seconds; the clock kept running after the 10.7 s advance.
+    assert got.startswith("2024-05-01T12:00:1") and got.endswith(".000Z")
+
+
+def test_match_with_datetime(table: pyairtable.Table, emu: Emulator) -> None:
+    emu.clock.set(datetime(2024, 1, 1, tzinfo=UTC))
+    rec = table.create({"Name": "M"})
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    assert [r["id"] for r in table.all(formula=match({"Created": when, "Name": "M"}))] == [
+        rec["id"]
+    ]
+    assert not table.all(formula=match({"Created": when + timedelta(seconds=1)}))
+
+
+def _record(text: str) -> Record:
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    return Record("recAAAAAAAAAAAAAA", now, now, {"fldA": text})
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text())
+def test_quoted_strings_round_trip(text: str) -> None:
+    def resolve(name: str) -> tuple[str, str] | None:
+        return ("fldA", "singleLineText") if name == "Name" else None
+
+    formula = compile_formula(f"{{Name}}={quoted(text)}", resolve)
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    assert formula.evaluate(_record(text), now) is True
+    value = compile_formula(quoted(text), resolve).evaluate(_record(text), now)
+    assert value == text
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(-10**6, 10**6), st.integers(-10**6, 10**6))
+def test_number_comparisons_agree_with_python(a: int, b: int) -> None:
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    for op, expected in (("<", a < b), ("=", a == b), (">=", a >= b), ("!=", a != b)):
+        formula = compile_formula(f"{a} {op} {b}", lambda name: None)
+        assert formula.evaluate(_record(""), now) is expected

@@ -181,3 +181,23 @@ def test_every_error_is_a_leadcache_error_and_no_requests_exception_escapes(emu:
 def test_table_and_pacer_reprs_do_not_show_the_token(ro_table: PyAirtableTable) -> None:
     for text in (repr(ro_table), str(ro_table), repr(ro_table.policy), repr(ro_table.pacer)):
         assert TOKEN not in text
+
+
+def test_unknown_base_bare_not_found_envelope(ro_emu: Any) -> None:
+    # Airtable answers an unknown base with the bare envelope {"error": "NOT_FOUND"}.
+    table = new_table(ro_emu, base_id="appUNKNOWN0000000")
+    err = raised(lambda: next(table.iter_pages()))
+    assert isinstance(err, AirtableNotFound)
+    assert err.status == 404
+    assert err.error_type == "NOT_FOUND"
+
+
+def test_unknown_webhook_is_not_found(ro_table: PyAirtableTable) -> None:
+    missing = "achMISSING0000000"
+    for call in (
+        lambda: ro_table.webhook_payloads(missing, cursor=1),
+        lambda: ro_table.refresh_webhook(missing),
+        lambda: ro_table.delete_webhook(missing),
+    ):
+        err = raised(call)
+        assert isinstance(err, AirtableNotFound)

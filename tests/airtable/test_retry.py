@@ -207,3 +207,41 @@ def test_dropped_connection_on_create_is_not_retried(emu: Any, table: PyAirtable
     with pytest.raises(AirtableOffline, match="outcome is unknown"):
         table.create([{"Name": "Dropped"}])
     assert table.stats.retries == 0
+
+
+def test_read_timeout_is_retried_for_reads_then_offline(ro_emu: Any) -> None:
+    table = new_table(ro_emu, request_timeout=0.2, max_retries=1)
+    ro_emu.faults.configure(latency=0.5)
+    with pytest.raises(AirtableOffline, match="read timeout"):
+        table.whoami()
+    assert table.stats.count("meta") == 2
+    assert table.stats.retries == 1
+
+
+def test_read_timeout_on_create_is_not_retried(emu: Any) -> None:
+    table = new_table(emu, request_timeout=0.2)
+    emu.faults.configure(latency=0.5)
+    with pytest.raises(AirtableOffline, match="outcome is unknown"):
+        table.create([{"Name": "Slow"}])
+    emu.faults.clear()
+    assert table.stats.count("create") == 1
+
+
+def test_retry_after_on_503_is_honoured(ro_emu: Any) -> None:
+    table = PyAirtableTable.from_settings(
+        settings_for(ro_emu), pacer=NoPacer(), backoff_base=0.001, backoff_cap=5.0
+    )
+    ro_emu.faults.fail_next(count=1, status=503, retry_after=0.3)
+    started = time.monotonic()
+    table.whoami()
+    assert time.monotonic() - started >= 0.3
+
+
+def test_create_field_after_a_lost_answer_checks_the_schema(
+    emu: Any, table: PyAirtableTable
+) -> None:
+    table.schema()
+    emu.faults.lose_next_response(count=1)
+    table.create_field("Lead Cache ID", "singleLineText")  # applied; the answer was lost
+    assert table.schema().fields["Lead Cache ID"].type == "singleLineText"
+    assert emu.count(endpoint="meta.create_field") == 1

@@ -50,8 +50,8 @@ def raised(call: Callable[[], Any]) -> AirtableError:
 
 
 def test_401_is_auth_error(ro_emu: Any) -> None:
-    ro_table = new_table(ro_emu, api_key=Secret("patWRONG"))
-    err = raised(ro_table.whoami)
+    table = new_table(ro_emu, api_key=Secret("patWRONG"))
+    err = raised(table.whoami)
     assert isinstance(err, AirtableAuthError)
     assert isinstance(err, PermissionError)
     assert err.status == 401
@@ -69,14 +69,14 @@ def test_404_record_is_not_found(ro_table: PyAirtableTable) -> None:
 
 
 def test_unknown_table_is_not_found(ro_emu: Any) -> None:
-    ro_table = new_table(ro_emu, table_name="No Such Table")
-    err = raised(lambda: next(ro_table.iter_pages()))
+    table = new_table(ro_emu, table_name="No Such Table")
+    err = raised(lambda: next(table.iter_pages()))
     assert isinstance(err, AirtableNotFound | AirtableAuthError)
-    schema_err = raised(ro_table.schema)
+    schema_err = raised(table.schema)
     assert isinstance(schema_err, AirtableNotFound)
 
 
-def test_403_style_missing_record_is_confirmed_as_not_found(emu: Any) -> None:
+def test_403_style_missing_record_is_confirmed_as_not_found() -> None:
     with running_emulator(seed=3, token=TOKEN, not_found_style="403") as emu:
         table = new_table(emu)
         err = raised(lambda: table.get(MISSING))
@@ -89,7 +89,7 @@ def test_403_style_missing_record_is_confirmed_as_not_found(emu: Any) -> None:
         assert emu.get_record(existing["id"]) is None
 
 
-def test_webhooks_not_allowed_is_auth_error(emu: Any) -> None:
+def test_webhooks_not_allowed_is_auth_error() -> None:
     with running_emulator(seed=1, token=TOKEN, webhooks_allowed=False) as emu:
         table = new_table(emu)
         err = raised(
@@ -132,24 +132,24 @@ def test_expired_iterator(ro_emu: Any, ro_table: PyAirtableTable) -> None:
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_5xx_past_budget_is_server_error(ro_emu: Any, status: int) -> None:
-    ro_table = new_table(ro_emu, max_retries=1)
+    table = new_table(ro_emu, max_retries=1)
     ro_emu.faults.fail_next(count=2, status=status)
-    err = raised(ro_table.whoami)
+    err = raised(table.whoami)
     assert isinstance(err, AirtableServerError)
     assert err.status == status
 
 
 def test_429_past_budget_is_rate_limited(ro_emu: Any) -> None:
-    ro_table = new_table(ro_emu, max_retries=0)
+    table = new_table(ro_emu, max_retries=0)
     ro_emu.faults.fail_next(count=1, status=429)
-    err = raised(ro_table.whoami)
+    err = raised(table.whoami)
     assert isinstance(err, RateLimited)
     assert err.hint
 
 
 def test_offline_is_connection_error(ro_emu: Any) -> None:
-    ro_table = new_table(ro_emu, endpoint_url=f"http://127.0.0.1:{free_port()}")
-    err = raised(lambda: ro_table.get(MISSING))
+    table = new_table(ro_emu, endpoint_url=f"http://127.0.0.1:{free_port()}")
+    err = raised(lambda: table.get(MISSING))
     assert isinstance(err, AirtableOffline)
     assert isinstance(err, ConnectionError)
     assert err.record_id == MISSING
@@ -157,9 +157,9 @@ def test_offline_is_connection_error(ro_emu: Any) -> None:
 
 
 def test_lost_answer_is_offline(ro_emu: Any) -> None:
-    ro_table = new_table(ro_emu, max_retries=0)
+    table = new_table(ro_emu, max_retries=0)
     ro_emu.faults.lose_next_response(count=1)
-    err = raised(ro_table.whoami)
+    err = raised(table.whoami)
     assert isinstance(err, AirtableOffline)
 
 

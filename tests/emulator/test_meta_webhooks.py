@@ -45,7 +45,9 @@ def test_formula_field(table: pyairtable.Table, emu: Emulator) -> None:
     assert table.update(record["id"], {"Company": "C"})["fields"]["Label"] == "A @ C"
 
 
-def test_webhook_payloads_and_cursor(api: pyairtable.Api, table: pyairtable.Table, emu: Emulator) -> None:
+def test_webhook_payloads_and_cursor(
+    api: pyairtable.Api, table: pyairtable.Table, emu: Emulator
+) -> None:
     base = api.base(emu.base_id)
     created = base.add_webhook("https://example.invalid/hook", SPEC)
     assert created.id.startswith("ach") and created.mac_secret_base64

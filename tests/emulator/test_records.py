@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyairtable
 import pytest
 import requests
@@ -82,7 +84,7 @@ def test_batch_is_atomic(table: pyairtable.Table, emu: Emulator) -> None:
         ({"Last Modified": "2024-01-01"}, "INVALID_VALUE_FOR_COLUMN"),
     ],
 )
-def test_invalid_writes(table: pyairtable.Table, fields: dict[str, object], expected: str) -> None:
+def test_invalid_writes(table: pyairtable.Table, fields: dict[str, Any], expected: str) -> None:
     with pytest.raises(requests.HTTPError) as info:
         table.create(fields)
     assert info.value.response.status_code == 422
@@ -144,7 +146,9 @@ def test_upsert(table: pyairtable.Table) -> None:
     assert again["updatedRecords"] == first["createdRecords"]
     assert len(again["createdRecords"]) == 1
     assert again["records"][0]["fields"] == {
-        **again["records"][0]["fields"], "Name": "A", "Title": "CTO"
+        **again["records"][0]["fields"],
+        "Name": "A",
+        "Title": "CTO",
     }
     # PUT upsert replaces the matched record's other fields.
     replaced = table.batch_upsert(
@@ -195,7 +199,7 @@ def test_orm_model(emu: Emulator) -> None:
             base_id = emu.base_id
             table_name = "Leads"
 
-    Lead.meta.api.endpoint_url = pyairtable.utils.Url(emu.url)  # type: ignore[misc]
+    Lead.meta.api.endpoint_url = pyairtable.utils.Url(emu.url)
     lead = Lead(name="Orm", employees=3)
     lead.save()
     assert emu.get_record(lead.id)["fields"]["Employees"] == 3  # type: ignore[index]

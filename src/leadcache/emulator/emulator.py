@@ -131,7 +131,10 @@ class Emulator:
         """Serve in a background daemon thread; returns self."""
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._server.serve_forever, args=(0.05,), name="airtable-emulator", daemon=True
+                target=self._server.serve_forever,
+                args=(0.05,),  # a short poll interval makes stop() (and test teardown) quick
+                name="airtable-emulator",
+                daemon=True,
             )
             self._thread.start()
         return self

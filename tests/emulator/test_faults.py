@@ -115,3 +115,18 @@ def test_accounting(table: pyairtable.Table, emu: Emulator, api: pyairtable.Api)
     assert emu.count(endpoint="records.get", status=200) == 1
     emu.human_create({"Name": "not counted"})
     assert emu.count() == 8
+
+
+def test_concurrent_writers(emu: Emulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(worker: int) -> list[str]:
+        table = pyairtable.Api(emu.token, endpoint_url=emu.url).table(emu.base_id, "Leads")
+        rows = table.batch_create([{"Name": f"w{worker}-{i}"} for i in range(20)])
+        return [r["id"] for r in rows]
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = [rid for chunk in pool.map(work, range(8)) for rid in chunk]
+    assert len(set(ids)) == 160
+    numbers = [r["fields"]["Lead Number"] for r in emu.records()]
+    assert len(set(numbers)) == len(numbers) == 190

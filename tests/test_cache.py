@@ -128,7 +128,13 @@ def test_add_lead_returns_local_id_that_resolves(cache: LeadCache) -> None:
     assert lead["name"] == "Ada"
     (change,) = cache.store.open_pending()
     assert (change.action, change.lead_id) == ("create", lead_id)
-    assert change.changes == {"Name": "Ada", "Company": "Engines", "Email": "ada@e.example"}
+    # The local id rides along in the key field: it makes the create idempotent.
+    assert change.changes == {
+        "Name": "Ada",
+        "Company": "Engines",
+        "Email": "ada@e.example",
+        "Lead Cache ID": lead_id,
+    }
     # Once Airtable assigns an id, both ids find the lead.
     cache.store.rename_lead(lead_id, "recNEWNEWNEWNEW01")
     assert cache.get_lead_by_id(lead_id)["id"] == "recNEWNEWNEWNEW01"

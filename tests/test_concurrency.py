@@ -58,10 +58,8 @@ def test_processes_write_at_once_without_lock_errors(tmp_path: Path) -> None:
         for kind, lead_id, tag in results:
             if kind == "add":
                 assert cache.get_lead_by_id(lead_id)["name"] == tag
-                assert (
-                    lead_id,
-                    json.dumps({"Company": "Concurrent", "Name": tag}, sort_keys=True),
-                ) in queued
+                expected = {"Company": "Concurrent", "Name": tag, "Lead Cache ID": lead_id}
+                assert (lead_id, json.dumps(expected, sort_keys=True)) in queued
             else:
                 assert (lead_id, json.dumps({"Notes": tag})) in queued
         assert cache.store.integrity_check() == []

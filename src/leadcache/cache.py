@@ -178,6 +178,9 @@ class LeadCache:
         if not data:
             raise ValidationError("a new lead needs at least one non-empty field")
         lead_id = LOCAL_ID_PREFIX + uuid.uuid4().hex
+        # The local id travels to Airtable in the key field: creates are upserts on it, so a
+        # create whose answer was lost cannot produce a second record.
+        data[self.settings.sync_key_field] = lead_id
         with self.store.transaction():
             self.store.insert_lead(lead_id, data)
             self.store.add_pending(lead_id, "create", data, {})

@@ -25,7 +25,27 @@ from typing import Final
 
 from ..errors import SchemaError
 
-__all__ = ["MIGRATIONS", "apply_migrations", "current_version"]
+__all__ = ["FTS_TRIGGERS", "MIGRATIONS", "apply_migrations", "current_version", "statements"]
+
+#: The triggers that keep the external-content full-text index in step with ``leads``; dropped
+#: during a bulk load of an empty cache and recreated after a 'rebuild' (sqlite-notes B-g').
+FTS_TRIGGERS = """
+CREATE TRIGGER leads_fts_insert AFTER INSERT ON leads BEGIN
+    INSERT INTO leads_fts(rowid, name, company, email)
+    VALUES (new.rid, new.name, new.company, new.email);
+END;
+CREATE TRIGGER leads_fts_delete AFTER DELETE ON leads BEGIN
+    INSERT INTO leads_fts(leads_fts, rowid, name, company, email)
+    VALUES ('delete', old.rid, old.name, old.company, old.email);
+END;
+-- Scoped to the indexed columns: a status-only edit costs no index work (sqlite-notes B-f).
+CREATE TRIGGER leads_fts_update AFTER UPDATE OF name, company, email ON leads BEGIN
+    INSERT INTO leads_fts(leads_fts, rowid, name, company, email)
+    VALUES ('delete', old.rid, old.name, old.company, old.email);
+    INSERT INTO leads_fts(rowid, name, company, email)
+    VALUES (new.rid, new.name, new.company, new.email);
+END;
+"""
 
 _V1 = """
 CREATE TABLE leads (
@@ -81,24 +101,10 @@ CREATE VIRTUAL TABLE leads_fts USING fts5(
     name, company, email,
     content='leads', content_rowid='rid', tokenize='trigram'
 );
-CREATE TRIGGER leads_fts_insert AFTER INSERT ON leads BEGIN
-    INSERT INTO leads_fts(rowid, name, company, email)
-    VALUES (new.rid, new.name, new.company, new.email);
-END;
-CREATE TRIGGER leads_fts_delete AFTER DELETE ON leads BEGIN
-    INSERT INTO leads_fts(leads_fts, rowid, name, company, email)
-    VALUES ('delete', old.rid, old.name, old.company, old.email);
-END;
--- Scoped to the indexed columns: a status-only edit costs no index work (sqlite-notes B-f).
-CREATE TRIGGER leads_fts_update AFTER UPDATE OF name, company, email ON leads BEGIN
-    INSERT INTO leads_fts(leads_fts, rowid, name, company, email)
-    VALUES ('delete', old.rid, old.name, old.company, old.email);
-    INSERT INTO leads_fts(rowid, name, company, email)
-    VALUES (new.rid, new.name, new.company, new.email);
-END;
+{fts_triggers}
 -- Name matches count most, then company, then email.
 INSERT INTO leads_fts(leads_fts, rank) VALUES ('rank', 'bm25(10.0, 5.0, 2.0)');
-"""
+""".replace("{fts_triggers}", FTS_TRIGGERS)
 
 _V2 = """
 CREATE TABLE conflicts (
@@ -189,7 +195,7 @@ def apply_migrations(conn: sqlite3.Connection, *, target: int | None = None) -> 
                 )
         for number, name, sql in MIGRATIONS:
             if version < number <= target:
-                for statement in _statements(sql):
+                for statement in statements(sql):
                     conn.execute(statement)
                 conn.execute(
                     "INSERT INTO schema_migrations(version, name) VALUES (?, ?)", (number, name)
@@ -202,7 +208,7 @@ def apply_migrations(conn: sqlite3.Connection, *, target: int | None = None) -> 
     return applied
 
 
-def _statements(sql: str) -> list[str]:
+def statements(sql: str) -> list[str]:
     """Split a migration into statements (executescript would commit our transaction)."""
     out: list[str] = []
     buf = ""

@@ -20,8 +20,8 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, ParamSpec, TypeVar, cast
@@ -43,7 +43,7 @@ from .base import (
     RemoteRecord,
     Store,
 )
-from .migrations import apply_migrations, current_version
+from .migrations import FTS_TRIGGERS, apply_migrations, current_version, statements
 from .search import plan_search
 
 __all__ = ["SQLiteStore", "dumps"]
@@ -52,6 +52,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _BUSY_TIMEOUT_S = 10.0
+_META_FTS_PENDING = "fts_rebuild_pending"
+_FTS_TRIGGER_NAMES = ("leads_fts_insert", "leads_fts_delete", "leads_fts_update")
 _LEAD_COLUMNS = (
     "id, name, company, email, status, title, linkedin_url, website, location, "
     "data_json, created_at, last_updated, deleted_at"
@@ -209,6 +211,8 @@ class SQLiteStore(Store):
             raise
         self._conn = conn
         self._pid = os.getpid()
+        if self.get_meta(_META_FTS_PENDING):
+            self._restore_fts()  # a bulk load was interrupted
 
     def _db(self) -> sqlite3.Connection:
         conn = self._conn
@@ -942,7 +946,39 @@ class SQLiteStore(Store):
                 (bucket, until),
             )
 
-    # -- maintenance -----------------------------------------------------------------------
+    # -- bulk loading and maintenance ------------------------------------------------------
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Load many leads fast: the full-text triggers are dropped for the duration and the
+        index is rebuilt in one pass at the end (sqlite-notes B-g': 5x faster than keeping
+        the triggers). A crash in between is repaired the next time any process opens the
+        database, because the flag that says so commits with the dropped triggers.
+        """
+        with self.transaction():
+            conn = self._db()
+            for trigger in _FTS_TRIGGER_NAMES:
+                conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            self.set_meta(_META_FTS_PENDING, "1")
+        try:
+            yield
+        finally:
+            self._restore_fts()
+
+    @_guard
+    def _restore_fts(self) -> None:
+        with self.transaction():
+            conn = self._db()
+            for statement in statements(FTS_TRIGGERS):
+                conn.execute(statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1))
+            conn.execute("INSERT INTO leads_fts(leads_fts) VALUES ('rebuild')")
+            self.set_meta(_META_FTS_PENDING, None)
+
+    @_guard
+    def optimize(self) -> None:
+        """Merge the full-text index's segments (after large pulls: searches get ~2x faster)."""
+        with self.transaction():
+            self._db().execute("INSERT INTO leads_fts(leads_fts) VALUES ('optimize')")
+
     @_guard
     def checkpoint(self) -> tuple[int, int, int]:
         """``PRAGMA wal_checkpoint(TRUNCATE)``: (busy, wal pages, checkpointed pages)."""

@@ -1,0 +1,272 @@
+"""Draining ``pending_sync`` into Airtable in as few requests as possible, without duplicates.
+
+Planning coalesces the queue per lead, oldest first:
+
+* field-level last write wins: three updates of one lead become one ``PATCH`` carrying only
+  the changed fields (never ``PUT``, which would clear every field not sent);
+* a create plus later updates become one create;
+* a delete wins over everything queued before it; a create deleted before it was ever sent
+  costs no request at all.
+
+Creates are sent as upserts keyed on the lead's local id (``LEAD_CACHE_SYNC_KEY_FIELD``): if
+Airtable created the record but the answer was lost, sending the same upsert again *updates*
+that record instead of creating a second one. Requests carry at most 10 records.
+
+A batch Airtable rejects (422) is split in halves and re-sent until the bad record stands
+alone; that record's changes are parked as ``rejected`` with Airtable's error, visible and
+retryable, and the rest of the batch goes through. Network failures, 5xx and 429 that outlast
+the retries stop the push with nothing lost: the rows stay ``pending``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..airtable.protocol import AirtableTable
+from ..airtable.types import MAX_RECORDS_PER_WRITE
+from ..cache import LOCAL_ID_PREFIX
+from ..errors import AirtableError, AirtableNotFound, RecordRejected
+from ..store.base import PendingChange, Store
+from ..types import Fields, LeadId
+from .reconcile import Reconciler
+
+__all__ = ["PlannedRequest", "PushResult", "Pusher", "plan_operations"]
+
+Method = Literal["upsert", "update", "delete"]
+
+
+@dataclass
+class Operation:
+    """What one lead needs: one record in one request."""
+
+    method: Method | Literal["none"]
+    lead_id: LeadId
+    fields: Fields
+    rows: list[PendingChange]
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """One request a push would send (what ``leadcache push --dry-run`` prints)."""
+
+    method: Method
+    lead_ids: list[LeadId]
+    pending_ids: list[int]
+    records: list[dict[str, Any]]
+
+
+@dataclass
+class PushResult:
+    """What a push did."""
+
+    pushed: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+    requests: int = 0
+    renamed: list[tuple[LeadId, LeadId]] = field(default_factory=list)
+
+
+def plan_operations(rows: Sequence[PendingChange]) -> list[Operation]:
+    """Coalesce pending rows (oldest first) into one operation per lead."""
+    by_lead: dict[LeadId, list[PendingChange]] = {}
+    for row in rows:
+        by_lead.setdefault(row.lead_id, []).append(row)
+    ops: list[Operation] = []
+    for lead_id, lead_rows in by_lead.items():
+        fields: Fields = {}
+        for row in lead_rows:
+            if row.action != "delete":
+                fields.update(row.changes)
+        creates = [r for r in lead_rows if r.action == "create"]
+        local = lead_id.startswith(LOCAL_ID_PREFIX)
+        if any(r.action == "delete" for r in lead_rows):
+            if not local:
+                ops.append(Operation("delete", lead_id, {}, lead_rows))
+            elif creates and any(r.attempts > 0 for r in creates):
+                # The create may have reached Airtable with its answer lost: upsert it (which
+                # finds it, or creates it) so that the delete that follows has an id.
+                ops.append(Operation("upsert", lead_id, fields, lead_rows))
+            else:
+                ops.append(Operation("none", lead_id, {}, lead_rows))
+        elif creates:
+            ops.append(Operation("upsert", lead_id, fields, lead_rows))
+        elif local:
+            # The lead's create is parked (rejected or held): its updates wait with it.
+            continue
+        else:
+            ops.append(Operation("update", lead_id, fields, lead_rows))
+    return ops
+
+
+def _payload(op: Operation) -> dict[str, Any]:
+    if op.method == "update":
+        return {"id": op.lead_id, "fields": op.fields}
+    if op.method == "delete":
+        return {"id": op.lead_id}
+    # A create: empty values are simply not sent.
+    return {"fields": {k: v for k, v in op.fields.items() if v is not None}}
+
+
+class Pusher:
+    """Sends planned operations and records their outcome.
+
+    Args:
+        table: the Airtable boundary.
+        store: the cache's store.
+        reconciler: rebuilds leads from Airtable's answers.
+        key_field: the upsert key of creates.
+        renew: called between requests (keeps the sync lease).
+        typecast: let Airtable convert values (e.g. create select options).
+    """
+
+    def __init__(
+        self,
+        table: AirtableTable,
+        store: Store,
+        reconciler: Reconciler,
+        *,
+        key_field: str,
+        renew: Callable[[], None],
+        typecast: bool = True,
+    ) -> None:
+        self.table = table
+        self.store = store
+        self.reconciler = reconciler
+        self.key_field = key_field
+        self.renew = renew
+        self.typecast = typecast
+
+    def plan(self) -> list[PlannedRequest]:
+        """The requests a push would send now."""
+        ops = plan_operations(self.store.open_pending(states=("pending",)))
+        planned = []
+        for method in ("upsert", "update", "delete"):
+            batch = [op for op in ops if op.method == method]
+            for start in range(0, len(batch), MAX_RECORDS_PER_WRITE):
+                chunk = batch[start : start + MAX_RECORDS_PER_WRITE]
+                planned.append(
+                    PlannedRequest(
+                        method=method,
+                        lead_ids=[op.lead_id for op in chunk],
+                        pending_ids=[r.id for op in chunk for r in op.rows],
+                        records=[_payload(op) for op in chunk],
+                    )
+                )
+        return planned
+
+    def push(self, progress: Callable[[int], None] | None = None) -> PushResult:
+        """Send everything pending. Raises the AirtableError that stopped it, if any."""
+        result = PushResult()
+        ops = plan_operations(self.store.open_pending(states=("pending",)))
+        nothing = [op for op in ops if op.method == "none"]
+        if nothing:
+            with self.store.transaction():
+                for op in nothing:
+                    self.store.update_pending([r.id for r in op.rows], state="synced")
+                    result.pushed += len(op.rows)
+        # Creates first: updates queued for the same lead were coalesced into them anyway.
+        deletes_after_create: list[Operation] = []
+        for method in ("upsert", "update", "delete"):
+            batch = [op for op in ops if op.method == method]
+            for start in range(0, len(batch), MAX_RECORDS_PER_WRITE):
+                chunk = batch[start : start + MAX_RECORDS_PER_WRITE]
+                self._send(chunk, result, deletes_after_create)
+                if progress is not None:
+                    progress(len(chunk))
+            if method == "upsert" and deletes_after_create:
+                # Leads created (or found) only so that they could be deleted.
+                for op in deletes_after_create:
+                    op.method = "delete"
+                batch_deletes = deletes_after_create
+                for start in range(0, len(batch_deletes), MAX_RECORDS_PER_WRITE):
+                    self._send(batch_deletes[start : start + MAX_RECORDS_PER_WRITE], result, [])
+        return result
+
+    # -- one request ---------------------------------------------------------------------
+    def _send(
+        self, chunk: list[Operation], result: PushResult, deletes_after: list[Operation]
+    ) -> None:
+        self.renew()
+        # Count the attempt before sending: after a crash we then know a create may exist.
+        with self.store.transaction():
+            self.store.update_pending([r.id for op in chunk for r in op.rows], add_attempt=True)
+        result.requests += 1
+        try:
+            answers = self._request(chunk)
+        except (RecordRejected, AirtableNotFound) as exc:
+            if len(chunk) > 1:
+                middle = len(chunk) // 2
+                self._send(chunk[:middle], result, deletes_after)
+                self._send(chunk[middle:], result, deletes_after)
+                return
+            self._single_failed(chunk[0], exc, result)
+            return
+        for op, answer in zip(chunk, answers, strict=True):
+            self._succeeded(op, answer, result, deletes_after)
+
+    def _request(self, chunk: list[Operation]) -> list[dict[str, Any] | None]:
+        method = chunk[0].method
+        if method == "upsert":
+            records = [_payload(op)["fields"] for op in chunk]
+            for op, rec in zip(chunk, records, strict=True):
+                # Always carry the key: the local id the lead was created under.
+                rec.setdefault(self.key_field, op.fields.get(self.key_field, op.lead_id))
+            upserted = self.table.upsert(records, [self.key_field], typecast=self.typecast)
+            return [dict(r) for r in upserted.records]
+        if method == "update":
+            updates: list[Any] = [_payload(op) for op in chunk]
+            return [dict(r) for r in self.table.update(updates, typecast=self.typecast)]
+        self.table.delete([op.lead_id for op in chunk])
+        return [None for _ in chunk]
+
+    def _succeeded(
+        self,
+        op: Operation,
+        answer: dict[str, Any] | None,
+        result: PushResult,
+        deletes_after: list[Operation],
+    ) -> None:
+        with self.store.transaction():
+            lead_id = op.lead_id
+            if answer is not None and answer["id"] != lead_id:
+                current = self.store.resolve(lead_id)
+                if current == lead_id and self.store.resolve(answer["id"]) is None:
+                    self.store.rename_lead(lead_id, answer["id"])
+                    result.renamed.append((lead_id, answer["id"]))
+                lead_id = answer["id"]
+            if answer is not None and any(r.action == "delete" for r in op.rows):
+                # Upserted only to learn the id; the delete follows.
+                pending_delete = Operation("delete", lead_id, {}, op.rows)
+                deletes_after.append(pending_delete)
+                return
+            self.store.update_pending([r.id for r in op.rows], state="synced")
+            result.pushed += len(op.rows)
+            if answer is None:
+                return
+            remote: Fields = answer.get("fields") or {}
+            # Later edits (queued after this push was planned) were based on values Airtable
+            # now holds; re-base them so the next pull does not mistake our own write for a
+            # conflict.
+            for row in self.store.pending_for(lead_id):
+                touched = {k: remote.get(k) for k in row.base if k in op.fields}
+                if touched and row.action == "update":
+                    self.store.update_pending([row.id], base={**row.base, **touched})
+            self.reconciler.rebuild(lead_id, remote, created_time=answer.get("createdTime"))
+
+    def _single_failed(self, op: Operation, exc: AirtableError, result: PushResult) -> None:
+        missing = isinstance(exc, AirtableNotFound) or exc.error_type == "ROW_DOES_NOT_EXIST"
+        if op.method == "delete" and missing:
+            self._succeeded(op, None, result, [])
+            return
+        if op.method == "update" and missing:
+            # Deleted in Airtable while we held edits: a conflict, not a rejection.
+            outcome = self.reconciler.apply_deletions([op.lead_id])
+            result.conflicts += outcome.conflicts
+            return
+        with self.store.transaction():
+            self.store.update_pending(
+                [r.id for r in op.rows], state="rejected", error=exc.to_dict()
+            )
+        result.rejected += len(op.rows)

@@ -1,0 +1,260 @@
+"""Applying what Airtable says to the local cache, without losing local work.
+
+The rule that keeps reads and the queue consistent::
+
+    what an agent sees  =  Airtable's last known record  +  the open pending changes, in order
+
+A lead with no open change simply becomes Airtable's record (written only if it differs).
+For a lead with open changes, each changed field is compared three ways: the value the agent
+wrote, the value it replaced (``base``), and Airtable's value now:
+
+* Airtable still has ``base``: nobody else touched the field; the local change stands.
+* Airtable already has the agent's value: nothing to decide.
+* Otherwise both sides changed the field: a **conflict**, settled by the policy:
+  ``airtable-wins`` (default) drops the field from the pending change and records the local
+  value in ``conflicts`` (re-appliable); ``local-wins`` keeps the change and re-bases it on
+  Airtable's value, recording the conflict as already resolved; ``manual`` holds the change
+  (state ``held``) until a person resolves the conflict.
+
+Different fields merge silently: a human fixing ``Title`` does not disturb an agent's
+``Status``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from ..cache import LOCAL_ID_PREFIX
+from ..store.base import LeadState, PendingChange, RemoteRecord, Store
+from ..types import Fields, LeadId
+
+__all__ = ["DELETED_FIELD", "IngestResult", "Reconciler", "overlay", "same_value"]
+
+#: The ``field`` of a conflict about a whole record deleted in Airtable.
+DELETED_FIELD: Final = "(deleted in Airtable)"
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value is False or value in ("", [])
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality as Airtable sees cells: ``None``, ``""``, ``[]`` and ``False`` are all empty."""
+    if _blank(a) and _blank(b):
+        return True
+    return bool(a == b)
+
+
+def overlay(remote: Fields, rows: Iterable[PendingChange]) -> Fields:
+    """Airtable's fields with the pending changes applied in order (``None`` clears)."""
+    data = dict(remote)
+    for row in rows:
+        if row.action == "delete":
+            continue
+        for name, value in row.changes.items():
+            if _blank(value):
+                data.pop(name, None)
+            else:
+                data[name] = value
+    return data
+
+
+@dataclass
+class IngestResult:
+    """What applying records or deletions did to the cache."""
+
+    received: int = 0
+    changed: int = 0
+    conflicts: int = 0
+    deleted: int = 0
+    renamed: list[tuple[LeadId, LeadId]] = field(default_factory=list)
+
+    def add(self, other: IngestResult) -> None:
+        self.received += other.received
+        self.changed += other.changed
+        self.conflicts += other.conflicts
+        self.deleted += other.deleted
+        self.renamed += other.renamed
+
+
+class Reconciler:
+    """Writes pulled records and deletions into the store under the conflict policy.
+
+    Args:
+        store: the cache's store.
+        policy: ``airtable-wins``, ``local-wins`` or ``manual``.
+        key_field: the Airtable field holding a lead's local id (idempotent creates).
+    """
+
+    def __init__(self, store: Store, *, policy: str, key_field: str) -> None:
+        self.store = store
+        self.policy = policy
+        self.key_field = key_field
+
+    # -- records -----------------------------------------------------------------------
+    def ingest(self, records: Sequence[Mapping[str, Any]]) -> IngestResult:
+        """Apply one page of Airtable records (``{"id", "createdTime", "fields"}``) in one
+        transaction."""
+        result = IngestResult(received=len(records))
+        if not records:
+            return result
+        remote = [
+            RemoteRecord(r["id"], r.get("createdTime", ""), r.get("fields") or {}) for r in records
+        ]
+        with self.store.transaction():
+            result.renamed = self._adopt_lost_creates(remote)
+            ids = [r.id for r in remote]
+            dirty = self.store.leads_with_open_pending(ids)
+            clean = [r for r in remote if r.id not in dirty]
+            if clean:
+                result.changed += self.store.upsert_remote(clean)
+            for rec in remote:
+                if rec.id in dirty:
+                    result.conflicts += self._reconcile(rec)
+                    result.changed += 1
+        return result
+
+    def _adopt_lost_creates(self, records: Sequence[RemoteRecord]) -> list[tuple[LeadId, LeadId]]:
+        """A record carrying a local id in the key field was created by a push whose answer
+        never arrived: give the local lead its Airtable id instead of caching a duplicate."""
+        keyed: dict[str, str] = {}
+        for rec in records:
+            key = rec.fields.get(self.key_field)
+            if isinstance(key, str) and key.startswith(LOCAL_ID_PREFIX):
+                keyed[key] = rec.id
+        if not keyed:
+            return []
+        renamed = []
+        still_local = self.store.lead_states(keyed)
+        for local_id in still_local:
+            record_id = keyed[local_id]
+            if self.store.resolve(record_id) is None:
+                self.store.rename_lead(local_id, record_id)
+                renamed.append((local_id, record_id))
+        return renamed
+
+    def _reconcile(self, rec: RemoteRecord) -> int:
+        rows = self.store.pending_for(rec.id)
+        state = self.store.lead_state(rec.id)
+        conflicts = 0
+        decided: set[str] = set()
+        for row in reversed(rows):  # newest first: the latest local value is the one to report
+            if row.action != "update" or row.state == "held":
+                continue
+            changes, base = dict(row.changes), dict(row.base)
+            hold = False
+            for name, local_value in row.changes.items():
+                remote_value = rec.fields.get(name)
+                base_value = row.base.get(name)
+                if same_value(remote_value, local_value) or same_value(remote_value, base_value):
+                    continue
+                if name not in decided:
+                    decided.add(name)
+                    conflicts += 1
+                    cid = self.store.add_conflict(
+                        rec.id,
+                        name,
+                        local_value=local_value,
+                        remote_value=remote_value,
+                        base_value=base_value,
+                        policy=self.policy,
+                    )
+                    if self.policy == "local-wins":
+                        self.store.close_conflict(cid, "kept-local")
+                if self.policy == "airtable-wins":
+                    del changes[name]
+                    base.pop(name, None)
+                elif self.policy == "local-wins":
+                    base[name] = remote_value
+                else:
+                    hold = True
+            if changes != row.changes or base != row.base:
+                if changes:
+                    self.store.update_pending([row.id], changes=changes, base=base)
+                else:
+                    self.store.update_pending(
+                        [row.id],
+                        changes=changes,
+                        base=base,
+                        state="dropped",
+                        error={"kind": "conflict", "message": "Airtable's values won"},
+                    )
+            if hold:
+                self.store.update_pending([row.id], state="held")
+        self.rebuild(rec.id, rec.fields, created_time=rec.created_time, state=state)
+        return conflicts
+
+    def rebuild(
+        self,
+        lead_id: LeadId,
+        remote: Fields | None = None,
+        *,
+        created_time: str | None = None,
+        state: LeadState | None = None,
+        undelete: bool = False,
+    ) -> None:
+        """Recompute a lead's data from Airtable's values and its open changes.
+
+        Args:
+            remote: Airtable's record as just received (it exists there); None to reuse the
+                last known values and deleted state.
+            undelete: clear a local deletion (its pending delete was dropped).
+        """
+        rows = self.store.pending_for(lead_id)
+        if state is None:
+            state = self.store.lead_state(lead_id)
+        known: Fields | None
+        deleted: Literal["local", "remote"] | None
+        if remote is not None:
+            known, deleted = remote, None
+        else:
+            known = state.remote if state is not None else None
+            deleted = state.deleted if state is not None else None
+            if undelete and deleted == "local":
+                deleted = None
+        if any(r.action == "delete" for r in rows):
+            deleted = "local"
+        self.store.write_lead(
+            lead_id,
+            data=overlay(known or {}, rows),
+            remote=known,
+            deleted=deleted,
+            created_time=created_time,
+        )
+
+    # -- deletions ---------------------------------------------------------------------
+    def apply_deletions(self, record_ids: Iterable[LeadId]) -> IngestResult:
+        """Leads Airtable no longer has: soft-deleted locally; open edits become conflicts."""
+        ids = [i for i in record_ids if not i.startswith(LOCAL_ID_PREFIX)]
+        result = IngestResult()
+        if not ids:
+            return result
+        with self.store.transaction():
+            dirty = self.store.leads_with_open_pending(ids)
+            clean = [i for i in ids if i not in dirty]
+            result.deleted += self.store.mark_deleted(clean, "remote")
+            for lead_id in dirty:
+                rows = self.store.pending_for(lead_id)
+                if any(r.action == "delete" for r in rows):
+                    # We wanted it gone too: the delete is done.
+                    self.store.update_pending([r.id for r in rows], state="synced")
+                    self.store.mark_deleted([lead_id], "local")
+                    continue
+                local: Fields = {}
+                for row in rows:
+                    local.update(row.changes)
+                self.store.add_conflict(
+                    lead_id,
+                    DELETED_FIELD,
+                    local_value=local,
+                    remote_value=None,
+                    base_value=None,
+                    policy=self.policy,
+                )
+                self.store.update_pending([r.id for r in rows], state="held")
+                self.store.mark_deleted([lead_id], "remote")
+                result.conflicts += 1
+                result.deleted += 1
+        return result

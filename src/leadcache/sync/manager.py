@@ -91,9 +91,20 @@ class SyncManager:
         )
 
     @classmethod
-    def from_cache(cls, cache: LeadCache, **kwargs: Any) -> SyncManager:
+    def from_cache(
+        cls,
+        cache: LeadCache,
+        *,
+        client_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> SyncManager:
         """A manager talking to the Airtable named by the cache's settings through
-        pyairtable, paced by a schedule shared with every process on the same database."""
+        pyairtable, paced by a schedule shared with every process on the same database.
+
+        Args:
+            client_options: passed to ``PyAirtableTable.from_settings`` (e.g. retry backoff).
+            kwargs: passed to the constructor (``lease_wait``).
+        """
         settings = cache.settings
         _key, base_id = settings.require_airtable()
         pacer: Pacer = (
@@ -101,7 +112,7 @@ class SyncManager:
             if settings.rate_limit > 0
             else NoPacer()
         )
-        table = PyAirtableTable.from_settings(settings, pacer=pacer)
+        table = PyAirtableTable.from_settings(settings, pacer=pacer, **(client_options or {}))
         return cls(table, cache, **kwargs)
 
     def close(self) -> None:
@@ -184,6 +195,8 @@ class SyncManager:
 
     def _full_pull(self, report: dict[str, Any], progress: Callable[[int], None] | None) -> None:
         started = now_iso()
+        if self.store.get_meta("table_id") is None:
+            self._read_schema_once()
         result = IngestResult()
         seen: set[str] = set()
         for attempt in range(MAX_LISTING_RESTARTS + 1):
@@ -288,12 +301,22 @@ class SyncManager:
 
     def _table_id(self) -> str:
         table_id = self.store.get_meta("table_id")
-        if table_id is None:
+        if not table_id:
             schema = self.airtable.schema()
             table_id = schema.id
             self.store.set_meta("table_id", table_id)
             self._store_schema_types({n: f.type for n, f in schema.fields.items()})
         return table_id
+
+    def _read_schema_once(self) -> None:
+        """One Meta API call per cache: field types let writes be checked locally (numbers,
+        selects, computed fields) and every field of the table be written, even one no record
+        has filled in yet. Skipped quietly when the token may not read the schema."""
+        try:
+            self._table_id()
+        except AirtableAuthError:
+            log.info("the token cannot read the base schema; field types stay unknown")
+            self.store.set_meta("table_id", "")
 
     def _store_schema_types(self, types: dict[str, str]) -> None:
         current = self.cache.field_types(reload=True)

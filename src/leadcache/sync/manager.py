@@ -27,6 +27,7 @@ from ..airtable.pacing import NoPacer, Pacer
 from ..airtable.protocol import AirtableTable
 from ..cache import LOCAL_ID_PREFIX
 from ..clock import format_ts, now_iso, parse_ts
+from ..fields import COMPUTED_FIELD_TYPES
 from ..errors import (
     AirtableAuthError,
     AirtableError,
@@ -554,6 +555,9 @@ class SyncManager:
         state = self.store.lead_state(lead_id)
         assert state is not None
         key = LOCAL_ID_PREFIX + uuid.uuid4().hex
-        data = {**state.data, self.settings.sync_key_field: key}
+        types = self.cache.field_types()
+        # Airtable computes these (autoNumber, created time...): a create must not send them.
+        writable = {k: v for k, v in state.data.items() if types.get(k) not in COMPUTED_FIELD_TYPES}
+        data = {**writable, self.settings.sync_key_field: key}
         self.store.write_lead(lead_id, data=data, remote=None, deleted=None)
         self.store.add_pending(lead_id, "create", data, {})

@@ -1,0 +1,125 @@
+"""Conflicts, field by field, under each policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from leadcache import LeadCache
+from leadcache.emulator import Emulator
+from leadcache.sync.reconcile import DELETED_FIELD
+from tests.sync.conftest import airtable_state, cache_state, seed_leads
+
+
+def _setup(
+    emu: Emulator, make_cache: Callable[..., LeadCache], policy: str
+) -> tuple[LeadCache, str]:
+    (lead_id,) = seed_leads(emu, 1)
+    cache = make_cache(emu, LEAD_CACHE_CONFLICT_POLICY=policy)
+    cache.sync.pull_from_airtable()
+    return cache, lead_id
+
+
+def test_different_fields_merge_silently(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    cache, lead_id = _setup(emu, make_cache, "airtable-wins")
+    cache.update_lead(lead_id, {"status": "enriched"})
+    emu.human_update(lead_id, {"Title": "Head of Data"})
+    report = cache.sync.sync()
+    assert report["conflicts"] == 0
+    fields = airtable_state(emu)[lead_id]
+    assert (fields["Status"], fields["Title"]) == ("enriched", "Head of Data")
+    assert cache_state(cache) == airtable_state(emu)
+
+
+def test_airtable_wins_by_default_and_local_value_is_kept_for_reapplying(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    cache, lead_id = _setup(emu, make_cache, "airtable-wins")
+    cache.update_lead(lead_id, {"status": "enriched", "title": "CTO"})
+    emu.human_update(lead_id, {"Status": "disqualified"})
+    report = cache.sync.sync()
+    assert report["conflicts"] == 1
+    fields = airtable_state(emu)[lead_id]
+    assert fields["Status"] == "disqualified"  # Airtable's value won
+    assert fields["Title"] == "CTO"  # the other field of the same change went through
+    assert cache.get_lead_by_id(lead_id)["status"] == "disqualified"
+    (conflict,) = cache.store.list_conflicts()
+    assert (conflict.field, conflict.local_value, conflict.remote_value) == (
+        "Status", "enriched", "disqualified")
+    # Re-apply the local value.
+    cache.sync.resolve_conflict(conflict.id, keep="local")
+    cache.sync_pending_changes()
+    assert airtable_state(emu)[lead_id]["Status"] == "enriched"
+    assert cache.store.list_conflicts() == []
+
+
+def test_local_wins_overwrites_and_records_the_conflict_as_resolved(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    cache, lead_id = _setup(emu, make_cache, "local-wins")
+    cache.update_lead(lead_id, {"status": "enriched"})
+    emu.human_update(lead_id, {"Status": "disqualified"})
+    cache.sync.sync()
+    assert airtable_state(emu)[lead_id]["Status"] == "enriched"
+    assert cache.store.list_conflicts() == []
+    (conflict,) = cache.store.list_conflicts(open_only=False)
+    assert conflict.status == "kept-local"
+
+
+@pytest.mark.parametrize("keep", ["local", "airtable"])
+def test_manual_holds_the_change_until_resolved(
+    emu: Emulator, make_cache: Callable[..., LeadCache], keep: str
+) -> None:
+    cache, lead_id = _setup(emu, make_cache, "manual")
+    cache.update_lead(lead_id, {"status": "enriched"})
+    emu.human_update(lead_id, {"Status": "disqualified"})
+    cache.sync.sync()
+    assert airtable_state(emu)[lead_id]["Status"] == "disqualified"
+    assert [c["state"] for c in cache.pending_changes()] == ["held"]
+    cache.sync.sync()  # a held change is not pushed
+    assert airtable_state(emu)[lead_id]["Status"] == "disqualified"
+    (conflict,) = cache.store.list_conflicts()
+    cache.sync.resolve_conflict(conflict.id, keep=keep)
+    cache.sync.sync()
+    expected = "enriched" if keep == "local" else "disqualified"
+    assert airtable_state(emu)[lead_id]["Status"] == expected
+    assert cache.get_lead_by_id(lead_id)["status"] == expected
+    assert cache.pending_changes() == []
+
+
+def test_pending_update_to_lead_deleted_in_airtable_is_a_conflict(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    cache, lead_id = _setup(emu, make_cache, "airtable-wins")
+    cache.update_lead(lead_id, {"status": "enriched"})
+    emu.human_delete(lead_id)
+    cache.sync_pending_changes()  # the PATCH finds the record gone
+    (conflict,) = cache.store.list_conflicts()
+    assert conflict.field == DELETED_FIELD
+    assert conflict.local_value == {"Status": "enriched"}
+    assert cache.get_lead_by_id(lead_id)["deleted"] is True
+    # Keep local: the lead is created again with what the agent last saw.
+    cache.sync.resolve_conflict(conflict.id, keep="local")
+    cache.sync_pending_changes()
+    recreated = [r for r in emu.records() if r["fields"].get("Name") == "Lead 0"]
+    assert len(recreated) == 1
+    assert recreated[0]["fields"]["Status"] == "enriched"
+    assert cache.get_lead_by_id(lead_id)["id"] == recreated[0]["id"]
+
+
+def test_sweep_finds_deletion_of_lead_with_pending_edit(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    cache, lead_id = _setup(emu, make_cache, "airtable-wins")
+    cache.update_lead(lead_id, {"status": "enriched"})
+    emu.human_delete(lead_id)
+    report = cache.sync.sweep_deletions()
+    assert report["conflicts"] == 1
+    assert [c["state"] for c in cache.pending_changes()] == ["held"]
+    (conflict,) = cache.store.list_conflicts()
+    cache.sync.resolve_conflict(conflict.id, keep="airtable")
+    assert cache.pending_changes() == []
+    assert cache.get_lead_by_id(lead_id)["deleted"] is True

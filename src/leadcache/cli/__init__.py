@@ -1,14 +1,87 @@
-"""The ``leadcache`` command line: a thin shell over the library."""
+"""The ``leadcache`` command line: a thin shell over the library.
+
+Each command opens the cache, calls one library method and prints the result (a table for
+people, JSON with ``--json``). Library errors become one clean line on stderr and an exit code
+(:mod:`leadcache.cli.output`). No SQL and no HTTP here.
+
+Modules:
+    context          global options (``--db``, ``--json``), settings, opening the cache
+    output           exit codes, errors, tables, JSON, progress bars
+    commands_leads   init, get, list, search, add, update, delete
+    commands_sync    status, pull, push, sync, pending, conflicts
+    commands_ops     backup, restore, verify, doctor, serve
+    emulator_cmd     emulator
+    (leadcache.demo) demo
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from ..errors import LeadCacheError
+from .commands_leads import COMMANDS as LEAD_COMMANDS
+from .commands_ops import COMMANDS as OPS_COMMANDS
+from .commands_sync import COMMANDS as SYNC_COMMANDS
+from .context import Env, common_options
+from .emulator_cmd import emulator_command
+from .output import EXIT_CODES_HELP, from_library
 
-@click.group()
-def cli() -> None:
-    """leadcache: a local cache of your Airtable leads, with two-way sync."""
+__all__ = ["cli", "main"]
+
+
+class _Group(click.Group):
+    """Turns library errors raised by any command into clean CLI errors."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LeadCacheError as exc:
+            env = ctx.find_root().ensure_object(Env)
+            raise from_library(exc, as_json=env.json) from None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # Keep the order in which commands were added (a tour), not alphabetical.
+        return list(self.commands)
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES_HELP,
+)
+@common_options
+@click.version_option(package_name="leadcache")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """leadcache: a local cache of your Airtable leads, with two-way sync.
+
+    Reads come from the local database (no API call); writes are queued and pushed to
+    Airtable in batches. Settings come from the environment (docs/configuration.md).
+
+    \b
+    Start with:
+      leadcache demo            # everything, against a local Airtable emulator
+      leadcache init && leadcache pull && leadcache status
+    """
+    ctx.ensure_object(Env)
+
+
+for _command in (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS):
+    cli.add_command(_command)
+cli.add_command(emulator_command)
+
+
+def _add_demo() -> None:
+    from ..demo import demo_command
+
+    cli.add_command(demo_command)
+
+
+_add_demo()
 
 
 def main() -> None:
-    cli()
+    """Entry point of the ``leadcache`` script and ``python -m leadcache``."""
+    cli.main(prog_name="leadcache")

@@ -1,0 +1,287 @@
+"""Operating the cache: ``backup``, ``restore``, ``verify``, ``doctor`` and ``serve``."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from ..backup import create_backup, list_backups, restore_backup, verify_backup
+from ..cache import LeadCache
+from ..logs import configure_logging
+from ..service.doctor import run_doctor
+from .context import Env, common_options, pass_env
+from .output import ExitCode, echo_json, progress, render_table
+
+__all__ = ["COMMANDS"]
+
+
+def _pick_backup(env: Env, which: str | None) -> Path:
+    """A backup path from an argument: a file, a name in the backup dir, or ``latest``."""
+    backup_dir = env.settings().resolved_backup_dir
+    if which is None or which == "latest":
+        backups = list_backups(backup_dir)
+        if not backups:
+            raise env.error(
+                ExitCode.BAD_INPUT,
+                f"no backups in {backup_dir}",
+                hint="take one with `leadcache backup`",
+            )
+        return backups[-1].path
+    path = Path(which)
+    if not path.exists() and (backup_dir / which).exists():
+        path = backup_dir / which
+    if not path.is_file():
+        raise env.error(
+            ExitCode.BAD_INPUT,
+            f"no backup file {which}",
+            hint=f"`leadcache backup --list` shows the backups in {backup_dir}",
+        )
+    return path
+
+
+@click.command("backup")
+@click.option("--list", "list_only", is_flag=True, help="List existing backups; take none.")
+@common_options
+@pass_env
+def backup_cmd(env: Env, list_only: bool) -> None:
+    """Take a consistent backup of the live database (safe while agents write).
+
+    Uses the SQLite backup API, never a file copy; keeps LEAD_CACHE_BACKUP_KEEP backups in
+    LEAD_CACHE_BACKUP_DIR and uploads to LEAD_CACHE_BACKUP_S3 when set.
+
+    \b
+    Example:
+      leadcache backup
+      leadcache backup --list
+    """
+    settings = env.settings()
+    env.configure_logging()
+    if list_only:
+        backups = list_backups(settings.resolved_backup_dir)
+        rows = [
+            {"name": b.name, "path": str(b.path), "created": b.created.isoformat(), "bytes": b.size}
+            for b in backups
+        ]
+        if env.json:
+            echo_json(rows)
+        elif not rows:
+            click.echo(f"no backups in {settings.resolved_backup_dir}")
+        else:
+            click.echo(
+                render_table(rows, (("name", "name"), ("created", "created"), ("bytes", "bytes")))
+            )
+        return
+    if not settings.db_path.exists():
+        raise env.error(ExitCode.CONFIG, f"no cache database at {settings.db_path}")
+    with progress("backing up", None, enabled=not env.json) as bar:
+        info = create_backup(
+            settings.db_path,
+            settings.resolved_backup_dir,
+            keep=settings.backup_keep,
+            s3_url=settings.backup_s3_url,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            progress=bar,
+        )
+    data = {"path": str(info.path), "bytes": info.size, "s3_uri": info.s3_uri}
+    if env.json:
+        echo_json(data)
+    else:
+        where = f" and uploaded to {info.s3_uri}" if info.s3_uri else ""
+        click.echo(f"backup written to {info.path} ({info.size / 1e6:.1f} MB){where}")
+
+
+@click.command("restore")
+@click.argument("backup", required=False, metavar="[BACKUP|latest]")
+@click.option("--dry-run", is_flag=True, help="Verify and print the plan; change nothing.")
+@common_options
+@pass_env
+def restore_cmd(env: Env, backup: str | None, dry_run: bool) -> None:
+    """Replace the database with a backup (default: the newest), keeping the current one.
+
+    The backup is verified first. Refused (exit 6) while any process has the database open:
+    stop `leadcache serve` and the agents first. The replaced database is kept as
+    <db>.pre-restore-<timestamp>.
+
+    \b
+    Example:
+      leadcache restore latest --dry-run
+      leadcache restore leads_cache_20261128_100000.db
+    """
+    settings = env.settings()
+    env.configure_logging()
+    path = _pick_backup(env, backup)
+    plan = restore_backup(path, settings.db_path, dry_run=dry_run)
+    data: dict[str, Any] = {
+        "dry_run": plan.dry_run,
+        "backup": str(plan.backup),
+        "target": str(plan.target),
+        "kept_as": str(plan.keep_as) if plan.keep_as else None,
+        "leads": plan.report.leads,
+        "pending_unsynced": plan.report.pending_unsynced,
+        "steps": plan.describe(),
+    }
+    if env.json:
+        echo_json(data)
+        return
+    for line in plan.describe():
+        click.echo(line)
+    if dry_run:
+        click.echo("dry run: nothing was changed")
+    else:
+        click.echo(f"restored {plan.target} from {plan.backup} ({plan.report.leads} leads)")
+
+
+@click.command("verify")
+@click.argument("backup", required=False, metavar="[BACKUP|latest]")
+@common_options
+@pass_env
+def verify_cmd(env: Env, backup: str | None) -> None:
+    """Check a backup (default: the newest): integrity, search index, tables, counts.
+
+    Exits 1 when the backup fails a check.
+
+    \b
+    Example:
+      leadcache verify latest
+    """
+    env.settings()
+    path = _pick_backup(env, backup)
+    report = verify_backup(path)
+    data = {
+        "path": str(report.path),
+        "ok": report.ok,
+        "integrity": list(report.integrity),
+        "fts": report.fts,
+        "leads": report.leads,
+        "pending_unsynced": report.pending_unsynced,
+        "problems": list(report.problems),
+    }
+    if env.json:
+        echo_json(data)
+    elif report.ok:
+        click.echo(
+            f"{path}: ok ({report.leads} leads, {report.pending_unsynced} changes not yet "
+            "in Airtable when it was taken)"
+        )
+    else:
+        for problem in report.problems:
+            click.echo(f"{path}: {problem}")
+    if not report.ok:
+        raise env.error(ExitCode.ERROR, f"backup {path} failed verification")
+
+
+_VERDICT_MARK = {"ok": "ok", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
+_PROBLEM_CODES = {
+    "config": ExitCode.CONFIG,
+    "offline": ExitCode.OFFLINE,
+    "rate-limited": ExitCode.RATE_LIMITED,
+    "error": ExitCode.ERROR,
+}
+
+
+@click.command("doctor")
+@common_options
+@pass_env
+def doctor_cmd(env: Env) -> None:
+    """Check settings, database integrity, connectivity, token permissions and webhook
+    health. Changes nothing; at most four API calls.
+
+    Exits with the code of the first failed check (7 config, 3 offline, 1 other).
+
+    \b
+    Example:
+      leadcache doctor
+    """
+    checks = run_doctor(db_override=env.db)
+    if env.json:
+        echo_json([c.to_dict() for c in checks])
+    else:
+        width = max(len(c.name) for c in checks)
+        for c in checks:
+            click.echo(f"{_VERDICT_MARK[c.verdict]:<4}  {c.name.ljust(width)}  {c.detail}")
+    failed = [c for c in checks if c.verdict == "fail"]
+    if failed:
+        raise click.exceptions.Exit(int(_PROBLEM_CODES.get(failed[0].problem or "", 1)))
+
+
+@click.command("serve")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Override LEAD_CACHE_METRICS_PORT (0: a free port, logged).",
+)
+@click.option("--no-metrics", is_flag=True, help="Do not open the metrics/health endpoint.")
+@click.option("--once", is_flag=True, help="Run one round of due work, then exit.")
+@common_options
+@pass_env
+def serve_cmd(env: Env, metrics_port: int | None, no_metrics: bool, once: bool) -> None:
+    """Run the background sync: push pending changes within LEAD_CACHE_PUSH_INTERVAL
+    seconds, pull every CACHE_REFRESH_INTERVAL hours (or LEAD_CACHE_PULL_INTERVAL seconds),
+    sweep deletions, back up daily; serve /metrics and /healthz on loopback.
+
+    Never overlaps another syncer (a lease in the database). SIGTERM or Ctrl-C finishes the
+    step in progress and exits 0; queued changes stay in the database.
+
+    \b
+    Example:
+      LEAD_CACHE_LOG_FORMAT=json leadcache serve --metrics-port 9464
+    """
+    from ..metrics import Metrics
+    from ..service.loop import BackgroundSync
+
+    settings = env.settings()
+    configure_logging(settings)
+    settings.require_airtable()
+    cache = LeadCache(settings=settings)
+    server = None
+    metrics = None
+    try:
+        loop = BackgroundSync(cache, share_connection=True)
+        if not no_metrics:
+            metrics = Metrics(settings, loop=loop)
+            loop.add_listener(metrics.on_run)
+            _attach_call_stats(cache, metrics)
+            try:
+                server = metrics.serve(port=metrics_port)
+            except OSError as exc:
+                port = metrics_port if metrics_port is not None else settings.metrics_port
+                raise env.error(
+                    ExitCode.CONFIG,
+                    f"cannot listen on {settings.metrics_host}:{port}: {exc.strerror}",
+                    hint="set LEAD_CACHE_METRICS_PORT to a free port (0 picks one)",
+                ) from None
+
+        def stop(_signum: int, _frame: FrameType | None) -> None:
+            loop.request_stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        if once:
+            loop.run_round()
+        else:
+            loop.run_forever()
+    finally:
+        if server is not None:
+            server.close()
+        if metrics is not None:
+            metrics.close()
+        cache.close()
+
+
+def _attach_call_stats(cache: LeadCache, metrics: Any) -> None:
+    """Count every Airtable request of this process in the metrics."""
+    sync = cache.sync
+    stats = getattr(sync, "stats", None)
+    if stats is None:
+        table = getattr(sync, "airtable", None) or getattr(sync, "table", None)
+        stats = getattr(table, "stats", None)
+    if stats is not None and hasattr(stats, "add_listener"):
+        stats.add_listener(metrics.on_call)
+
+
+COMMANDS = (backup_cmd, restore_cmd, verify_cmd, doctor_cmd, serve_cmd)

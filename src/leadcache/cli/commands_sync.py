@@ -1,0 +1,346 @@
+"""Talking to Airtable and looking after the change queue: ``status``, ``pull``, ``push``,
+``sync``, ``pending`` and ``conflicts``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..service.status import status_snapshot
+from .context import Env, common_options, pass_env
+from .output import ExitCode, echo_json, format_status, progress, render_table
+
+__all__ = ["COMMANDS"]
+
+
+def _report_line(report: dict[str, Any]) -> str:
+    bits = [f"{report.get('kind', 'run')} {report.get('outcome', 'ok')}"]
+    for key in ("records", "changed", "pushed", "rejected", "conflicts", "deleted", "calls"):
+        if key in report:
+            bits.append(f"{key}={report[key]}")
+    if "duration_s" in report:
+        bits.append(f"in {float(report['duration_s']):.2f} s")
+    return " ".join(bits)
+
+
+def _finish(env: Env, report: dict[str, Any], open_conflicts: int) -> None:
+    """Print a run's report; exit 5 when conflicts wait for a decision."""
+    if env.json:
+        echo_json({**report, "open_conflicts": open_conflicts})
+    else:
+        click.echo(_report_line(report))
+        if open_conflicts:
+            click.echo(
+                f"{open_conflicts} conflict(s) need a decision: `leadcache conflicts list`",
+                err=True,
+            )
+    if open_conflicts:
+        raise click.exceptions.Exit(int(ExitCode.CONFLICTS))
+
+
+@click.command("status")
+@common_options
+@pass_env
+def status_cmd(env: Env) -> None:
+    """Freshness, lead count, pending/rejected/conflicting changes, last pulls and pushes,
+    and API calls made and saved. Reads the database only (no API call).
+
+    \b
+    Example:
+      leadcache status --json
+    """
+    with env.open_cache() as cache:
+        snap = status_snapshot(cache)
+    if env.json:
+        echo_json(snap)
+    else:
+        click.echo(format_status(snap))
+
+
+@click.command("pull")
+@click.option("--full", is_flag=True, help="Reload every record (ceil(N/100) requests).")
+@common_options
+@pass_env
+def pull_cmd(env: Env, full: bool) -> None:
+    """Bring Airtable's changes into the cache.
+
+    The first pull (or --full) lists every record: one request per 100 records. Later pulls
+    are incremental (webhook payloads or a LAST_MODIFIED_TIME() filter) and cost one or two
+    requests. Exits 3 when Airtable is unreachable (the cache stays usable), 4 when rate
+    limited, 5 when the pull left conflicts to decide.
+
+    \b
+    Example:
+      leadcache pull --full
+    """
+    with env.open_cache(create=True) as cache:
+        total = cache.store.count_leads() or None
+        never = cache.last_pull_time() is None
+        with progress("pulling", total, enabled=(full or never) and not env.json) as bar:
+            if full or never:
+                report = cache.sync.pull_from_airtable(progress=bar)
+            else:
+                report = cache.sync.refresh()
+        conflicts = len(cache.store.list_conflicts())
+    _finish(env, report, conflicts)
+
+
+@click.command("push")
+@click.option("--dry-run", is_flag=True, help="Print the requests a push would send; send none.")
+@common_options
+@pass_env
+def push_cmd(env: Env, dry_run: bool) -> None:
+    """Send pending local changes to Airtable, 10 records per request.
+
+    With --dry-run, prints each batch it would send (method, records, payload) and changes
+    nothing.
+
+    \b
+    Example:
+      leadcache push --dry-run
+    """
+    with env.open_cache() as cache:
+        if dry_run:
+            plan = cache.sync.plan_push()
+            batches: list[dict[str, Any]] = [
+                {
+                    "method": p.method,
+                    "lead_ids": list(p.lead_ids),
+                    "pending_ids": list(p.pending_ids),
+                    "records": p.records,
+                }
+                for p in plan
+            ]
+            if env.json:
+                echo_json({"dry_run": True, "requests": batches})
+                return
+            if not batches:
+                click.echo("nothing to push")
+                return
+            rows = [
+                {
+                    "n": i,
+                    "method": b["method"],
+                    "records": len(b["lead_ids"]),
+                    "lead_ids": ", ".join(b["lead_ids"]),
+                }
+                for i, b in enumerate(batches, 1)
+            ]
+            click.echo(
+                render_table(
+                    rows,
+                    (
+                        ("n", "#"),
+                        ("method", "method"),
+                        ("records", "records"),
+                        ("lead_ids", "leads"),
+                    ),
+                    max_width=60,
+                )
+            )
+            click.echo(f"{len(batches)} request(s) would be sent; nothing was sent")
+            return
+        report = cache.sync.push_to_airtable()
+        conflicts = len(cache.store.list_conflicts())
+    _finish(env, report, conflicts)
+
+
+@click.command("sync")
+@common_options
+@pass_env
+def sync_cmd(env: Env) -> None:
+    """Push pending changes, then pull Airtable's changes (what `serve` runs on a timer).
+
+    \b
+    Example:
+      leadcache sync
+    """
+    with env.open_cache(create=True) as cache:
+        report = cache.sync.sync()
+        conflicts = len(cache.store.list_conflicts())
+    _finish(env, report, conflicts)
+
+
+# -- pending -----------------------------------------------------------------------------------
+
+
+@click.group("pending", invoke_without_command=True)
+@common_options
+@click.pass_context
+def pending_group(ctx: click.Context) -> None:
+    """List queued changes, or retry or drop one that was parked.
+
+    Without a subcommand, lists them (like `pending list`).
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(pending_list)
+
+
+@pending_group.command("list")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(["pending", "rejected", "held"]),
+    help="Only these states (repeatable; default all three).",
+)
+@common_options
+@pass_env
+def pending_list(env: Env, states: tuple[str, ...] = ()) -> None:
+    """List changes not yet in Airtable: pending, rejected (Airtable refused them) and held
+    (kept back by the manual conflict policy).
+
+    \b
+    Example:
+      leadcache pending list --state rejected
+    """
+    with env.open_cache() as cache:
+        rows = cache.pending_changes(states=states or ("pending", "rejected", "held"))
+    if env.json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no pending changes")
+        return
+    table_rows = [
+        {
+            **r,
+            "error": (r["last_error"] or {}).get("message") if r["last_error"] else None,
+        }
+        for r in rows
+    ]
+    cols = (
+        ("id", "id"),
+        ("lead_id", "lead"),
+        ("action", "action"),
+        ("state", "state"),
+        ("changes", "changes"),
+        ("error", "last error"),
+    )
+    click.echo(render_table(table_rows, cols))
+
+
+@pending_group.command("retry")
+@click.argument("pending_id", type=int)
+@common_options
+@pass_env
+def pending_retry(env: Env, pending_id: int) -> None:
+    """Put a rejected or held change back in the queue for the next push.
+
+    \b
+    Example:
+      leadcache pending retry 42
+    """
+    with env.open_cache() as cache:
+        cache.sync.retry_pending(pending_id)
+    if env.json:
+        echo_json({"id": pending_id, "state": "pending"})
+    else:
+        click.echo(f"change {pending_id} is pending again; it goes out with the next push")
+
+
+@pending_group.command("drop")
+@click.argument("pending_id", type=int)
+@common_options
+@pass_env
+def pending_drop(env: Env, pending_id: int) -> None:
+    """Discard a queued change; the lead goes back to Airtable's last known values.
+
+    \b
+    Example:
+      leadcache pending drop 42
+    """
+    with env.open_cache() as cache:
+        cache.sync.drop_pending(pending_id)
+    if env.json:
+        echo_json({"id": pending_id, "state": "dropped"})
+    else:
+        click.echo(f"change {pending_id} dropped")
+
+
+# -- conflicts ---------------------------------------------------------------------------------
+
+
+@click.group("conflicts", invoke_without_command=True)
+@common_options
+@click.pass_context
+def conflicts_group(ctx: click.Context) -> None:
+    """List fields changed both locally and in Airtable, or resolve one.
+
+    Without a subcommand, lists the open ones (like `conflicts list`).
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(conflicts_list)
+
+
+@conflicts_group.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include resolved conflicts.")
+@common_options
+@pass_env
+def conflicts_list(env: Env, show_all: bool = False) -> None:
+    """List conflicts (open ones by default).
+
+    \b
+    Example:
+      leadcache conflicts list --json
+    """
+    with env.open_cache() as cache:
+        conflicts = cache.store.list_conflicts(open_only=not show_all)
+    rows = [
+        {
+            "id": c.id,
+            "lead_id": c.lead_id,
+            "field": c.field,
+            "local": c.local_value,
+            "airtable": c.remote_value,
+            "base": c.base_value,
+            "policy": c.policy,
+            "status": c.status,
+            "created_at": c.created_at,
+        }
+        for c in conflicts
+    ]
+    if env.json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no conflicts")
+        return
+    cols = (
+        ("id", "id"),
+        ("lead_id", "lead"),
+        ("field", "field"),
+        ("local", "local"),
+        ("airtable", "airtable"),
+        ("status", "status"),
+    )
+    click.echo(render_table(rows, cols))
+
+
+@conflicts_group.command("resolve")
+@click.argument("conflict_id", type=int)
+@click.option(
+    "--keep",
+    required=True,
+    type=click.Choice(["local", "airtable"]),
+    help="Which side's value wins.",
+)
+@common_options
+@pass_env
+def conflicts_resolve(env: Env, conflict_id: int, keep: str) -> None:
+    """Resolve a conflict by keeping the local value (pushed next) or Airtable's.
+
+    \b
+    Example:
+      leadcache conflicts resolve 7 --keep airtable
+    """
+    with env.open_cache() as cache:
+        cache.sync.resolve_conflict(conflict_id, keep=keep)
+    if env.json:
+        echo_json({"id": conflict_id, "kept": keep})
+    else:
+        click.echo(f"conflict {conflict_id} resolved: kept the {keep} value")
+
+
+COMMANDS = (status_cmd, pull_cmd, push_cmd, sync_cmd, pending_group, conflicts_group)

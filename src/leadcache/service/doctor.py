@@ -1,0 +1,220 @@
+"""``leadcache doctor``: settings, database integrity, connectivity, token permissions and
+webhook health, each as one check with a verdict and a sentence.
+
+It costs at most four API calls (whoami, schema, list webhooks) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ..errors import (
+    AirtableAuthError,
+    AirtableError,
+    AirtableNotFound,
+    AirtableOffline,
+    AirtableServerError,
+    ConfigError,
+    LeadCacheError,
+    RateLimited,
+)
+from ..settings import Settings
+
+__all__ = ["REQUIRED_SCOPES", "Check", "run_doctor"]
+
+Verdict = Literal["ok", "warn", "fail", "skip"]
+
+#: Scopes the sync engine uses, and why.
+REQUIRED_SCOPES = {
+    "data.records:read": "pull records",
+    "data.records:write": "push changes",
+    "schema.bases:read": "read field types and find the table",
+}
+OPTIONAL_SCOPES = {
+    "schema.bases:write": "create the 'Lead Cache ID' key field once, if it is missing",
+    "webhook:manage": "incremental pulls through webhooks (else a formula filter is used)",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One doctor check. ``problem`` names the failure class (offline, auth, config...)."""
+
+    name: str
+    verdict: Verdict
+    detail: str
+    problem: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _problem(exc: LeadCacheError) -> str:
+    if isinstance(exc, AirtableOffline | AirtableServerError):
+        return "offline"
+    if isinstance(exc, RateLimited):
+        return "rate-limited"
+    if isinstance(exc, AirtableAuthError | AirtableNotFound | ConfigError):
+        return "config"
+    return "error"
+
+
+def _database_check(settings: Settings) -> Check:
+    from ..cache import LeadCache
+
+    path = settings.db_path
+    if not path.exists():
+        return Check("database", "warn", f"no database at {path} yet (`leadcache init`)")
+    try:
+        with LeadCache(settings=settings) as cache:
+            problems = cache.store.integrity_check()
+            version = cache.store.schema_version()
+            leads = cache.store.count_leads()
+    except LeadCacheError as exc:
+        return Check("database", "fail", f"{path}: {exc}", "error")
+    if problems:
+        return Check("database", "fail", f"{path}: {'; '.join(problems[:3])}", "error")
+    return Check("database", "ok", f"{path}: integrity ok, schema v{version}, {leads} leads")
+
+
+def _webhook_check(settings: Settings, table: Any, scopes: list[str] | None) -> Check:
+    if settings.incremental_mode == "formula":
+        return Check("webhook", "skip", "incremental pulls use a formula filter (configured)")
+    meta: dict[str, str] = {}
+    if settings.db_path.exists():
+        from ..cache import LeadCache
+
+        with LeadCache(settings=settings) as cache:
+            meta = cache.store.all_meta()
+    hook_id = meta.get("webhook_id")
+    if not hook_id:
+        return Check(
+            "webhook", "ok", "no webhook yet; the first incremental pull creates one if allowed"
+        )
+    try:
+        hooks = table.list_webhooks()
+    except AirtableAuthError:
+        return Check(
+            "webhook",
+            "warn",
+            "cannot list webhooks (token lacks webhook:manage); "
+            "incremental pulls fall back to a formula filter",
+        )
+    hook = next((h for h in hooks if h.id == hook_id), None)
+    if hook is None:
+        return Check(
+            "webhook",
+            "warn",
+            f"webhook {hook_id} is gone; the next pull creates a new one "
+            "after a full resync of changes",
+        )
+    if hook.is_hook_enabled is False:
+        return Check("webhook", "fail", f"webhook {hook_id} was disabled by Airtable", "config")
+    expires = hook.expiration_time
+    if expires is not None:
+        left = (expires - datetime.now(UTC)).total_seconds() / 86400
+        if left < 1:
+            return Check(
+                "webhook",
+                "warn",
+                f"webhook {hook_id} expires in {left:.1f} days "
+                "(each incremental pull refreshes it)",
+            )
+        return Check("webhook", "ok", f"webhook {hook_id} enabled, expires in {left:.1f} days")
+    return Check("webhook", "ok", f"webhook {hook_id} enabled")
+
+
+def run_doctor(environ: dict[str, str] | None = None, *, db_override: Any = None) -> list[Check]:
+    """Run every check and return them in order. Never raises for a failed check.
+
+    Args:
+        environ: the environment to read settings from (``os.environ`` when None).
+        db_override: a database path that replaces ``LEAD_CACHE_DB_PATH``.
+    """
+    checks: list[Check] = []
+    try:
+        settings = Settings.from_env(environ)
+        if db_override is not None:
+            settings = settings.replace(db_path=db_override)
+    except ConfigError as exc:
+        return [Check("settings", "fail", str(exc), "config")]
+    missing = [
+        name
+        for name, value in (
+            ("AIRTABLE_API_KEY", settings.api_key),
+            ("AIRTABLE_BASE_ID", settings.base_id),
+        )
+        if value is None
+    ]
+    if missing:
+        checks.append(Check("settings", "fail", f"{' and '.join(missing)} not set", "config"))
+    else:
+        checks.append(
+            Check(
+                "settings",
+                "ok",
+                f"base {settings.base_id}, table {settings.table_name!r}, "
+                f"endpoint {settings.endpoint_url}, API key set",
+            )
+        )
+    checks.append(_database_check(settings))
+    if missing:
+        for name in ("connectivity", "permissions", "webhook"):
+            checks.append(Check(name, "skip", "needs AIRTABLE_API_KEY and AIRTABLE_BASE_ID"))
+        return checks
+
+    from ..airtable import PyAirtableTable
+
+    # Few retries: the doctor should answer in seconds, not wait out a long outage.
+    table = PyAirtableTable.from_settings(settings, max_retries=1)
+    scopes: list[str] | None = None
+    try:
+        who = table.whoami()
+        scopes = who.get("scopes")
+        checks.append(
+            Check("connectivity", "ok", f"reached {settings.endpoint_url} as {who.get('id')}")
+        )
+    except LeadCacheError as exc:
+        checks.append(Check("connectivity", "fail", str(exc), _problem(exc)))
+        checks.append(Check("permissions", "skip", "Airtable not reachable"))
+        checks.append(Check("webhook", "skip", "Airtable not reachable"))
+        return checks
+
+    try:
+        schema = table.schema()
+        lacking = [s for s in REQUIRED_SCOPES if scopes is not None and s not in scopes]
+        if lacking:
+            needs = "; ".join(f"{s} ({REQUIRED_SCOPES[s]})" for s in lacking)
+            checks.append(Check("permissions", "fail", f"token lacks {needs}", "config"))
+        else:
+            key = settings.sync_key_field
+            note = (
+                f"key field {key!r} present"
+                if key in schema.fields
+                else f"key field {key!r} missing (created on first push; needs schema.bases:write)"
+            )
+            optional = [s for s in OPTIONAL_SCOPES if scopes is not None and s not in scopes]
+            extra = f"; without {', '.join(optional)}" if optional else ""
+            verdict: Verdict = "warn" if optional else "ok"
+            checks.append(
+                Check(
+                    "permissions",
+                    verdict,
+                    f"table {schema.name!r} ({schema.id}) readable, "
+                    f"{len(schema.fields)} fields, {note}{extra}",
+                )
+            )
+    except AirtableError as exc:
+        checks.append(Check("permissions", "fail", str(exc), _problem(exc)))
+    try:
+        checks.append(_webhook_check(settings, table, scopes))
+    except LeadCacheError as exc:
+        checks.append(Check("webhook", "fail", str(exc), _problem(exc)))
+    return checks
+
+
+def checks_json(checks: list[Check]) -> str:
+    return json.dumps([c.to_dict() for c in checks])

@@ -146,14 +146,26 @@ def run_demo(db_path: Path, *, leads: int = 1000, say: Say = click.echo) -> dict
 
             # 4. a human edit flows back
             say("\n4. A person edits a lead in Airtable; an incremental pull brings it back")
-            lead_id = scraped[0]["id"] if scraped else cache.get_all_leads()[0]["id"]
+            everyone = cache.get_all_leads()
+            lead_id = scraped[0]["id"] if scraped else everyone[0]["id"]
             emu.human_update(lead_id, {"Status": "qualified", "Notes": "Called: keen, demo Fri"})
             before = emu.count()
             cache.sync.incremental_sync()
             seen = cache.get_lead_by_id(lead_id)
             say(
                 f"   {lead_id} is now {seen['status']!r} in the cache "
-                f"(notes: {seen['fields'].get('Notes')!r}); {emu.count() - before} API call(s)"
+                f"(notes: {seen['fields'].get('Notes')!r}); {emu.count() - before} API calls:"
+                "\n   the first incremental pull creates the webhook change feed and lists "
+                "once more"
+            )
+            other = everyone[-1]["id"]
+            emu.human_update(other, {"Status": "replied"})
+            before = emu.count()
+            cache.sync.incremental_sync()
+            say(
+                f"   a second edit ({other} -> "
+                f"{cache.get_lead_by_id(other)['status']!r}) arrives in "
+                f"{emu.count() - before} API calls: read the change feed, fetch the record"
             )
 
             # 5. the bill

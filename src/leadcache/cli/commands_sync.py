@@ -141,7 +141,9 @@ def push_cmd(env: Env, dry_run: bool) -> None:
             )
             click.echo(f"{len(batches)} request(s) would be sent; nothing was sent")
             return
-        report = cache.sync.push_to_airtable()
+        pending = cache.store.pending_counts().get("pending", 0)
+        with progress("pushing", pending, enabled=not env.json) as bar:
+            report = cache.sync.push_to_airtable(progress=bar)
         conflicts = len(cache.store.list_conflicts())
     _finish(env, report, conflicts)
 
@@ -150,7 +152,8 @@ def push_cmd(env: Env, dry_run: bool) -> None:
 @common_options
 @pass_env
 def sync_cmd(env: Env) -> None:
-    """Push pending changes, then pull Airtable's changes (what `serve` runs on a timer).
+    """Pull Airtable's changes, then push pending ones (pulling first shows conflicts
+    before our writes could overwrite a person's edit).
 
     \b
     Example:

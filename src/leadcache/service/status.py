@@ -17,9 +17,12 @@ if TYPE_CHECKING:
 
 __all__ = ["PULL_KINDS", "PUSH_KINDS", "database_size", "status_snapshot"]
 
-#: Sync run kinds that bring Airtable's data in, and those that send local changes out.
-PULL_KINDS = ("pull", "incremental")
-PUSH_KINDS = ("push",)
+#: Sync run kinds that bring Airtable's data in, and those that send local changes out
+#: (a ``sync`` run does both and is recorded once).
+PULL_KINDS = ("pull", "incremental", "sync")
+PUSH_KINDS = ("push", "sync")
+#: Request kinds that write records.
+WRITE_KINDS = ("create", "update", "upsert", "delete")
 #: How many recent sync runs the totals are summed over.
 _RUNS_SCANNED = 10_000
 
@@ -60,8 +63,9 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
     """Freshness, counts, the change queue, conflicts, recent runs and API call figures.
 
     ``api_calls.made`` counts every HTTP attempt recorded by sync runs (retries included).
-    ``api_calls.writes_saved`` is the changes delivered minus the write requests that
-    delivered them: an agent writing to Airtable directly spends one request per change,
+    ``last_pull``/``last_push`` are the latest successful runs; ``last_error`` the latest
+    failed one. ``api_calls.writes_saved`` is the changes delivered minus the write requests
+    that delivered them: an agent writing to Airtable directly spends one request per change,
     the cache batches ten records per request and coalesces repeated edits of one lead.
     Reads answered from the cache would each have cost at least one more call; they are
     not counted (nothing is recorded per read).
@@ -70,8 +74,7 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
     store = cache.store
     settings = cache.settings
     runs = store.recent_sync_runs(limit=_RUNS_SCANNED)
-    # A "sync" run wraps a push and a refresh that are recorded on their own as well.
-    parts = [r for r in runs if r.get("kind") != "sync"]
+    ok = [r for r in runs if r.get("outcome", "ok") == "ok"]
     last_pull = cache.last_pull_time()
     age = (now - last_pull).total_seconds() if last_pull is not None else None
     live = store.count_leads()
@@ -82,11 +85,13 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
     made = (
         int(made_meta)
         if made_meta and made_meta.isdigit()
-        else sum(int(r.get("calls") or 0) for r in parts)
+        else sum(int(r.get("calls") or 0) for r in runs)
     )
-    push_runs = [r for r in parts if r.get("kind") in PUSH_KINDS]
+    push_runs = [r for r in runs if r.get("kind") in PUSH_KINDS]
     pushed = sum(int(r.get("pushed") or 0) for r in push_runs)
-    push_calls = sum(int(r.get("calls") or 0) for r in push_runs)
+    push_calls = sum(
+        int((r.get("calls_by_kind") or {}).get(kind, 0)) for r in push_runs for kind in WRITE_KINDS
+    )
     return {
         "database": str(settings.db_path),
         "database_bytes": database_size(Path(settings.db_path)),
@@ -98,8 +103,8 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
         "deleted_leads": store.count_leads(include_deleted=True) - live,
         "pending": {state: counts.get(state, 0) for state in ("pending", "rejected", "held")},
         "conflicts": len(conflicts),
-        "last_pull": _brief(_last(parts, PULL_KINDS)),
-        "last_push": _brief(_last(parts, PUSH_KINDS)),
+        "last_pull": _brief(_last(ok, PULL_KINDS)),
+        "last_push": _brief(_last(ok, PUSH_KINDS)),
         "last_error": _brief(next((r for r in runs if r.get("outcome", "ok") != "ok"), None)),
         "api_calls": {
             "made": made,

@@ -38,17 +38,16 @@ def clean_env(db: Path, **extra: str) -> Env:
 
 def emulator_env(db: Path, emu: Emulator, **extra: str) -> Env:
     """Settings pointing at ``emu``, with fast retries and no pacing."""
-    return clean_env(
-        db,
-        AIRTABLE_API_KEY=emu.token,
-        AIRTABLE_BASE_ID=emu.base_id,
-        AIRTABLE_ENDPOINT_URL=emu.url,
-        LEAD_CACHE_RATE_LIMIT="0",
-        LEAD_CACHE_RATE_LIMIT_PENALTY="0.2",
-        LEAD_CACHE_MAX_RETRIES="1",
-        LEAD_CACHE_REQUEST_TIMEOUT="5",
-        **extra,
-    )
+    values = {
+        "AIRTABLE_API_KEY": emu.token,
+        "AIRTABLE_BASE_ID": emu.base_id,
+        "AIRTABLE_ENDPOINT_URL": emu.url,
+        "LEAD_CACHE_RATE_LIMIT": "0",
+        "LEAD_CACHE_RATE_LIMIT_PENALTY": "0.2",
+        "LEAD_CACHE_MAX_RETRIES": "1",
+        "LEAD_CACHE_REQUEST_TIMEOUT": "5",
+    }
+    return clean_env(db, **{**values, **extra})
 
 
 def run(args: Sequence[str], env: Mapping[str, str | None], **kwargs: Any) -> Result:

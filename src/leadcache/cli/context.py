@@ -43,8 +43,8 @@ class Env:
             self._settings = settings
         return self._settings
 
-    def configure_logging(self, *, default_level: str = "warning") -> None:
-        """Log to stderr. Interactive commands log warnings only unless
+    def configure_logging(self, *, default_level: str = "error") -> None:
+        """Log to stderr. Interactive commands log errors only unless
         ``LEAD_CACHE_LOG_LEVEL`` is set, so their own output stays readable."""
         settings = self.settings()
         level = settings.log_level if os.environ.get("LEAD_CACHE_LOG_LEVEL") else default_level

@@ -30,9 +30,10 @@ def test_backup_list_verify_restore(seeded_db: Path, offline_env: Env) -> None:
     dry = run(["restore", "latest", "--dry-run"], offline_env)
     assert dry.exit_code == 0, dry.output
     assert "nothing was changed" in dry.stdout
-    assert json.loads(run(["get", "rec00000000000001", "--json"], offline_env).stdout)[
-        "status"
-    ] == "after-backup"
+    assert (
+        json.loads(run(["get", "rec00000000000001", "--json"], offline_env).stdout)["status"]
+        == "after-backup"
+    )
 
     done = run(["restore", path.name, "--json"], offline_env)
     assert done.exit_code == 0, done.output

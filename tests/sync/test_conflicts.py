@@ -48,7 +48,10 @@ def test_airtable_wins_by_default_and_local_value_is_kept_for_reapplying(
     assert cache.get_lead_by_id(lead_id)["status"] == "disqualified"
     (conflict,) = cache.store.list_conflicts()
     assert (conflict.field, conflict.local_value, conflict.remote_value) == (
-        "Status", "enriched", "disqualified")
+        "Status",
+        "enriched",
+        "disqualified",
+    )
     # Re-apply the local value.
     cache.sync.resolve_conflict(conflict.id, keep="local")
     cache.sync_pending_changes()

@@ -150,6 +150,7 @@ def test_serve_without_settings_exits_7(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "leadcache", "--db", str(tmp_path / "x.db"), "serve"],
         env=env,
+        check=False,
         capture_output=True,
         text=True,
         timeout=60,

@@ -111,7 +111,9 @@ def list_cmd(env: Env, status: str | None, limit: int, include_deleted: bool) ->
 
 @click.command("search")
 @click.argument("query")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Most matches shown."
+)
 @common_options
 @pass_env
 def search_cmd(env: Env, query: str, limit: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,6 +21,8 @@ __all__ = ["BEGIN", "END", "cli_reference", "iter_commands", "settings_reference
 
 BEGIN = "<!-- BEGIN GENERATED: do not edit; python -m leadcache.cli.reference -->"
 END = "<!-- END GENERATED -->"
+# As the CLI's own context settings, so the text equals what `--help` prints.
+_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def iter_commands(
@@ -37,9 +40,9 @@ def iter_commands(
 
 
 def _help(path: tuple[str, ...], command: click.Command) -> str:
-    parent = click.Context(click.Group("leadcache"), info_name="leadcache")
+    parent = click.Context(click.Group("leadcache"), info_name="leadcache", **_SETTINGS)
     ctx = click.Context(
-        command, info_name=" ".join(path), parent=parent, max_content_width=100, terminal_width=100
+        command, info_name=" ".join(path), parent=parent, terminal_width=100, **_SETTINGS
     )
     return command.get_help(ctx)
 
@@ -48,7 +51,7 @@ def cli_reference() -> str:
     """The ``--help`` of ``leadcache`` and of every command, as Markdown."""
     from . import cli
 
-    root = click.Context(cli, info_name="leadcache", max_content_width=100, terminal_width=100)
+    root = click.Context(cli, info_name="leadcache", terminal_width=100, **_SETTINGS)
     parts = ["## Reference (generated from --help)", "", "```text", cli.get_help(root), "```"]
     for path, command in iter_commands(cli):
         parts += ["", f"### leadcache {' '.join(path)}", "", "```text", _help(path, command), "```"]

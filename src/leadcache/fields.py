@@ -75,7 +75,11 @@ class FieldMap:
 
     def columns(self, fields: Mapping[FieldName, CellValue]) -> tuple[str | None, ...]:
         """The eight mapped column values of a record, as text, in ``LEAD_KEYS`` order."""
-        return tuple(as_text(fields.get(name)) for name in self.mapped_fields)
+        # On every pulled record: plain strings (the usual case) skip the conversion call.
+        return tuple(
+            v if v is None or type(v) is str else as_text(v)
+            for v in map(fields.get, self.mapped_fields)
+        )
 
 
 def as_text(value: CellValue) -> str | None:

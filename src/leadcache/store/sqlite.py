@@ -53,6 +53,11 @@ R = TypeVar("R")
 
 _BUSY_TIMEOUT_S = 10.0
 _META_FTS_PENDING = "fts_rebuild_pending"
+# Before a local edit changes data_json, keep Airtable's values (they were data_json itself when
+# remote_same); the right-hand sides of an UPDATE all see the old row.
+_KEEP_REMOTE = (
+    "remote_json=CASE WHEN remote_same THEN data_json ELSE remote_json END, remote_same=0, "
+)
 _FTS_TRIGGER_NAMES = ("leads_fts_insert", "leads_fts_delete", "leads_fts_update")
 _LEAD_COLUMNS = (
     "id, name, company, email, status, title, linkedin_url, website, location, "
@@ -66,16 +71,16 @@ _SQL_ADD_PENDING = (
 )
 _SQL_UPSERT_REMOTE = """
 INSERT INTO leads(id, name, company, email, status, title, linkedin_url, website, location,
-                  data_json, remote_json, airtable_created_time, last_updated)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  data_json, remote_json, remote_same, airtable_created_time, last_updated)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 1, ?, ?)
 ON CONFLICT(id) DO UPDATE SET
     name=excluded.name, company=excluded.company, email=excluded.email,
     status=excluded.status, title=excluded.title, linkedin_url=excluded.linkedin_url,
     website=excluded.website, location=excluded.location, data_json=excluded.data_json,
-    remote_json=excluded.remote_json, airtable_created_time=excluded.airtable_created_time,
+    remote_json=NULL, remote_same=1, airtable_created_time=excluded.airtable_created_time,
     last_updated=excluded.last_updated, deleted_at=NULL, deleted_reason=NULL
 -- Re-pulling an unchanged record writes nothing: no WAL growth, no index churn.
-WHERE leads.remote_json IS NOT excluded.remote_json
+WHERE leads.remote_same = 0
    OR leads.data_json IS NOT excluded.data_json
    OR leads.deleted_at IS NOT NULL
 """
@@ -384,18 +389,17 @@ class SQLiteStore(Store):
 
     @staticmethod
     def _state(row: tuple[Any, ...]) -> LeadState:
-        return LeadState(
-            id=row[0],
-            data=json.loads(row[1]),
-            remote=None if row[2] is None else json.loads(row[2]),
-            deleted=row[3],
-            created_time=row[4],
-        )
+        data = json.loads(row[1])
+        if row[5]:
+            remote: Fields | None = dict(data)
+        else:
+            remote = None if row[2] is None else json.loads(row[2])
+        return LeadState(id=row[0], data=data, remote=remote, deleted=row[3], created_time=row[4])
 
     @_guard
     def lead_state(self, lead_id: LeadId) -> LeadState | None:
         sql = (
-            "SELECT id, data_json, remote_json, deleted_reason, airtable_created_time "
+            "SELECT id, data_json, remote_json, deleted_reason, airtable_created_time, remote_same "
             "FROM leads WHERE id=?"
         )
         with self._lock:
@@ -424,11 +428,15 @@ class SQLiteStore(Store):
             )
         # JSON extraction in SQL: no parsing of the whole (often kilobyte-sized) record.
         cols = "".join(
-            ", json_quote(json_extract(data_json, ?)), json_quote(json_extract(remote_json, ?))"
+            ", json_quote(json_extract(data_json, ?)), "
+            "json_quote(json_extract(CASE WHEN remote_same THEN data_json ELSE remote_json END, ?))"
             for _ in names
         )
         paths = [p for n in names for p in (f'$."{n}"',) * 2]
-        sql = f"SELECT id, deleted_reason, remote_json IS NULL{cols} FROM leads WHERE id=?"
+        sql = (
+            f"SELECT id, deleted_reason, remote_json IS NULL AND NOT remote_same{cols} "
+            "FROM leads WHERE id=?"
+        )
         try:
             with self._lock:
                 conn = self._db()
@@ -457,7 +465,7 @@ class SQLiteStore(Store):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows = conn.execute(
-                    "SELECT id, data_json, remote_json, deleted_reason, airtable_created_time "
+                    "SELECT id, data_json, remote_json, deleted_reason, airtable_created_time, remote_same "
                     f"FROM leads WHERE id IN ({marks})",
                     chunk,
                 )
@@ -469,7 +477,7 @@ class SQLiteStore(Store):
     def remote_ids(self) -> set[RecordId]:
         with self._lock:
             rows = self._db().execute(
-                "SELECT id FROM leads WHERE remote_json IS NOT NULL "
+                "SELECT id FROM leads WHERE (remote_json IS NOT NULL OR remote_same = 1) "
                 "AND (deleted_reason IS NULL OR deleted_reason = 'local')"
             )
             return {r[0] for r in rows}
@@ -514,17 +522,20 @@ class SQLiteStore(Store):
         created_time: str | None = None,
     ) -> None:
         now = now_iso()
+        data_text = dumps(data)
+        remote_text = None if remote is None else dumps(remote)
+        same = remote_text is not None and remote_text == data_text
         with self.transaction():
             self._db().execute(
                 "INSERT INTO leads(id, name, company, email, status, title, linkedin_url, "
-                "website, location, data_json, remote_json, airtable_created_time, "
+                "website, location, data_json, remote_json, remote_same, airtable_created_time, "
                 "deleted_at, deleted_reason, last_updated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET name=excluded.name, company=excluded.company, "
                 "email=excluded.email, status=excluded.status, title=excluded.title, "
                 "linkedin_url=excluded.linkedin_url, website=excluded.website, "
                 "location=excluded.location, data_json=excluded.data_json, "
-                "remote_json=excluded.remote_json, "
+                "remote_json=excluded.remote_json, remote_same=excluded.remote_same, "
                 "airtable_created_time=COALESCE(excluded.airtable_created_time, "
                 "leads.airtable_created_time), "
                 "deleted_at=CASE WHEN excluded.deleted_reason IS NULL THEN NULL "
@@ -532,8 +543,10 @@ class SQLiteStore(Store):
                 "deleted_reason=excluded.deleted_reason, last_updated=excluded.last_updated",
                 (
                     lead_id,
-                    *self._row_values(data),
-                    None if remote is None else dumps(remote),
+                    *self.field_map.columns(data),
+                    data_text,
+                    None if same else remote_text,
+                    int(same),
                     created_time,
                     None if deleted is None else now,
                     deleted,
@@ -557,7 +570,7 @@ class SQLiteStore(Store):
         for key in keys:
             sets += f"{key}=?, "
             params.append(_as_text(data.get(self.field_map.key_to_field[key])))
-        sql = f"UPDATE leads SET {sets}data_json=?, last_updated=? WHERE id=?"
+        sql = f"UPDATE leads SET {sets}{_KEEP_REMOTE}data_json=?, last_updated=? WHERE id=?"
         try:
             with self.transaction():
                 self._db().execute(sql, (*params, dumps(data), now_iso(), lead_id))
@@ -592,7 +605,7 @@ class SQLiteStore(Store):
         if remove:
             expr = f"json_remove({expr}" + ", ?" * len(remove) + ")"
             json_params += [f'$."{name}"' for name in remove]
-        sql = f"UPDATE leads SET {sets}data_json={expr}, last_updated=? WHERE id=?"
+        sql = f"UPDATE leads SET {sets}{_KEEP_REMOTE}data_json={expr}, last_updated=? WHERE id=?"
         try:
             with self.transaction():
                 self._db().execute(sql, (*params, *json_params, now_iso(), lead_id))
@@ -606,7 +619,7 @@ class SQLiteStore(Store):
         rows = []
         for rec in records:
             text = dumps(rec.fields)
-            rows.append((rec.id, *columns(rec.fields), text, text, rec.created_time, now))
+            rows.append((rec.id, *columns(rec.fields), text, rec.created_time, now))
         with self.transaction():
             # rowcount counts direct changes only (not the full-text trigger's).
             return int(self._db().executemany(_SQL_UPSERT_REMOTE, rows).rowcount)

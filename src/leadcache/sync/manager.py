@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from queue import Full, Queue
 from typing import TYPE_CHECKING, Any
 
 from ..airtable.client import PyAirtableTable
@@ -61,6 +63,49 @@ log = logging.getLogger("leadcache.sync")
 
 #: At most this many restarts of a listing whose iterator expired, then give up.
 MAX_LISTING_RESTARTS = 3
+
+
+_DONE = object()
+
+
+def prefetched(pages: Iterator[list[Any]], depth: int = 2) -> Iterator[list[Any]]:
+    """Fetch the next pages in a thread while the caller writes the current one.
+
+    The network wait and the SQLite work overlap (both release the GIL); at most ``depth``
+    pages wait in memory, so a pull stays at constant memory. An error in the fetching thread
+    (``IteratorExpired``, offline...) is raised here, in the caller's thread.
+    """
+    queue: Queue[Any] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        queue.put(page, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            queue.put(exc)
+
+    thread = threading.Thread(target=produce, name="leadcache-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 class SyncManager:
@@ -203,7 +248,7 @@ class SyncManager:
         for attempt in range(MAX_LISTING_RESTARTS + 1):
             try:
                 with self.store_bulk_mode():
-                    for page in self.airtable.iter_pages():
+                    for page in prefetched(self.airtable.iter_pages()):
                         self.lease.renew()
                         result.add(self.reconciler.ingest(page))
                         seen.update(r["id"] for r in page)

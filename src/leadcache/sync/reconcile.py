@@ -9,7 +9,8 @@ For a lead with open changes, each changed field is compared three ways: the val
 wrote, the value it replaced (``base``), and Airtable's value now:
 
 * Airtable still has ``base``: nobody else touched the field; the local change stands.
-* Airtable already has the agent's value: nothing to decide.
+* Airtable already has the agent's value, or one the agent queued earlier (a push whose
+  answer was lost before the row was marked synced): our own write, nothing to decide.
 * Otherwise both sides changed the field: a **conflict**, settled by the policy:
   ``airtable-wins`` (default) drops the field from the pending change and records the local
   value in ``conflicts`` (re-appliable); ``local-wins`` keeps the change and re-bases it on
@@ -140,6 +141,13 @@ class Reconciler:
         state = self.store.lead_state(rec.id)
         conflicts = 0
         decided: set[str] = set()
+        # Values we queued ourselves: Airtable may already hold one of them from a push whose
+        # answer was lost (or whose syncer was killed) before the row was marked synced. That
+        # is our own write coming back, not a person's edit.
+        ours: dict[str, list[Any]] = {}
+        for row in rows:
+            for name, value in row.changes.items():
+                ours.setdefault(name, []).append(value)
         for row in reversed(rows):  # newest first: the latest local value is the one to report
             if row.action != "update" or row.state == "held":
                 continue
@@ -148,7 +156,9 @@ class Reconciler:
             for name, local_value in row.changes.items():
                 remote_value = rec.fields.get(name)
                 base_value = row.base.get(name)
-                if same_value(remote_value, local_value) or same_value(remote_value, base_value):
+                if same_value(remote_value, base_value) or any(
+                    same_value(remote_value, v) for v in ours[name]
+                ):
                     continue
                 if name not in decided:
                     decided.add(name)

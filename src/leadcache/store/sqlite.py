@@ -465,7 +465,8 @@ class SQLiteStore(Store):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows = conn.execute(
-                    "SELECT id, data_json, remote_json, deleted_reason, airtable_created_time, remote_same "
+                    "SELECT id, data_json, remote_json, deleted_reason, airtable_created_time, "
+                    "remote_same "
                     f"FROM leads WHERE id IN ({marks})",
                     chunk,
                 )

@@ -29,7 +29,6 @@ from ..airtable.pacing import NoPacer, Pacer
 from ..airtable.protocol import AirtableTable
 from ..cache import LOCAL_ID_PREFIX
 from ..clock import format_ts, now_iso, parse_ts
-from ..fields import COMPUTED_FIELD_TYPES
 from ..errors import (
     AirtableAuthError,
     AirtableError,
@@ -40,6 +39,7 @@ from ..errors import (
     RateLimited,
     ValidationError,
 )
+from ..fields import COMPUTED_FIELD_TYPES
 from ..store.base import OPEN_STATES, Store
 from .incremental import (
     chunks,

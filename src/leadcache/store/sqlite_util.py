@@ -1,0 +1,46 @@
+"""Helpers shared by the SQLite store's modules: error translation and canonical JSON."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from ..errors import DatabaseBusy, LeadCacheError, StorageError
+
+__all__ = ["_guard", "_path_safe", "_translate", "dumps"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _path_safe(name: str) -> bool:
+    """Whether a field name can be quoted in a SQLite JSON path (``$."name"``)."""
+    return '"' not in name and "\\" not in name and name.isprintable()
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON (sorted keys, no spaces) so equal values store as equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _guard(method: Callable[P, R]) -> Callable[P, R]:
+    """Translate driver errors into our exception tree (the cause stays chained)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    return wrapper
+
+
+def _translate(exc: sqlite3.Error) -> LeadCacheError:
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return DatabaseBusy(f"the database stayed locked by another process: {text}")
+    return StorageError(f"database error: {text}")

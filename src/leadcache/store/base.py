@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -345,6 +345,14 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def defer_requests(self, bucket: str, until: float) -> None:
         """Nobody sends on ``bucket`` before ``until`` (after a 429)."""
+
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """A context in which loading many leads into an empty cache may be faster (indexes
+        rebuilt at the end). Default: no special handling."""
+        return nullcontext()
+
+    def optimize(self) -> None:
+        """Compact search structures after a large load. Default: nothing to do."""
 
     def iter_all_leads(self) -> Iterator[Lead]:
         """Every lead including deleted ones (default: built on :meth:`list_leads`)."""

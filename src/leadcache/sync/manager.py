@@ -266,9 +266,8 @@ class SyncManager:
                 if attempt == MAX_LISTING_RESTARTS:
                     raise
                 log.warning("list iterator expired; restarting the full pull")
-        optimize = getattr(self.store, "optimize", None)
-        if optimize is not None and result.changed >= 1000:
-            optimize()
+        if result.changed >= 1000:
+            self.store.optimize()
         renamed = {new for _old, new in result.renamed}
         gone = self.store.remote_ids() - seen - renamed
         result.add(self.reconciler.apply_deletions(gone))
@@ -294,10 +293,9 @@ class SyncManager:
 
     @contextmanager
     def store_bulk_mode(self) -> Iterator[None]:
-        """Bulk-load an empty cache fast when the backend supports it."""
-        bulk = getattr(self.store, "bulk_load", None)
-        if bulk is not None and self.store.count_leads(include_deleted=True) == 0:
-            with bulk():
+        """Bulk-load an empty cache (the backend decides what that means)."""
+        if self.store.count_leads(include_deleted=True) == 0:
+            with self.store.bulk_load():
                 yield
         else:
             yield

@@ -351,7 +351,7 @@ class Store(abc.ABC):
         rebuilt at the end). Default: no special handling."""
         return nullcontext()
 
-    def optimize(self) -> None:
+    def optimize(self) -> None:  # noqa: B027 - optional hook, deliberately a no-op by default
         """Compact search structures after a large load. Default: nothing to do."""
 
     def iter_all_leads(self) -> Iterator[Lead]:

@@ -220,9 +220,13 @@ class BackgroundSync:
         push = self.schedule.push
         if now >= push.due and not self._stop.is_set():
             if cache.store.pending_counts().get("pending", 0):
-                self._run(push, lambda: cache.sync.push_to_airtable())  # noqa: PLW0108
+                # Pull what changed first (one call when nothing did), so a person's edit made
+                # since the last pull is seen and settled by the conflict policy before our
+                # push could overwrite it.
+                self._run(push, lambda: cache.sync.sync())  # noqa: PLW0108
                 if push.failures == 0:
                     push.due = self._clock() + self.settings.push_interval
+                    self.schedule.pull.due = self._clock() + self.settings.effective_pull_interval
             else:
                 # Nothing to send: look again next round, push as soon as something is queued.
                 push.due = now

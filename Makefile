@@ -33,7 +33,8 @@ unit: $(STAMP)
 	$(BIN)/pytest -x -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.bench_cache
+	$(BIN)/python -m bench.bench_sync
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

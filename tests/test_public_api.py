@@ -6,7 +6,28 @@ import leadcache
 from leadcache import errors
 
 
+PUBLIC = [
+    "AirtableError",
+    "AirtableOffline",
+    "BackupError",
+    "ConfigError",
+    "LeadCache",
+    "LeadCacheError",
+    "LeadNotFound",
+    "RateLimited",
+    "RecordRejected",
+    "Settings",
+    "StorageError",
+    "SyncBusy",
+    "SyncError",
+    "SyncManager",
+    "ValidationError",
+    "__version__",
+]
+
+
 def test_public_names_are_pinned() -> None:
+    assert leadcache.__all__ == PUBLIC
     assert leadcache.__all__ == sorted(leadcache.__all__)
     for name in leadcache.__all__:
         assert hasattr(leadcache, name)

@@ -51,6 +51,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.agent_deleted: set[str] = set()
         self.human_deleted: set[str] = set()
         self.human_values: dict[tuple[str, str], Any] = {}
+        self.human_touched: set[tuple[str, str]] = set()
 
     def _live_leads(self) -> list[str]:
         return [lead["id"] for lead in self.cache.get_all_leads()]
@@ -61,11 +62,17 @@ class SyncMachine(RuleBasedStateMachine):
         if not leads:
             return
         lead_id = leads[pick % len(leads)]
-        unchanged = self.cache.get_lead_by_id(lead_id)["fields"].get(field) == value
+        shown = self.cache.get_lead_by_id(lead_id)["fields"].get(field)
+        record = self.emu.get_record(lead_id)
+        # The agent writes over what its cache shows; if a person changed the field in
+        # Airtable and the cache has not pulled that yet, the two writes race.
+        stale = record is not None and record["fields"].get(field) != shown
         self.cache.update_lead(lead_id, {field: value})
         self.counter += 1
         self.agent_writes[(lead_id, field)] = (self.counter, value)
-        if not unchanged:
+        if stale and (lead_id, field) in self.human_touched:
+            self.raced.add((lead_id, field))
+        elif shown != value:
             # A write equal to what the cache shows queues nothing: an earlier race stands.
             self.raced.discard((lead_id, field))
 
@@ -92,6 +99,7 @@ class SyncMachine(RuleBasedStateMachine):
         record = records[pick % len(records)]
         self.emu.human_update(record["id"], {field: value})
         self.human_values[(record["id"], field)] = value
+        self.human_touched.add((record["id"], field))
         for lead_id, name in list(self.agent_writes):
             if name == field and self._resolves_to(lead_id, record["id"]):
                 self.raced.add((lead_id, name))

@@ -115,4 +115,7 @@ def _run(
     emulator.serve_forever()
 
 
-emulator_command = click.command("emulator")(_run)
+# The same help options standalone as under `leadcache` (click caches a command's help option).
+emulator_command = click.command(
+    "emulator", context_settings={"help_option_names": ["-h", "--help"]}
+)(_run)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import leadcache
 from leadcache import errors
 
-
 PUBLIC = [
     "AirtableError",
     "AirtableOffline",

@@ -54,10 +54,8 @@ _KEEP_REMOTE = (
 )
 _FTS_TRIGGER_NAMES = ("leads_fts_insert", "leads_fts_delete", "leads_fts_update")
 _BULK_INDEXES = {"idx_leads_status": "status", "idx_leads_company": "company"}
-_LEAD_COLUMNS = (
-    "id, name, company, email, status, title, linkedin_url, website, location, "
-    "data_json, created_at, last_updated, deleted_at"
-)
+# The mapped columns in LEAD_KEYS order, which is also the order of FieldMap.columns().
+_LEAD_COLUMNS = f"id, {', '.join(LEAD_KEYS)}, data_json, created_at, last_updated, deleted_at"
 _SQL_GET = f"SELECT {_LEAD_COLUMNS} FROM leads WHERE id = ?"
 _SQL_ALIAS = "SELECT lead_id FROM lead_aliases WHERE alias = ?"
 _SQL_UPSERT_REMOTE = """
@@ -669,15 +667,3 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
         with self._lock:
             return self._db()
 
-
-# Keep the mapping order of LEAD_KEYS and the SQL column order in step.
-assert LEAD_KEYS == (
-    "name",
-    "company",
-    "email",
-    "status",
-    "title",
-    "linkedin_url",
-    "website",
-    "location",
-)

@@ -136,7 +136,6 @@ def call_table(tmp: Path) -> None:
                 f"{math.ceil(n / 100):>8}   (+{pulled['calls'] - pulled['list_calls']} "
                 "schema read, once per cache)"
             )
-            child(CALLS_CHILD, env, "incremental", "0")  # creates the webhook
             for u in (1, 10, 95):
                 reset(url)
                 pushed = child(CALLS_CHILD, env, "push", str(u))

@@ -155,8 +155,8 @@ def run_demo(db_path: Path, *, leads: int = 1000, say: Say = click.echo) -> dict
             say(
                 f"   {lead_id} is now {seen['status']!r} in the cache "
                 f"(notes: {seen['fields'].get('Notes')!r}); {emu.count() - before} API calls:"
-                "\n   the first incremental pull creates the webhook change feed and lists "
-                "once more"
+                "\n   the change feed also reports the leads we just pushed, so they are "
+                "read back once"
             )
             other = everyone[-1]["id"]
             emu.human_update(other, {"Status": "replied"})

@@ -246,6 +246,10 @@ class SyncManager:
         started = now_iso()
         if self.store.get_meta("table_id") is None:
             self._read_schema_once()
+        if self._mode() == "webhook" and not self.store.get_meta("webhook_id"):
+            # Create the change feed before listing: this full pull is then its baseline, and
+            # the first incremental pull reads only what changed (no second full listing).
+            self._ensure_webhook(report, baseline_done=True)
         result = IngestResult()
         seen: set[str] = set()
         for attempt in range(MAX_LISTING_RESTARTS + 1):
@@ -329,8 +333,6 @@ class SyncManager:
         with self._run("incremental") as report:
             if self.store.get_meta("last_full_sync") is None:
                 self._full_pull(report, None)
-                if self._mode() == "webhook":
-                    self._ensure_webhook(report, baseline_done=True)
             elif self._mode() == "webhook":
                 self._webhook_pull(report)
             else:

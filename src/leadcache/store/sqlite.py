@@ -666,4 +666,3 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
         """The underlying connection (for the online backup API only)."""
         with self._lock:
             return self._db()
-

@@ -134,7 +134,7 @@ def call_table(tmp: Path) -> None:
             print(
                 f"  {f'full pull, {n:,} records':34} {pulled['list_calls']:>6} "
                 f"{math.ceil(n / 100):>8}   (+{pulled['calls'] - pulled['list_calls']} "
-                "schema read, once per cache)"
+                "once per cache: schema read, webhook)"
             )
             for u in (1, 10, 95):
                 reset(url)

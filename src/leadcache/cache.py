@@ -239,13 +239,22 @@ class LeadCache:
 
         The first pull is a full one; later ones are incremental. Returns the run's figures,
         or None when the cache was fresh and nothing was called.
+
+        Raises:
+            SyncBusy: another process (e.g. ``leadcache serve``) is syncing right now.
+            AirtableOffline, RateLimited, AirtableError: Airtable failed; the cache is unchanged
+                and keeps serving reads.
         """
         if not force and self.is_cache_fresh():
             return None
         return self.sync.refresh()
 
     def sync_pending_changes(self) -> dict[str, Any]:
-        """Push every pending change to Airtable now; returns the run's figures."""
+        """Push every pending change to Airtable now; returns the run's figures.
+
+        Raises the same errors as :meth:`refresh_cache`; changes that were not delivered stay
+        queued.
+        """
         return self.sync.push_to_airtable()
 
     # -- introspection ---------------------------------------------------------------------

@@ -76,8 +76,14 @@ def test_backup_while_four_processes_write(
     ]
     try:
         deadline = time.monotonic() + 30
+        writing = {f"W{i}" for i in range(4)}
         with LeadCache(settings=settings_for(offline_env)) as cache:
-            while cache.store.count_leads() < 10 + 4 * 20 and time.monotonic() < deadline:
+            # Take the backup only once every writer is writing (a slow start under load
+            # must not leave a writer with nothing to show).
+            while time.monotonic() < deadline:
+                leads = cache.get_all_leads()
+                if len(leads) >= 10 + 4 * 20 and writing <= {x["company"] for x in leads}:
+                    break
                 time.sleep(0.05)
         made = run(["backup", "--json"], offline_env)
         assert made.exit_code == 0, made.output

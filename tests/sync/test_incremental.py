@@ -102,3 +102,28 @@ def test_sweep_runs_when_due(emu: Emulator, make_cache: Callable[..., LeadCache]
     report = cache.sync.incremental_sync()
     assert report["deleted"] == 1
     assert cache.get_lead_by_id(ids[3])["deleted"] is True
+
+
+def test_our_own_pushes_are_not_fetched_back(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    ids = seed_leads(emu, 40)
+    cache = make_cache(emu)
+    cache.sync.incremental_sync()
+    for lead_id in ids[:25]:
+        cache.update_lead(lead_id, {"status": "enriched"})
+    cache.sync_pending_changes()
+    emu.reset_counts()
+    cache.sync.incremental_sync()
+    # The webhook reports our 25 writes; the cache already holds those values.
+    assert emu.count(endpoint="records.list") == 0
+    assert emu.count() == 1
+    # A person clearing a field of a lead we just pushed is still fetched.
+    emu.human_update(ids[0], {"Email": None})
+    emu.human_update(ids[1], {"Status": "replied"})
+    emu.reset_counts()
+    cache.sync.incremental_sync()
+    assert emu.count(endpoint="records.list") == 1
+    assert cache.get_lead_by_id(ids[0])["email"] is None
+    assert cache.get_lead_by_id(ids[1])["status"] == "replied"
+    assert cache_state(cache) == airtable_state(emu)

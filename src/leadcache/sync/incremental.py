@@ -75,6 +75,10 @@ class WebhookChanges:
         self.cursor = cursor
         self.changed: set[str] = set()
         self.destroyed: set[str] = set()
+        #: Record id -> the values the payloads report for it, by field id (a cleared field
+        #: maps to None). Lets the caller skip fetching records it already holds as reported,
+        #: typically the ones its own push just wrote.
+        self.values: dict[str, dict[str, Any]] = {}
         self.payloads = 0
 
     def add(self, payload: dict[str, Any], table_id: str) -> None:
@@ -82,13 +86,22 @@ class WebhookChanges:
         table = (payload.get("changedTablesById") or {}).get(table_id)
         if not table:
             return
-        for key in ("createdRecordsById", "changedRecordsById"):
-            for record_id in table.get(key) or {}:
-                self.changed.add(record_id)
-                self.destroyed.discard(record_id)
+        for record_id, created in (table.get("createdRecordsById") or {}).items():
+            self._saw(record_id, dict(created.get("cellValuesByFieldId") or {}))
+        for record_id, change in (table.get("changedRecordsById") or {}).items():
+            current = (change.get("current") or {}).get("cellValuesByFieldId") or {}
+            previous = (change.get("previous") or {}).get("cellValuesByFieldId") or {}
+            # A field that had a value and now has none may be absent from "current".
+            self._saw(record_id, {**dict.fromkeys(previous), **current})
         for record_id in table.get("destroyedRecordIds") or []:
             self.destroyed.add(record_id)
             self.changed.discard(record_id)
+            self.values.pop(record_id, None)
+
+    def _saw(self, record_id: str, values: dict[str, Any]) -> None:
+        self.changed.add(record_id)
+        self.destroyed.discard(record_id)
+        self.values.setdefault(record_id, {}).update(values)
 
 
 def read_webhook_changes(

@@ -52,7 +52,7 @@ from .incremental import (
 from .lease import Lease
 from .pacer import StorePacer
 from .push import PlannedRequest, Pusher
-from .reconcile import DELETED_FIELD, IngestResult, Reconciler
+from .reconcile import DELETED_FIELD, IngestResult, Reconciler, same_value
 
 if TYPE_CHECKING:
     from ..cache import LeadCache
@@ -370,6 +370,7 @@ class SyncManager:
             table_id = schema.id
             self.store.set_meta("table_id", table_id)
             self._store_schema_types({n: f.type for n, f in schema.fields.items()})
+            self._store_field_ids({n: f.id for n, f in schema.fields.items()})
         return table_id
 
     def _read_schema_once(self) -> None:
@@ -381,6 +382,10 @@ class SyncManager:
         except AirtableAuthError:
             log.info("the token cannot read the base schema; field types stay unknown")
             self.store.set_meta("table_id", "")
+
+    def _store_field_ids(self, ids: dict[str, str]) -> None:
+        """Field id -> name: webhook payloads key cell values by field id."""
+        self.store.set_meta("field_ids", json.dumps({i: n for n, i in ids.items()}))
 
     def _store_schema_types(self, types: dict[str, str]) -> None:
         current = self.cache.field_types(reload=True)
@@ -433,7 +438,9 @@ class SyncManager:
             self._ensure_webhook(report, baseline_done=False)
             return
         result = IngestResult()
-        for ids in chunks(changes.changed):
+        names = json.loads(self.store.get_meta("field_ids") or "{}")
+        stale = {r for r in changes.changed if not self._holds(r, changes.values.get(r), names)}
+        for ids in chunks(stale):
             for page in self._pages_with_restart(records_by_id_formula(ids)):
                 self.lease.renew()
                 result.add(self.reconciler.ingest(page))
@@ -441,6 +448,20 @@ class SyncManager:
         result.add(self.reconciler.apply_deletions(changes.destroyed & known))
         self._fill(report, result)
         self.store.set_meta("webhook_cursor", str(changes.cursor))
+
+    def _holds(self, record_id: str, values: dict[str, Any] | None, names: dict[str, str]) -> bool:
+        """Whether the cache already holds every value a webhook reported for a record (our
+        own push, echoed back): then there is nothing to fetch."""
+        if not values:
+            return False
+        state = self.store.lead_state(record_id)
+        if state is None or state.remote is None or state.id != record_id:
+            return False
+        for field_id, value in values.items():
+            name = names.get(field_id)
+            if name is None or not same_value(state.remote.get(name), value):
+                return False
+        return True
 
     def _sweep_due(self) -> bool:
         last = self.store.get_meta("last_sweep")
@@ -486,6 +507,7 @@ class SyncManager:
         schema = self.airtable.schema()
         self.store.set_meta("table_id", schema.id)
         self._store_schema_types({n: f.type for n, f in schema.fields.items()})
+        self._store_field_ids({n: f.id for n, f in schema.fields.items()})
         if key not in schema.fields:
             log.info("creating the %r field that makes creates idempotent", key)
             self.airtable.create_field(key, "singleLineText")

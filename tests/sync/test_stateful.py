@@ -29,6 +29,7 @@ VALUES = st.sampled_from(["a", "b", "c", "d"])
 class SyncMachine(RuleBasedStateMachine):
     emu: Emulator
     cache: LeadCache
+    mode = "formula"
 
     @initialize()
     def start(self) -> None:
@@ -36,7 +37,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.emu = Emulator(seed=0).start()
         self.cache = LeadCache(
             settings=settings_for(
-                self.emu, Path(self.tmp.name) / "l.db", LEAD_CACHE_INCREMENTAL="formula"
+                self.emu, Path(self.tmp.name) / "l.db", LEAD_CACHE_INCREMENTAL=self.mode
             )
         )
         self.cache._sync = SyncManager.from_cache(self.cache, client_options=FAST_RETRIES)
@@ -194,3 +195,13 @@ SyncMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestSync = SyncMachine.TestCase
+
+
+class WebhookSyncMachine(SyncMachine):
+    """The same machine with incremental pulls through the webhook change feed."""
+
+    mode = "webhook"
+
+
+WebhookSyncMachine.TestCase.settings = SyncMachine.TestCase.settings
+TestWebhookSync = WebhookSyncMachine.TestCase

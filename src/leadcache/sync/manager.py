@@ -40,7 +40,8 @@ from ..errors import (
     ValidationError,
 )
 from ..fields import COMPUTED_FIELD_TYPES
-from ..store.base import OPEN_STATES, Store
+from ..store.base import OPEN_STATES, PendingState, Store
+from ..types import Fields
 from .incremental import (
     chunks,
     modified_since_formula,
@@ -137,6 +138,7 @@ class SyncManager:
             self.reconciler,
             key_field=self.settings.sync_key_field,
             renew=self.lease.renew,
+            before_creates=self._ensure_key_field,
         )
 
     @classmethod
@@ -279,6 +281,7 @@ class SyncManager:
         self._remember_fields()
         self.store.set_meta("last_full_sync", now_iso())
         self.store.set_meta("last_sweep", now_iso())
+        self.store.set_meta("webhook_baseline_pending", None)
         if self.store.get_meta("incremental_cursor") is None or self._mode() == "formula":
             self.store.set_meta("incremental_cursor", started)
 
@@ -408,6 +411,8 @@ class SyncManager:
             if not baseline_done:
                 self._full_pull(report, None)
             return False
+        # Until a full pull completes, the change feed alone does not describe the table.
+        self.store.set_meta("webhook_baseline_pending", "1")
         self.store.set_meta("webhook_id", info.id)
         self.store.set_meta("webhook_cursor", "1")
         expires = info.expiration_time
@@ -419,6 +424,10 @@ class SyncManager:
 
     def _webhook_pull(self, report: dict[str, Any]) -> None:
         if not self._ensure_webhook(report, baseline_done=False):
+            return
+        if self.store.get_meta("webhook_baseline_pending"):
+            # The full pull after the webhook was (re)created did not finish: do it now.
+            self._full_pull(report, None)
             return
         if report["records"]:  # the webhook was just (re)created: the full pull did the work
             return
@@ -452,7 +461,9 @@ class SyncManager:
     def _holds(self, record_id: str, values: dict[str, Any] | None, names: dict[str, str]) -> bool:
         """Whether the cache already holds every value a webhook reported for a record (our
         own push, echoed back): then there is nothing to fetch."""
-        if not values:
+        if not values or self.store.leads_with_open_pending([record_id]):
+            # A lead with open changes is always fetched: its changes must be checked
+            # against Airtable's record for conflicts.
             return False
         state = self.store.lead_state(record_id)
         if state is None or state.remote is None or state.id != record_id:
@@ -531,9 +542,6 @@ class SyncManager:
         return report
 
     def _push(self, report: dict[str, Any], progress: Callable[[int], None] | None) -> None:
-        pending = self.store.open_pending(states=("pending",))
-        if any(p.action == "create" for p in pending):
-            self._ensure_key_field()
         result = self.pusher.push(progress)
         report["pushed"] += result.pushed
         report["rejected"] += result.rejected
@@ -601,11 +609,11 @@ class SyncManager:
             if state is None:
                 raise ValidationError(f"the lead of conflict {conflict_id} is gone")
             held = [r for r in self.store.pending_for(state.id) if r.state == "held"]
+            self.store.close_conflict(conflict_id, f"kept-{keep}")
             if conflict.field == DELETED_FIELD:
                 self._resolve_deletion(state.id, held, keep)
             else:
                 self._resolve_field(state.id, conflict.field, conflict.local_value, held, keep)
-            self.store.close_conflict(conflict_id, f"kept-{keep}")
 
     def _resolve_field(
         self, lead_id: str, name: str, local_value: Any, held: list[Any], keep: str
@@ -613,11 +621,19 @@ class SyncManager:
         state = self.store.lead_state(lead_id)
         remote = (state.remote if state is not None else None) or {}
         with_field = [r for r in held if name in r.changes]
+        # Fields of the same lead whose conflicts are still open keep their changes held.
+        still_open = {c.field for c in self.store.list_conflicts() if c.lead_id == lead_id}
+
+        def release(changes: Fields) -> PendingState:
+            return "held" if still_open & set(changes) else "pending"
+
         if keep == "local":
             if with_field:
                 for row in with_field:
                     self.store.update_pending(
-                        [row.id], state="pending", base={**row.base, name: remote.get(name)}
+                        [row.id],
+                        state=release(row.changes),
+                        base={**row.base, name: remote.get(name)},
                     )
             else:
                 self.store.add_pending(
@@ -627,7 +643,7 @@ class SyncManager:
             for row in with_field:
                 changes = {k: v for k, v in row.changes.items() if k != name}
                 if changes:
-                    self.store.update_pending([row.id], changes=changes, state="pending")
+                    self.store.update_pending([row.id], changes=changes, state=release(changes))
                 else:
                     self.store.update_pending([row.id], changes=changes, state="dropped")
         self.reconciler.rebuild(lead_id)
@@ -644,5 +660,8 @@ class SyncManager:
         # Airtable computes these (autoNumber, created time...): a create must not send them.
         writable = {k: v for k, v in state.data.items() if types.get(k) not in COMPUTED_FIELD_TYPES}
         data = {**writable, self.settings.sync_key_field: key}
-        self.store.write_lead(lead_id, data=data, remote=None, deleted=None)
-        self.store.add_pending(lead_id, "create", data, {})
+        # A new record under a fresh local id, exactly like add_lead: a lost answer is then
+        # adopted by the key, and the old record id stays an alias of the lead.
+        self.store.rename_lead(lead_id, key)
+        self.store.write_lead(key, data=data, remote=None, deleted=None)
+        self.store.add_pending(key, "create", data, {})

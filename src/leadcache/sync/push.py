@@ -28,7 +28,7 @@ from ..airtable.protocol import AirtableTable
 from ..airtable.types import MAX_RECORDS_PER_WRITE
 from ..cache import LOCAL_ID_PREFIX
 from ..errors import AirtableError, AirtableNotFound, RecordRejected
-from ..store.base import PendingChange, Store
+from ..store.base import PendingChange, RemoteRecord, Store
 from ..types import Fields, LeadId
 from .reconcile import Reconciler
 
@@ -118,6 +118,7 @@ class Pusher:
         reconciler: rebuilds leads from Airtable's answers.
         key_field: the upsert key of creates.
         renew: called between requests (keeps the sync lease).
+        before_creates: called once before the first create is sent (makes the key field).
         typecast: let Airtable convert values (e.g. create select options).
     """
 
@@ -129,6 +130,7 @@ class Pusher:
         *,
         key_field: str,
         renew: Callable[[], None],
+        before_creates: Callable[[], None] = lambda: None,
         typecast: bool = True,
     ) -> None:
         self.table = table
@@ -136,6 +138,7 @@ class Pusher:
         self.reconciler = reconciler
         self.key_field = key_field
         self.renew = renew
+        self.before_creates = before_creates
         self.typecast = typecast
 
     def plan(self) -> list[PlannedRequest]:
@@ -160,6 +163,8 @@ class Pusher:
         """Send everything pending. Raises the AirtableError that stopped it, if any."""
         result = PushResult()
         ops = plan_operations(self.store.open_pending(states=("pending",)))
+        if any(op.method == "upsert" for op in ops):
+            self.before_creates()
         nothing = [op for op in ops if op.method == "none"]
         if nothing:
             with self.store.transaction():
@@ -253,7 +258,11 @@ class Pusher:
                 touched = {k: remote.get(k) for k in row.base if k in op.fields}
                 if touched and row.action == "update":
                     self.store.update_pending([row.id], base={**row.base, **touched})
-            self.reconciler.rebuild(lead_id, remote, created_time=answer.get("createdTime"))
+            # The answer is Airtable's whole current record: a person may have changed other
+            # fields meanwhile, some of which later changes also touch. Settle those like a
+            # pull would, instead of adopting the answer blindly.
+            record = RemoteRecord(lead_id, answer.get("createdTime") or "", remote)
+            result.conflicts += self.reconciler.apply_record(record)
 
     def _single_failed(self, op: Operation, exc: AirtableError, result: PushResult) -> None:
         missing = isinstance(exc, AirtableNotFound) or exc.error_type == "ROW_DOES_NOT_EXIST"

@@ -113,7 +113,7 @@ class Reconciler:
                 result.changed += self.store.upsert_remote(clean)
             for rec in remote:
                 if rec.id in dirty:
-                    result.conflicts += self._reconcile(rec)
+                    result.conflicts += self.apply_record(rec)
                     result.changed += 1
         return result
 
@@ -136,7 +136,9 @@ class Reconciler:
                 renamed.append((local_id, record_id))
         return renamed
 
-    def _reconcile(self, rec: RemoteRecord) -> int:
+    def apply_record(self, rec: RemoteRecord) -> int:
+        """Apply Airtable's current record to a lead with open changes: settle conflicts
+        under the policy, then rebuild the lead. Returns the number of conflicts."""
         rows = self.store.pending_for(rec.id)
         state = self.store.lead_state(rec.id)
         conflicts = 0
@@ -156,9 +158,13 @@ class Reconciler:
             for name, local_value in row.changes.items():
                 remote_value = rec.fields.get(name)
                 base_value = row.base.get(name)
-                if same_value(remote_value, base_value) or any(
-                    same_value(remote_value, v) for v in ours[name]
-                ):
+                if same_value(remote_value, base_value):
+                    continue
+                if any(same_value(remote_value, v) for v in ours[name]):
+                    # Airtable holds a value we queued (an unacknowledged push): that is now
+                    # the value this change replaces. Keeping the old base would make a
+                    # person's later revert to it look like "nobody touched the field".
+                    base[name] = remote_value
                     continue
                 if name not in decided:
                     decided.add(name)

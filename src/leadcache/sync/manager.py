@@ -572,15 +572,20 @@ class SyncManager:
 
     # -- repairs -----------------------------------------------------------------------
     def retry_pending(self, pending_id: int) -> None:
-        """Put a rejected or held change back in the queue."""
-        change = self.store.get_pending(pending_id)
-        if change is None or change.state not in OPEN_STATES:
-            raise ValidationError(f"no open pending change {pending_id}")
-        self.store.update_pending([pending_id], state="pending")
+        """Put a rejected or held change back in the queue.
+
+        The repairs take the sync lease (``SyncBusy`` while another process syncs), so a
+        change cannot be altered while a push is sending it.
+        """
+        with self.lease:  # not while a push may be sending it
+            change = self.store.get_pending(pending_id)
+            if change is None or change.state not in OPEN_STATES:
+                raise ValidationError(f"no open pending change {pending_id}")
+            self.store.update_pending([pending_id], state="pending")
 
     def drop_pending(self, pending_id: int) -> None:
         """Discard a change; the lead is rebuilt from Airtable's last known values."""
-        with self.store.transaction():
+        with self.lease, self.store.transaction():
             change = self.store.get_pending(pending_id)
             if change is None or change.state not in OPEN_STATES:
                 raise ValidationError(f"no open pending change {pending_id}")
@@ -601,7 +606,7 @@ class SyncManager:
         """
         if keep not in ("local", "airtable"):
             raise ValidationError("keep must be 'local' or 'airtable'")
-        with self.store.transaction():
+        with self.lease, self.store.transaction():
             conflict = self.store.get_conflict(conflict_id)
             if conflict is None or conflict.status != "open":
                 raise ValidationError(f"no open conflict {conflict_id}")

@@ -197,3 +197,51 @@ def test_conflicts_and_sync_runs(store: Store) -> None:
 def test_integrity_check_is_clean(store: Store) -> None:
     store.upsert_remote([remote(i) for i in range(30)])
     assert store.integrity_check() == []
+
+
+def test_local_edits_keep_airtables_values_apart(store: Store) -> None:
+    original = remote(1, Title="CTO")
+    store.upsert_remote([original])
+    store.patch_lead_data("rec00000000000001", {"Status": "enriched", "Notes": "new"}, ["Email"])
+    store.patch_lead_data("rec00000000000001", {"Status": "contacted"}, [])
+    state = store.lead_state("rec00000000000001")
+    assert state is not None
+    assert state.remote == original.fields  # Airtable's values, whatever the agent did
+    assert state.data == {
+        **{k: v for k, v in original.fields.items() if k != "Email"},
+        "Status": "contacted",
+        "Notes": "new",
+    }
+    peek = store.peek_fields("rec00000000000001", ["Status", "Email", "Notes", "Name"])
+    assert peek is not None
+    assert peek.current == {
+        "Status": "contacted",
+        "Email": None,
+        "Notes": "new",
+        "Name": "Person 1",
+    }
+    assert peek.remote == {
+        "Status": "scraped",
+        "Email": original.fields["Email"],
+        "Notes": None,
+        "Name": "Person 1",
+    }
+    lead = store.get_lead("rec00000000000001")
+    assert lead is not None
+    assert (lead["status"], lead["email"]) == ("contacted", None)
+    # A pull of the same record writes it back as Airtable has it.
+    assert store.upsert_remote([original]) == 1
+    again = store.lead_state("rec00000000000001")
+    assert again is not None
+    assert again.data == again.remote == original.fields
+
+
+def test_local_lead_has_no_airtable_values(store: Store) -> None:
+    store.insert_lead("loc_1", {"Name": "A"})
+    store.patch_lead_data("loc_1", {"Status": "new"}, [])
+    state = store.lead_state("loc_1")
+    assert state is not None
+    assert state.remote is None
+    peek = store.peek_fields("loc_1", ["Status"])
+    assert peek is not None
+    assert peek.remote is None

@@ -9,10 +9,11 @@ The tables keep the design sketch's names and columns (``leads``, ``cache_meta``
 
 * ``leads.rid``: an explicit INTEGER PRIMARY KEY, because the external-content full-text index
   is keyed by rowid and VACUUM may renumber implicit rowids (sqlite.org/lang_vacuum.html).
-* ``leads.remote_json``: Airtable's last known values, so a pull can tell remote edits from
-  local ones; ``data_json`` is what agents see (remote values plus pending local edits). For
-  the usual lead without local edits the two are equal: ``remote_same = 1`` says so and
-  ``remote_json`` stays NULL, which halves what a pull writes.
+* ``leads.remote_diff_json``: Airtable's last known values, stored as the difference from
+  ``data_json`` (what agents see: Airtable's values plus pending local edits). ``'{}'`` for the
+  usual lead without local edits, the fields an agent changed (with Airtable's values; null =
+  empty there) otherwise, NULL for a lead Airtable has never had. A pull writes each record
+  once, and an agent's first edit of a lead adds a few bytes instead of a copy of the record.
 * ``leads.deleted_at`` / ``deleted_reason``: soft deletes.
 * ``lead_aliases``: a local id ``loc_…`` keeps resolving after Airtable assigned ``rec…``.
 * ``pending_sync.base_json``, ``state``, ``attempts``, ``last_error``: the value each change
@@ -62,8 +63,7 @@ CREATE TABLE leads (
     website TEXT,
     location TEXT,
     data_json TEXT NOT NULL DEFAULT '{}',
-    remote_json TEXT,
-    remote_same INTEGER NOT NULL DEFAULT 0,
+    remote_diff_json TEXT,
     airtable_created_time TEXT,
     deleted_at TEXT,
     deleted_reason TEXT CHECK (deleted_reason IN ('local', 'remote')),

@@ -47,11 +47,27 @@ __all__ = ["SQLiteStore", "dumps"]
 
 _BUSY_TIMEOUT_S = 10.0
 _META_FTS_PENDING = "fts_rebuild_pending"
-# Before a local edit changes data_json, keep Airtable's values (they were data_json itself when
-# remote_same); the right-hand sides of an UPDATE all see the old row.
-_KEEP_REMOTE = (
-    "remote_json=CASE WHEN remote_same THEN data_json ELSE remote_json END, remote_same=0, "
-)
+
+
+def _remote_diff(data: Fields, remote: Fields | None) -> str | None:
+    """Airtable's values as a difference from ``data`` (see the migrations' docstring)."""
+    if remote is None:
+        return None
+    return dumps(
+        {k: remote.get(k) for k in data.keys() | remote.keys() if data.get(k) != remote.get(k)}
+    )
+
+
+def _apply_diff(data: Fields, diff: Fields) -> Fields:
+    remote = dict(data)
+    for name, value in diff.items():
+        if value is None:
+            remote.pop(name, None)
+        else:
+            remote[name] = value
+    return remote
+
+
 _FTS_TRIGGER_NAMES = ("leads_fts_insert", "leads_fts_delete", "leads_fts_update")
 _BULK_INDEXES = {"idx_leads_status": "status", "idx_leads_company": "company"}
 # The mapped columns in LEAD_KEYS order, which is also the order of FieldMap.columns().
@@ -60,16 +76,16 @@ _SQL_GET = f"SELECT {_LEAD_COLUMNS} FROM leads WHERE id = ?"
 _SQL_ALIAS = "SELECT lead_id FROM lead_aliases WHERE alias = ?"
 _SQL_UPSERT_REMOTE = """
 INSERT INTO leads(id, name, company, email, status, title, linkedin_url, website, location,
-                  data_json, remote_json, remote_same, airtable_created_time, last_updated)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 1, ?, ?)
+                  data_json, remote_diff_json, airtable_created_time, last_updated)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?)
 ON CONFLICT(id) DO UPDATE SET
     name=excluded.name, company=excluded.company, email=excluded.email,
     status=excluded.status, title=excluded.title, linkedin_url=excluded.linkedin_url,
     website=excluded.website, location=excluded.location, data_json=excluded.data_json,
-    remote_json=NULL, remote_same=1, airtable_created_time=excluded.airtable_created_time,
+    remote_diff_json='{}', airtable_created_time=excluded.airtable_created_time,
     last_updated=excluded.last_updated, deleted_at=NULL, deleted_reason=NULL
 -- Re-pulling an unchanged record writes nothing: no WAL growth, no index churn.
-WHERE leads.remote_same = 0
+WHERE leads.remote_diff_json IS NOT '{}'
    OR leads.data_json IS NOT excluded.data_json
    OR leads.deleted_at IS NOT NULL
 """
@@ -349,16 +365,13 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
     @staticmethod
     def _state(row: tuple[Any, ...]) -> LeadState:
         data = json.loads(row[1])
-        if row[5]:
-            remote: Fields | None = dict(data)
-        else:
-            remote = None if row[2] is None else json.loads(row[2])
+        remote = None if row[2] is None else _apply_diff(data, json.loads(row[2]))
         return LeadState(id=row[0], data=data, remote=remote, deleted=row[3], created_time=row[4])
 
     @_guard
     def lead_state(self, lead_id: LeadId) -> LeadState | None:
         sql = (
-            "SELECT id, data_json, remote_json, deleted_reason, airtable_created_time, remote_same "
+            "SELECT id, data_json, remote_diff_json, deleted_reason, airtable_created_time "
             "FROM leads WHERE id=?"
         )
         with self._lock:
@@ -386,25 +399,24 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
                 remote=None if remote is None else {n: remote.get(n) for n in names},
             )
         # JSON extraction in SQL: no parsing of the whole (often kilobyte-sized) record.
+        # Airtable's value of a field is in the diff when an agent changed it, else in data.
         cols = "".join(
-            ", json_quote(json_extract(data_json, ?)), "
-            "json_quote(json_extract(CASE WHEN remote_same THEN data_json ELSE remote_json END, ?))"
-            for _ in names
+            f", json_quote(json_extract(data_json, :p{i})), "
+            f"json_quote(CASE WHEN json_type(remote_diff_json, :p{i}) IS NULL "
+            f"THEN json_extract(data_json, :p{i}) ELSE json_extract(remote_diff_json, :p{i}) END)"
+            for i in range(len(names))
         )
-        paths = [p for n in names for p in (f'$."{n}"',) * 2]
-        sql = (
-            f"SELECT id, deleted_reason, remote_json IS NULL AND NOT remote_same{cols} "
-            "FROM leads WHERE id=?"
-        )
+        params: dict[str, Any] = {f"p{i}": f'$."{n}"' for i, n in enumerate(names)}
+        sql = f"SELECT id, deleted_reason, remote_diff_json IS NULL{cols} FROM leads WHERE id=:id"
         try:
             with self._lock:
                 conn = self._db()
-                row = conn.execute(sql, (*paths, lead_id)).fetchone()
+                row = conn.execute(sql, {**params, "id": lead_id}).fetchone()
                 if row is None:
                     alias = conn.execute(_SQL_ALIAS, (lead_id,)).fetchone()
                     if alias is None:
                         return None
-                    row = conn.execute(sql, (*paths, alias[0])).fetchone()
+                    row = conn.execute(sql, {**params, "id": alias[0]}).fetchone()
                     if row is None:
                         return None
         except sqlite3.Error as exc:
@@ -424,8 +436,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows = conn.execute(
-                    "SELECT id, data_json, remote_json, deleted_reason, airtable_created_time, "
-                    "remote_same "
+                    "SELECT id, data_json, remote_diff_json, deleted_reason, airtable_created_time "
                     f"FROM leads WHERE id IN ({marks})",
                     chunk,
                 )
@@ -437,7 +448,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
     def remote_ids(self) -> set[RecordId]:
         with self._lock:
             rows = self._db().execute(
-                "SELECT id FROM leads WHERE (remote_json IS NOT NULL OR remote_same = 1) "
+                "SELECT id FROM leads WHERE remote_diff_json IS NOT NULL "
                 "AND (deleted_reason IS NULL OR deleted_reason = 'local')"
             )
             return {r[0] for r in rows}
@@ -460,15 +471,9 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
         with self.transaction():
             self._db().execute(
                 "INSERT INTO leads(id, name, company, email, status, title, linkedin_url, "
-                "website, location, data_json, remote_json, last_updated, created_at) "
+                "website, location, data_json, remote_diff_json, last_updated, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    lead_id,
-                    *self._row_values(data),
-                    None if remote is None else dumps(remote),
-                    now,
-                    now,
-                ),
+                (lead_id, *self._row_values(data), _remote_diff(data, remote), now, now),
             )
 
     @_guard
@@ -482,20 +487,17 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
         created_time: str | None = None,
     ) -> None:
         now = now_iso()
-        data_text = dumps(data)
-        remote_text = None if remote is None else dumps(remote)
-        same = remote_text is not None and remote_text == data_text
         with self.transaction():
             self._db().execute(
                 "INSERT INTO leads(id, name, company, email, status, title, linkedin_url, "
-                "website, location, data_json, remote_json, remote_same, airtable_created_time, "
+                "website, location, data_json, remote_diff_json, airtable_created_time, "
                 "deleted_at, deleted_reason, last_updated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET name=excluded.name, company=excluded.company, "
                 "email=excluded.email, status=excluded.status, title=excluded.title, "
                 "linkedin_url=excluded.linkedin_url, website=excluded.website, "
                 "location=excluded.location, data_json=excluded.data_json, "
-                "remote_json=excluded.remote_json, remote_same=excluded.remote_same, "
+                "remote_diff_json=excluded.remote_diff_json, "
                 "airtable_created_time=COALESCE(excluded.airtable_created_time, "
                 "leads.airtable_created_time), "
                 "deleted_at=CASE WHEN excluded.deleted_reason IS NULL THEN NULL "
@@ -503,10 +505,8 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
                 "deleted_reason=excluded.deleted_reason, last_updated=excluded.last_updated",
                 (
                     lead_id,
-                    *self.field_map.columns(data),
-                    data_text,
-                    None if same else remote_text,
-                    int(same),
+                    *self._row_values(data),
+                    _remote_diff(data, remote),
                     created_time,
                     None if deleted is None else now,
                     deleted,
@@ -530,10 +530,24 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
         for key in keys:
             sets += f"{key}=?, "
             params.append(_as_text(data.get(self.field_map.key_to_field[key])))
-        sql = f"UPDATE leads SET {sets}{_KEEP_REMOTE}data_json=?, last_updated=? WHERE id=?"
         try:
             with self.transaction():
-                self._db().execute(sql, (*params, dumps(data), now_iso(), lead_id))
+                # Keep Airtable's values: re-express them as a difference from the new data.
+                row = (
+                    self._db()
+                    .execute("SELECT data_json, remote_diff_json FROM leads WHERE id=?", (lead_id,))
+                    .fetchone()
+                )
+                if row is None:
+                    return
+                diff = None
+                if row[1] is not None:
+                    remote = _apply_diff(json.loads(row[0]), json.loads(row[1]))
+                    diff = _remote_diff(data, remote)
+                sql = f"UPDATE leads SET {sets}data_json=?, remote_diff_json=?, last_updated=? "
+                self._db().execute(
+                    sql + "WHERE id=?", (*params, dumps(data), diff, now_iso(), lead_id)
+                )
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
 
@@ -565,10 +579,21 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
         if remove:
             expr = f"json_remove({expr}" + ", ?" * len(remove) + ")"
             json_params += [f'$."{name}"' for name in remove]
-        sql = f"UPDATE leads SET {sets}{_KEEP_REMOTE}data_json={expr}, last_updated=? WHERE id=?"
+        # The first local change of a field records Airtable's value of it in the diff
+        # (json_insert leaves an existing entry alone; an absent value is recorded as null).
+        diff_expr = (
+            "CASE WHEN remote_diff_json IS NULL THEN NULL ELSE json_insert(remote_diff_json"
+            + ", ?, json_quote(json_extract(data_json, ?))" * len(names)
+            + ") END"
+        )
+        diff_params = [p for n in names for p in (f'$."{n}"',) * 2]
+        sql = (
+            f"UPDATE leads SET {sets}remote_diff_json={diff_expr}, data_json={expr}, "
+            "last_updated=? WHERE id=?"
+        )
         try:
             with self.transaction():
-                self._db().execute(sql, (*params, *json_params, now_iso(), lead_id))
+                self._db().execute(sql, (*params, *diff_params, *json_params, now_iso(), lead_id))
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
 

@@ -21,9 +21,13 @@ def _path_safe(name: str) -> bool:
     return '"' not in name and "\\" not in name and name.isprintable()
 
 
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def dumps(value: Any) -> str:
     """Canonical JSON (sorted keys, no spaces) so equal values store as equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # A prebuilt encoder: json.dumps with options builds a new one per call (on every row).
+    return _ENCODE(value)
 
 
 def _guard(method: Callable[P, R]) -> Callable[P, R]:

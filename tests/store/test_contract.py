@@ -245,3 +245,25 @@ def test_local_lead_has_no_airtable_values(store: Store) -> None:
     peek = store.peek_fields("loc_1", ["Status"])
     assert peek is not None
     assert peek.remote is None
+
+
+def test_values_keep_their_exact_json_types_through_local_edits(store: Store) -> None:
+    fields = {
+        "Name": "A",
+        "Done": True,
+        "Score": 0.30000000000000004,
+        "Big": 12345678901234567890,
+        "Tags": ["x", "y"],
+        "Obj": {"k": [1, 2]},
+    }
+    store.upsert_remote([RemoteRecord("recTYPESTYPESTYP", "2026-01-01T00:00:00.000Z", fields)])
+    names = list(fields)
+    store.patch_lead_data("recTYPESTYPESTYP", {n: "changed" for n in names}, [])
+    state = store.lead_state("recTYPESTYPESTYP")
+    assert state is not None
+    assert state.remote == fields
+    peek = store.peek_fields("recTYPESTYPESTYP", names)
+    assert peek is not None
+    assert peek.remote == fields
+    for name in names:
+        assert type(peek.remote[name]) is type(fields[name])

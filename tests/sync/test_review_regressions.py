@@ -7,6 +7,7 @@ that event; the request itself still goes over real HTTP to the emulator.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -147,3 +148,39 @@ def test_manual_resolving_one_field_keeps_the_other_conflicting_field_held(
     record = emu.get_record(lead)
     assert record is not None
     assert (record["fields"]["Status"], record["fields"]["Title"]) == ("contacted", "CTO")
+
+
+def test_resolving_a_field_conflict_keeps_changes_of_a_deleted_record_held(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    (lead,) = seed_leads(emu, 1)
+    cache = make_cache(emu, LEAD_CACHE_CONFLICT_POLICY="manual")
+    cache.sync.pull_from_airtable()
+    cache.update_lead(lead, {"status": "enriched"})
+    emu.human_update(lead, {"Status": "contacted"})
+    cache.sync.pull_from_airtable()
+    (status,) = cache.store.list_conflicts()
+    emu.human_delete(lead)
+    cache.sync.pull_from_airtable()  # adds the whole-record conflict
+    cache.sync.resolve_conflict(status.id, keep="local")
+    cache.sync.sync()
+    (deleted,) = cache.store.list_conflicts()
+    assert deleted.field == "(deleted in Airtable)"
+    assert {c["state"] for c in cache.pending_changes()} == {"held"}
+
+
+def test_a_lead_deleted_locally_because_airtable_dropped_it_is_fetched_when_reported(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    (lead,) = seed_leads(emu, 1)
+    cache = make_cache(emu)
+    cache.sync.pull_from_airtable()
+    cache.store.mark_deleted([lead], "remote")  # as a sweep does when Airtable drops a record
+    state = cache.store.lead_state(lead)
+    assert state is not None
+    assert state.remote is not None
+    names = json.loads(cache.store.get_meta("field_ids") or "{}")
+    ids = {name: field_id for field_id, name in names.items()}
+    reported = {ids[k]: v for k, v in state.remote.items() if k in ids}
+    # The webhook reports the record again (restored in Airtable) with the values we hold.
+    assert cache.sync._holds(lead, reported, names) is False

@@ -46,6 +46,7 @@ from .sqlite_util import _guard, _path_safe, _translate, dumps
 __all__ = ["SQLiteStore", "dumps"]
 
 _BUSY_TIMEOUT_S = 10.0
+_MIN_SQLITE = (3, 38, 0)
 _META_FTS_PENDING = "fts_rebuild_pending"
 
 
@@ -175,6 +176,12 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
     # -- connection ----------------------------------------------------------------------
     @_guard
     def _open(self) -> None:
+        if sqlite3.sqlite_version_info < _MIN_SQLITE:
+            raise StorageError(
+                f"SQLite {sqlite3.sqlite_version} is too old; leadcache needs 3.38 or newer "
+                "(trigram full-text search, the -> JSON operator)",
+                hint="use a Python built with a newer SQLite",
+            )
         fresh = not self.path.exists()
         conn = sqlite3.connect(
             self.path, isolation_level=None, timeout=_BUSY_TIMEOUT_S, check_same_thread=False
@@ -400,10 +407,11 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
             )
         # JSON extraction in SQL: no parsing of the whole (often kilobyte-sized) record.
         # Airtable's value of a field is in the diff when an agent changed it, else in data.
+        # "->" returns a value's exact JSON text (json_extract would turn true into 1 and
+        # round long numbers), or NULL when the field is absent.
         cols = "".join(
-            f", json_quote(json_extract(data_json, :p{i})), "
-            f"json_quote(CASE WHEN json_type(remote_diff_json, :p{i}) IS NULL "
-            f"THEN json_extract(data_json, :p{i}) ELSE json_extract(remote_diff_json, :p{i}) END)"
+            f", data_json -> :p{i}, CASE WHEN json_type(remote_diff_json, :p{i}) IS NULL "
+            f"THEN data_json -> :p{i} ELSE remote_diff_json -> :p{i} END"
             for i in range(len(names))
         )
         params: dict[str, Any] = {f"p{i}": f'$."{n}"' for i, n in enumerate(names)}
@@ -421,9 +429,12 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
                         return None
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
-        loads = json.loads
-        current = {n: loads(row[3 + 2 * i]) for i, n in enumerate(names)}
-        remote = None if row[2] else {n: loads(row[4 + 2 * i]) for i, n in enumerate(names)}
+
+        def value(text: str | None) -> Any:
+            return None if text is None else json.loads(text)
+
+        current = {n: value(row[3 + 2 * i]) for i, n in enumerate(names)}
+        remote = None if row[2] else {n: value(row[4 + 2 * i]) for i, n in enumerate(names)}
         return FieldPeek(id=row[0], deleted=row[1], current=current, remote=remote)
 
     @_guard
@@ -579,11 +590,11 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
         if remove:
             expr = f"json_remove({expr}" + ", ?" * len(remove) + ")"
             json_params += [f'$."{name}"' for name in remove]
-        # The first local change of a field records Airtable's value of it in the diff
-        # (json_insert leaves an existing entry alone; an absent value is recorded as null).
+        # The first local change of a field records Airtable's value of it in the diff, as its
+        # exact JSON text (json_insert leaves an existing entry alone; absent becomes null).
         diff_expr = (
             "CASE WHEN remote_diff_json IS NULL THEN NULL ELSE json_insert(remote_diff_json"
-            + ", ?, json_quote(json_extract(data_json, ?))" * len(names)
+            + ", ?, json(COALESCE(data_json -> ?, 'null'))" * len(names)
             + ") END"
         )
         diff_params = [p for n in names for p in (f'$."{n}"',) * 2]

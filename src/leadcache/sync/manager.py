@@ -468,6 +468,8 @@ class SyncManager:
         state = self.store.lead_state(record_id)
         if state is None or state.remote is None or state.id != record_id:
             return False
+        if state.deleted is not None:
+            return False  # e.g. restored in Airtable: fetch it to bring it back
         for field_id, value in values.items():
             name = names.get(field_id)
             if name is None or not same_value(state.remote.get(name), value):
@@ -630,7 +632,8 @@ class SyncManager:
         still_open = {c.field for c in self.store.list_conflicts() if c.lead_id == lead_id}
 
         def release(changes: Fields) -> PendingState:
-            return "held" if still_open & set(changes) else "pending"
+            blocked = DELETED_FIELD in still_open or bool(still_open & set(changes))
+            return "held" if blocked else "pending"
 
         if keep == "local":
             if with_field:

@@ -317,7 +317,8 @@ class Store(abc.ABC):
     # -- sync bookkeeping --------------------------------------------------------------------
     @abc.abstractmethod
     def record_sync_run(self, run: dict[str, Any]) -> int:
-        """Store one sync run's figures (kind, calls, records, outcome, duration...)."""
+        """Store one sync run's figures (kind, calls, records, outcome, duration...). Backends
+        may keep only a recent window (SQLite: the latest 10,000 runs)."""
 
     @abc.abstractmethod
     def recent_sync_runs(self, limit: int = 20) -> list[dict[str, Any]]:

@@ -16,7 +16,10 @@ from ..types import LeadId
 from .base import Conflict
 from .sqlite_util import _guard, dumps
 
-__all__ = ["SyncTablesMixin"]
+__all__ = ["SYNC_RUNS_KEPT", "SyncTablesMixin"]
+
+#: How many sync runs are kept; older ones are deleted as new ones are recorded.
+SYNC_RUNS_KEPT = 10_000
 
 
 class SyncTablesMixin:
@@ -123,7 +126,10 @@ class SyncTablesMixin:
                     dumps(detail),
                 ),
             )
-            return int(cast(int, cur.lastrowid))
+            run_id = int(cast(int, cur.lastrowid))
+            # Keep the history bounded (about a week of one run a minute).
+            self._db().execute("DELETE FROM sync_runs WHERE id <= ?", (run_id - SYNC_RUNS_KEPT,))
+            return run_id
 
     @_guard
     def recent_sync_runs(self, limit: int = 20) -> list[dict[str, Any]]:

@@ -41,7 +41,7 @@ from .migrations import FTS_TRIGGERS, apply_migrations, current_version, stateme
 from .search import plan_search
 from .sqlite_outbox import OutboxMixin
 from .sqlite_sync import SyncTablesMixin
-from .sqlite_util import _guard, _path_safe, _translate, dumps
+from .sqlite_util import _guard, _path_safe, _translate, dumps, in_chunks
 
 __all__ = ["SQLiteStore", "dumps"]
 
@@ -443,9 +443,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
         out: dict[LeadId, LeadState] = {}
         with self._lock:
             conn = self._db()
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in in_chunks(ids):
                 rows = conn.execute(
                     "SELECT id, data_json, remote_diff_json, deleted_reason, airtable_created_time "
                     f"FROM leads WHERE id IN ({marks})",

@@ -15,7 +15,7 @@ from typing import Any, cast
 from ..clock import now_iso
 from ..types import Fields, LeadId
 from .base import OPEN_STATES, Action, PendingChange, PendingState
-from .sqlite_util import _guard, _translate, dumps
+from .sqlite_util import _guard, _translate, dumps, in_chunks
 
 __all__ = ["OutboxMixin"]
 
@@ -117,9 +117,7 @@ class OutboxMixin:
         found: set[LeadId] = set()
         with self._lock:
             conn = self._db()
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in in_chunks(ids):
                 rows = conn.execute(
                     "SELECT DISTINCT lead_id FROM pending_sync WHERE synced_at IS NULL "
                     f"AND state IN ('pending', 'rejected', 'held') AND lead_id IN ({marks})",

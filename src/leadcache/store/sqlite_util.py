@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from ..errors import DatabaseBusy, LeadCacheError, StorageError
 
-__all__ = ["_guard", "_path_safe", "_translate", "dumps"]
+__all__ = ["_guard", "_path_safe", "_translate", "dumps", "in_chunks"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -48,3 +48,10 @@ def _translate(exc: sqlite3.Error) -> LeadCacheError:
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
         return DatabaseBusy(f"the database stayed locked by another process: {text}")
     return StorageError(f"database error: {text}")
+
+
+def in_chunks(ids: Sequence[str], size: int = 500) -> Iterator[tuple[Sequence[str], str]]:
+    """``ids`` in chunks for ``IN (...)`` (SQLite caps bound parameters), with placeholders."""
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        yield chunk, ",".join("?" * len(chunk))

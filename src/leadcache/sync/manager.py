@@ -254,24 +254,15 @@ class SyncManager:
             self._ensure_webhook(report, baseline_done=True)
         result = IngestResult()
         seen: set[str] = set()
-        for attempt in range(MAX_LISTING_RESTARTS + 1):
-            try:
-                with self.store_bulk_mode():
-                    batch: list[Any] = []
-                    for page in prefetched(self.airtable.iter_pages()):
-                        batch.extend(page)
-                        seen.update(r["id"] for r in page)
-                        if len(batch) >= INGEST_BATCH:
-                            self._ingest_batch(batch, result, progress, len(seen))
-                            batch = []
+        with self.store_bulk_mode():
+            batch: list[Any] = []
+            for page in prefetched(self._pages_with_restart()):
+                batch.extend(page)
+                seen.update(r["id"] for r in page)
+                if len(batch) >= INGEST_BATCH:
                     self._ingest_batch(batch, result, progress, len(seen))
-                break
-            except IteratorExpired:
-                # Airtable forgot the listing (inactivity, restarts): start it again; pages
-                # already applied re-apply as no-ops.
-                if attempt == MAX_LISTING_RESTARTS:
-                    raise
-                log.warning("list iterator expired; restarting the full pull")
+                    batch = []
+            self._ingest_batch(batch, result, progress, len(seen))
         if result.changed >= 1000:
             self.store.optimize()
         renamed = {new for _old, new in result.renamed}
@@ -357,14 +348,19 @@ class SyncManager:
         self._fill(report, result)
         self.store.set_meta("incremental_cursor", started)
 
-    def _pages_with_restart(self, formula: str | None) -> Iterator[list[Any]]:
+    def _pages_with_restart(
+        self, formula: str | None = None, fields: list[str] | None = None
+    ) -> Iterator[list[Any]]:
+        """A listing's pages; when Airtable forgets the listing (inactivity, restarts) it is
+        started again: pages already applied re-apply as no-ops."""
         for attempt in range(MAX_LISTING_RESTARTS + 1):
             try:
-                yield from self.airtable.iter_pages(formula=formula)
+                yield from self.airtable.iter_pages(formula=formula, fields=fields)
                 return
             except IteratorExpired:
                 if attempt == MAX_LISTING_RESTARTS:
                     raise
+                log.warning("list iterator expired; restarting the listing")
 
     def _table_id(self) -> str:
         table_id = self.store.get_meta("table_id")
@@ -493,15 +489,9 @@ class SyncManager:
     def _sweep(self, report: dict[str, Any]) -> None:
         seen: set[str] = set()
         name_field = self.settings.field_map["name"]
-        for attempt in range(MAX_LISTING_RESTARTS + 1):
-            try:
-                for page in self.airtable.iter_pages(fields=[name_field]):
-                    self.lease.renew()
-                    seen.update(r["id"] for r in page)
-                break
-            except IteratorExpired:
-                if attempt == MAX_LISTING_RESTARTS:
-                    raise
+        for page in self._pages_with_restart(fields=[name_field]):
+            self.lease.renew()
+            seen.update(r["id"] for r in page)
         result = self.reconciler.apply_deletions(self.store.remote_ids() - seen)
         self._fill(report, result)
         self.store.set_meta("last_sweep", now_iso())

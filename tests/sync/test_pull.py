@@ -75,18 +75,21 @@ def test_deleted_in_airtable_is_soft_deleted(
 def test_expired_iterator_mid_pull_restarts(
     make_cache: Callable[..., LeadCache],
 ) -> None:
-    with running_emulator(seed=350) as emu:
+    with running_emulator(seed=3500) as emu:
         cache = make_cache(emu)
-        pages = 0
+        batches = 0
 
-        def expire_after_two(_: int) -> None:
-            nonlocal pages
-            pages += 1
-            if pages == 2:
+        def expire_after_first_batch(_: int) -> None:
+            # Progress is reported per written batch (1,000 records); the listing is still
+            # going (35 pages), so its offset is now forgotten mid-pull.
+            nonlocal batches
+            batches += 1
+            if batches == 1:
                 emu.expire_iterators()
 
-        report = cache.sync.pull_from_airtable(progress=expire_after_two)
-        assert report["records"] >= 350
+        report = cache.sync.pull_from_airtable(progress=expire_after_first_batch)
+        assert emu.count(endpoint="records.list", status=422) == 1  # it did expire mid-pull
+        assert report["records"] >= 3500
         assert cache_state(cache) == airtable_state(emu)
         assert cache.store.integrity_check() == []
 

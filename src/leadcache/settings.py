@@ -504,10 +504,11 @@ class Settings:
     )
 
     monthly_call_budget: int | None = _declare(
-        None,
+        100_000,
         "LEAD_CACHE_MONTHLY_CALL_BUDGET",
         "Airtable API calls leadcache may spend per billing cycle: a number, or a plan name "
-        "(free: 1000, team: 100000, business and enterprise: no cap). Unset: no cap.",
+        "(free: 1000, team: 100000, business, enterprise or unlimited: no cap). Default: the "
+        "Team plan's 100000.",
         _call_budget,
     )
     billing_cycle_day: int = _declare(

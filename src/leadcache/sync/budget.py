@@ -16,7 +16,8 @@ The writes' reserve is the larger of 10 % of the budget and the writes this cycl
 far, extrapolated to the cycle's end with a 50 % margin. Without notification pings, the
 governor spreads the calls left for change pulls evenly over the rest of the cycle, so the
 month never runs dry early (:meth:`Governor.poll_interval`). With no budget set, nothing is
-refused and polls run at the floor interval.
+refused and polls run at the floor interval
+(15 s). The default budget is the Team plan's 100,000 calls.
 
 The ledger counts only leadcache's own calls; other integrations on the same workspace spend
 the same quota, so set the budget to the share leadcache may use (docs/freshness.md).
@@ -33,7 +34,7 @@ from typing import Any, Final
 
 from ..airtable.stats import CallStats
 from ..clock import SYSTEM_CLOCK, Clock, format_ts
-from ..errors import LeadCacheError
+from ..errors import BudgetExhausted, LeadCacheError
 from ..settings import Settings
 from ..store.base import CoordinationStore
 
@@ -64,14 +65,6 @@ class Priority(enum.IntEnum):
     WRITE = 0
     CHANGES = 1
     UPKEEP = 2
-
-
-class BudgetExhausted(LeadCacheError):
-    """The monthly call budget does not allow this call now; nothing was sent.
-
-    Pending changes stay queued and go out when the billing cycle turns (or the budget is
-    raised); reads and writes keep working locally.
-    """
 
 
 def cycle_bounds(now: datetime, cycle_day: int) -> tuple[datetime, datetime]:

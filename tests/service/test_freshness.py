@@ -98,7 +98,7 @@ def post_ping(url: str, body: bytes, mac: str | None) -> int:
 def test_a_burst_goes_out_soon_in_full_batches(
     pinged: tuple[Serve, Settings], emu: Emulator
 ) -> None:
-    serve, settings = pinged
+    _serve, settings = pinged
     with LeadCache(settings=settings) as agent:
         leads = agent.get_all_leads()[:25]
         emu.reset_counts()
@@ -122,7 +122,7 @@ def test_a_human_edit_arrives_by_ping_and_quiet_costs_nothing(
 ) -> None:
     serve, settings = pinged
     store = serve.cache.store
-    assert store.get_meta(MetaKey.WEBHOOK_NOTIFY_URL) == settings.public_url + "/airtable/webhook"
+    assert store.get_meta(MetaKey.WEBHOOK_NOTIFY_URL) == f"{settings.public_url}/airtable/webhook"
     assert MetaKey.WEBHOOK_MAC_SECRET not in store.all_meta()  # secrets never listed
     emu.reset_counts()
     time.sleep(1.0)

@@ -22,6 +22,12 @@ MakeCache = Callable[..., LeadCache]
 MID_CYCLE = datetime(2026, 12, 10, 12, tzinfo=UTC).timestamp()
 
 
+def location(emu: Emulator, record_id: str) -> object:
+    record = emu.get_record(record_id)
+    assert record is not None
+    return record["fields"].get("Location")
+
+
 def ledger_total(cache: LeadCache) -> int:
     return sum(sum(kinds.values()) for kinds in cache.store.api_calls_since("2000-01-01").values())
 
@@ -135,14 +141,12 @@ def test_running_out_mid_push_finishes_the_batch_in_flight(
     with pytest.raises(BudgetExhausted):
         cache.sync_pending_changes()
     assert emu.count(endpoint="records.update") == 1
-    in_airtable = [
-        lead for lead in leads if emu.get_record(lead["id"])["fields"].get("Location") == "Lagos"
-    ]  # type: ignore[index]
+    in_airtable = [lead for lead in leads if location(emu, lead["id"]) == "Lagos"]
     assert len(in_airtable) == 10
     assert len(cache.pending_changes()) == 15  # the rest waits, nothing lost
     clock.advance(30 * 86400)
     cache.sync_pending_changes()
-    assert all(emu.get_record(lead["id"])["fields"]["Location"] == "Lagos" for lead in leads)  # type: ignore[index]
+    assert all(location(emu, lead["id"]) == "Lagos" for lead in leads)
 
 
 def test_polls_spread_the_calls_left_over_the_rest_of_the_cycle(

@@ -13,7 +13,14 @@ from leadcache import LeadCache, Settings
 from leadcache.clock import ManualClock
 from leadcache.emulator import Emulator
 from leadcache.errors import BudgetExhausted, ConfigError
-from leadcache.sync.budget import POLL_FLOOR_S, Governor, Priority, cycle_bounds
+from leadcache.sync.budget import (
+    POLL_FLOOR_S,
+    Governor,
+    Priority,
+    WriteAllowance,
+    cycle_bounds,
+    push_cost,
+)
 
 from .conftest import seed_leads
 
@@ -163,3 +170,33 @@ def test_polls_spread_the_calls_left_over_the_rest_of_the_cycle(
     assert governor.poll_interval() == pytest.approx(31 * 86400, rel=0.01)  # none left
     unlimited = Governor(cache.store, cache.settings.replace(monthly_call_budget=None), clock)
     assert unlimited.poll_interval() == POLL_FLOOR_S
+
+
+def test_pushes_burst_at_once_but_a_steady_trickle_is_paced(
+    emu: Emulator, make_cache: MakeCache
+) -> None:
+    clock = ManualClock(datetime(2026, 12, 1, tzinfo=UTC).timestamp())
+    cache = make_cache(emu, clock=clock, LEAD_CACHE_MONTHLY_CALL_BUDGET="team")
+    allowance = WriteAllowance(Governor(cache.store, cache.settings, clock), clock.monotonic)
+    # A burst of 250 changed leads (26 calls) goes out at once, and another right after.
+    assert allowance.ready(push_cost(250))
+    allowance.spend(push_cost(250))
+    assert allowance.ready(push_cost(250))
+    allowance.spend(push_cost(250))
+    # What is left of the burst allowance goes to a few single-lead pushes (2 calls each)...
+    quick = 0
+    while allowance.ready(push_cost(1)):
+        allowance.spend(push_cost(1))
+        quick += 1
+    assert quick == 4
+    # ...then they wait for the steady rate: on a fresh Team cycle about one a minute.
+    waited = 0.0
+    while not allowance.ready(push_cost(1)):
+        clock.advance(1.0)
+        waited += 1.0
+    assert 30 <= waited <= 120
+    unlimited = Governor(cache.store, cache.settings.replace(monthly_call_budget=None), clock)
+    free_flow = WriteAllowance(unlimited, clock.monotonic)
+    for _ in range(1000):
+        assert free_flow.ready(push_cost(10))
+        free_flow.spend(push_cost(10))

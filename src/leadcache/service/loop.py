@@ -50,6 +50,7 @@ from ..errors import (
 )
 from ..logs import log_event
 from ..settings import Settings
+from ..sync.budget import WriteAllowance, push_cost
 
 __all__ = ["BackgroundSync", "TaskState"]
 
@@ -134,6 +135,7 @@ class BackgroundSync:
         self._burst_started: float | None = None
         self._burst_size = 0
         self._burst_grew: float = 0.0
+        self._write_allowance: WriteAllowance | None = None
         self._thread: threading.Thread | None = None
         self.alive_at: float | None = None
         now = clock()
@@ -222,6 +224,11 @@ class BackgroundSync:
         due = min(self.schedule.pull.due, self.schedule.backup.due)
         return max(0.02, min(0.25, due - now))
 
+    def _allowance(self, cache: LeadCache) -> WriteAllowance:
+        if self._write_allowance is None:
+            self._write_allowance = WriteAllowance(cache.sync.governor, self._clock)
+        return self._write_allowance
+
     def pull_interval(self, cache: LeadCache) -> float:
         """Seconds between change pulls now: LEAD_CACHE_PULL_INTERVAL when set; hourly as a
         safety net while pings arrive; otherwise what the monthly call budget allows."""
@@ -283,7 +290,10 @@ class BackgroundSync:
             self._burst_grew, self._burst_size = now, queued
         settled = now - self._burst_grew >= self.settings.push_settle
         overdue = now - self._burst_started >= self.settings.push_interval
-        return (settled or overdue) and now >= self.schedule.push.due
+        if not (settled or overdue) or now < self.schedule.push.due:
+            return False
+        # Within the monthly budget: a push costs its batches plus the echo Airtable pings.
+        return self._allowance(cache).ready(push_cost(queued))
 
     def _push(self, cache: LeadCache) -> None:
         # Pull what changed first (one call when nothing did), so a person's edit is seen and
@@ -294,7 +304,9 @@ class BackgroundSync:
         if pull_first:
             self._pull_wanted.clear()
         push = self.schedule.push
+        cost = push_cost(self._burst_size)
         self._run(push, lambda: cache.sync.sync(pull_first=pull_first))
+        self._allowance(cache).spend(cost)
         self._burst_started = None
         if push.failures == 0 and pull_first:
             self.schedule.pull.due = self._clock() + self.pull_interval(cache)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import enum
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -44,7 +45,9 @@ __all__ = [
     "CallLedger",
     "Governor",
     "Priority",
+    "WriteAllowance",
     "cycle_bounds",
+    "push_cost",
 ]
 
 log = logging.getLogger("leadcache.sync")
@@ -57,6 +60,10 @@ POLL_CEILING_S: Final = 6 * 3600.0
 WRITE_RESERVE_SHARE: Final = 0.10
 #: The extra share upkeep must leave above the writes' reserve.
 UPKEEP_MARGIN_SHARE: Final = 0.01
+#: The share of what is left that pushes may spend at a steady rate.
+WRITE_RATE_SHARE: Final = 0.5
+#: Calls a burst of pushes may spend at once before the steady rate applies.
+WRITE_BURST_CALLS: Final = 60.0
 
 
 class Priority(enum.IntEnum):
@@ -65,6 +72,12 @@ class Priority(enum.IntEnum):
     WRITE = 0
     CHANGES = 1
     UPKEEP = 2
+
+
+def push_cost(changed: int) -> int:
+    """Calls one push of ``changed`` leads costs: its batches of 10, plus the read of the
+    payload Airtable's ping announces for our own writes."""
+    return math.ceil(changed / 10) + 1
 
 
 def cycle_bounds(now: datetime, cycle_day: int) -> tuple[datetime, datetime]:
@@ -219,6 +232,17 @@ class Governor:
             return seconds_left
         return min(max(seconds_left / for_polls, POLL_FLOOR_S), POLL_CEILING_S)
 
+    def write_rate(self) -> float | None:
+        """Calls per second pushes may spend on average over the rest of the cycle (each push
+        costs its write requests plus, with pings, one read of Airtable's echo): half of what
+        is left. None without a budget."""
+        if self.budget is None:
+            return None
+        _start, end, totals = self._usage()
+        seconds_left = max((end - self.clock.now()).total_seconds(), 1.0)
+        left = self.budget - sum(totals.values()) - self.budget * UPKEEP_MARGIN_SHARE
+        return max(left, 0.0) * WRITE_RATE_SHARE / seconds_left
+
     def snapshot(self) -> BudgetSnapshot:
         """The cycle so far, the projection to its end, and what is being held."""
         start, end, totals = self._usage()
@@ -239,3 +263,53 @@ class Governor:
             exhausted=self.budget is not None and used >= self.budget,
             holding=holding,
         )
+
+
+class WriteAllowance:
+    """Paces pushes so that, over the cycle, they stay within their share of the budget.
+
+    A token bucket: it fills at :meth:`Governor.write_rate` calls per second and holds up to
+    ``burst`` calls, so an occasional burst of writes goes out at once (within the settle
+    time) while a steady trickle is gathered into fewer, fuller batches when the budget is
+    tight. Without a budget it never holds anything back.
+
+    Args:
+        governor: where the rate comes from (read at most every ``recheck`` seconds).
+        clock: a monotonic clock.
+    """
+
+    def __init__(
+        self,
+        governor: Governor,
+        clock: Callable[[], float],
+        *,
+        burst: float = WRITE_BURST_CALLS,
+        recheck: float = 60.0,
+    ) -> None:
+        self.governor = governor
+        self.clock = clock
+        self.burst = burst
+        self.recheck = recheck
+        self.tokens = burst
+        self._rate: float | None = None
+        self._rate_at = -math.inf
+        self._at = clock()
+
+    def _refill(self) -> float | None:
+        now = self.clock()
+        if now - self._rate_at >= self.recheck:
+            self._rate, self._rate_at = self.governor.write_rate(), now
+        if self._rate is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self._at) * self._rate)
+        self._at = now
+        return self._rate
+
+    def ready(self, cost: float) -> bool:
+        """Whether a push costing ``cost`` calls may go now."""
+        rate = self._refill()
+        return rate is None or self.tokens >= min(cost, self.burst)
+
+    def spend(self, cost: float) -> None:
+        """A push costing ``cost`` calls went out."""
+        self._refill()
+        self.tokens -= cost

@@ -180,3 +180,27 @@ def test_a_flood_of_pings_coalesces_into_few_pulls(
     wait_for(lambda: serve.cache.get_lead_by_id(ids[-1])["fields"].get("Notes") == "edit 29")
     time.sleep(0.5)
     assert emu.count(endpoint="webhooks.payloads") < 30 / 2
+
+
+def test_an_expired_webhook_is_recreated_with_pings_and_counted(
+    pinged: tuple[Serve, Settings], emu: Emulator
+) -> None:
+    serve, settings = pinged
+    store = serve.cache.store
+    old_hook = store.get_meta(MetaKey.WEBHOOK_ID)
+    assert old_hook
+    emu.state.webhooks.delete(emu.base_id, old_hook)  # Airtable let it expire
+    before = sum(sum(k.values()) for k in store.api_calls_since("2000-01-01").values())
+    emu.reset_counts()
+    serve.loop.changes_in_airtable()  # the next pull finds the webhook gone
+    wait_for(lambda: (store.get_meta(MetaKey.WEBHOOK_ID) or old_hook) != old_hook)
+    wait_for(lambda: not store.get_meta(MetaKey.WEBHOOK_BASELINE_PENDING))
+    assert store.get_meta(MetaKey.WEBHOOK_NOTIFY_URL) == f"{settings.public_url}/airtable/webhook"
+    assert emu.count(endpoint="webhooks.create") == 1
+    assert emu.count(endpoint="records.list") >= 1  # the baseline full pull
+    after = sum(sum(k.values()) for k in store.api_calls_since("2000-01-01").values())
+    assert after - before == emu.count()  # every call of the recovery is in the ledger
+    # And pings from the new webhook work.
+    target = serve.cache.get_all_leads()[5]
+    emu.human_update(target["id"], {"Title": "After Recreate"})
+    wait_for(lambda: serve.cache.get_lead_by_id(target["id"])["title"] == "After Recreate")

@@ -216,7 +216,11 @@ def doctor_cmd(env: Env) -> None:
     help="Override LEAD_CACHE_METRICS_PORT (0: a free port, logged).",
 )
 @click.option("--no-metrics", is_flag=True, help="Do not open the metrics/health endpoint.")
-@click.option("--once", is_flag=True, help="Run one round of due work, then exit.")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Push pending changes, pull and back up only if due, then exit (for cron).",
+)
 @common_options
 @pass_env
 def serve_cmd(env: Env, metrics_port: int | None, no_metrics: bool, once: bool) -> None:
@@ -262,7 +266,7 @@ def serve_cmd(env: Env, metrics_port: int | None, no_metrics: bool, once: bool) 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         if once:
-            loop.run_round()
+            loop.run_once()
         else:
             loop.run_forever()
     finally:

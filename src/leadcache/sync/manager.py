@@ -527,7 +527,8 @@ class SyncManager:
         Args:
             pending_changes: accepted for the design sketch's signature and ignored: the
                 queue is always read from the database, where it is durable.
-            progress: called with the number of leads sent after each request.
+            progress: called after each request with the running total of queued changes
+                settled so far.
         """
         with self._run("push") as report:
             self._push(report, progress)

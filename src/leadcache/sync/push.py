@@ -160,7 +160,11 @@ class Pusher:
         return planned
 
     def push(self, progress: Callable[[int], None] | None = None) -> PushResult:
-        """Send everything pending. Raises the AirtableError that stopped it, if any."""
+        """Send everything pending. Raises the AirtableError that stopped it, if any.
+
+        ``progress`` is called after each request with the running total of queued changes
+        settled so far (sent, or parked when Airtable refused them).
+        """
         result = PushResult()
         ops = plan_operations(self.store.open_pending(states=("pending",)))
         if any(op.method == "upsert" for op in ops):
@@ -173,13 +177,15 @@ class Pusher:
                     result.pushed += len(op.rows)
         # Creates first: updates queued for the same lead were coalesced into them anyway.
         deletes_after_create: list[Operation] = []
+        settled = sum(len(op.rows) for op in nothing)  # progress: a running total of changes
         for method in ("upsert", "update", "delete"):
             batch = [op for op in ops if op.method == method]
             for start in range(0, len(batch), MAX_RECORDS_PER_WRITE):
                 chunk = batch[start : start + MAX_RECORDS_PER_WRITE]
                 self._send(chunk, result, deletes_after_create)
+                settled += sum(len(op.rows) for op in chunk)
                 if progress is not None:
-                    progress(len(chunk))
+                    progress(settled)
             if method == "upsert" and deletes_after_create:
                 # Leads created (or found) only so that they could be deleted.
                 for op in deletes_after_create:

@@ -21,7 +21,7 @@ import click
 
 from ..cache import LeadCache
 from ..errors import SyncBusy
-from ..logs import configure_logging
+from ..logs import NOTICE_LOGGER, configure_logging
 from ..settings import Settings
 from .output import CliError, ExitCode, redactor
 from .render import safe
@@ -103,6 +103,10 @@ class Env:
         """Log to stderr. Interactive commands log errors only unless ``-v`` or
         ``LEAD_CACHE_LOG_LEVEL`` asks for more, so their own output stays readable."""
         configure_logging(self.settings(), level=self.log_level(default_level))
+        # Long waits (rate-limit penalties) are announced on stderr unless -q, terminal or
+        # not, so a script's log does not go silent for minutes.
+        notice = logging.getLogger(NOTICE_LOGGER)
+        notice.setLevel(logging.CRITICAL if self.quiet else logging.INFO)
 
     def open_cache(self, *, create: bool = False) -> LeadCache:
         """Open the cache database. Unless ``create``, a missing database is an error

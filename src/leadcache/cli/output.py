@@ -251,7 +251,7 @@ def format_status(snap: Mapping[str, Any]) -> str:
             f"{fresh}: last pull {_ago(snap['last_pull_age_s'])} "
             f"(refresh every {snap['refresh_interval_hours']:g} h)",
         ),
-        ("leads", f"{snap['leads']} cached, {snap['deleted_leads']} deleted"),
+        ("leads", f"{snap['leads']} leads ({snap['deleted_leads']} deleted)"),
         (
             "changes",
             f"{pending['pending']} pending, {pending['rejected']} rejected, {pending['held']} held",

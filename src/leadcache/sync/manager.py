@@ -223,11 +223,9 @@ class SyncManager:
                 self.store.set_meta("total_leads", str(self.store.count_leads()))
         except LeadCacheError:
             log.exception("could not record the sync run")
-        fields = " ".join(
-            f"{k}={v}" for k, v in report.items() if k not in ("kind", "started_at", "error")
-        )
         level = logging.INFO if report["outcome"] == "ok" else logging.WARNING
-        log.log(level, "sync %s %s", report["kind"], fields, extra={"fields": report})
+        # The figures go in the fields only: the text format prints them once, as key=value.
+        log.log(level, "sync run", extra={"fields": report})
 
     # -- pulls -------------------------------------------------------------------------
     def pull_from_airtable(

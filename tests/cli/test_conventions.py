@@ -210,9 +210,12 @@ def test_ctrl_c_exits_130_quietly(env: Env) -> None:
 
 
 def test_ctrl_c_during_a_slow_request_exits_130_quietly(env: Env, emu: Emulator) -> None:
-    emu.faults.configure(latency=30.0)
+    emu.faults.configure(latency=3.0)
+    emu.reset_counts()
     proc = start(["pull"], env)
-    time.sleep(2.0)  # the process is inside its first request now
+    deadline = time.monotonic() + 60
+    while not emu.requests() and time.monotonic() < deadline:
+        time.sleep(0.05)  # one slow request answered: the process is in the next one now
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     emu.faults.clear()

@@ -13,7 +13,7 @@ Modules:
     commands_config  config
     render           safe text, display widths, tables that fit the terminal
     emulator_cmd     emulator
-    (leadcache.demo) demo
+    demo             demo (the whole story, against the emulator)
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from .commands_leads import COMMANDS as LEAD_COMMANDS
 from .commands_ops import COMMANDS as OPS_COMMANDS
 from .commands_sync import COMMANDS as SYNC_COMMANDS
 from .context import Env, common_options
+from .demo import demo_command
 from .emulator_cmd import emulator_command
 from .output import CODE_NAMES, EXIT_CODES_HELP, ExitCode, from_library
 
@@ -114,13 +115,7 @@ for _command in (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS, *CONFIG_COMMANDS
 cli.add_command(emulator_command)
 
 
-def _add_demo() -> None:
-    from ..demo import demo_command
-
-    cli.add_command(demo_command)
-
-
-_add_demo()
+cli.add_command(demo_command)
 
 
 def _wants_json(argv: Sequence[str]) -> bool:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +50,7 @@ from ..errors import (
 )
 from ..logs import log_event
 from ..settings import Settings
+from ..store.meta import MetaKey
 
 __all__ = ["BackgroundSync", "TaskState"]
 
@@ -59,12 +60,10 @@ log = logging.getLogger("leadcache.service")
 FIRST_DELAY = 1.0
 RETRY_MIN = 5.0
 RETRY_MAX = 300.0
-#: ``cache_meta`` key: when the loop last took a backup (so ``serve --once`` knows).
-LAST_BACKUP_KEY = "last_backup"
 
-RunListener = Callable[[str, dict[str, Any]], None]
+RunListener = Callable[[str, Mapping[str, Any]], None]
 """Called as ``listener(task, report)`` after each run (``report["outcome"]`` tells how it
-went)."""
+went). Sync runs pass their :class:`~leadcache.sync.report.RunReport` (a ``Mapping``)."""
 
 
 @dataclass
@@ -219,7 +218,7 @@ class BackgroundSync:
             self.schedule.pull.due = now + max(0.0, self.settings.effective_pull_interval - age)
         if self.backups:
             times = [b.created for b in list_backups(self.settings.resolved_backup_dir)]
-            recorded = cache.store.get_meta(LAST_BACKUP_KEY)
+            recorded = cache.store.get_meta(MetaKey.LAST_BACKUP)
             if recorded:
                 times.append(parse_ts(recorded))
             if times:
@@ -273,11 +272,11 @@ class BackgroundSync:
             "s3_uri": info.s3_uri,
             "duration_s": round(time.monotonic() - started, 3),
         }
-        cache.store.set_meta(LAST_BACKUP_KEY, now_iso())
+        cache.store.set_meta(MetaKey.LAST_BACKUP, now_iso())
         log_event(log, logging.INFO, "backup done", **report)
         return report
 
-    def _run(self, task: TaskState, step: Callable[[], dict[str, Any]]) -> None:
+    def _run(self, task: TaskState, step: Callable[[], Mapping[str, Any]]) -> None:
         task.runs += 1
         try:
             report = step()
@@ -324,7 +323,7 @@ class BackgroundSync:
         task.last_ok = self._clock()
         self._notify(task.name, report)
 
-    def _notify(self, task: str, report: dict[str, Any]) -> None:
+    def _notify(self, task: str, report: Mapping[str, Any]) -> None:
         for listener in list(self._listeners):
             try:
                 listener(task, report)

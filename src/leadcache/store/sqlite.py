@@ -29,6 +29,7 @@ from ..clock import now_iso
 from ..errors import StorageError
 from ..fields import FieldMap
 from ..fields import as_text as _as_text
+from ..settings import Synchronous
 from ..types import LEAD_KEYS, Fields, Lead, LeadId, RecordId
 from . import inuse
 from .base import (
@@ -37,6 +38,7 @@ from .base import (
     RemoteRecord,
     Store,
 )
+from .meta import MetaKey
 from .migrations import FTS_TRIGGERS, apply_migrations, current_version, statements
 from .search import plan_search
 from .sqlite_outbox import OutboxMixin
@@ -47,7 +49,6 @@ __all__ = ["SQLiteStore", "dumps"]
 
 _BUSY_TIMEOUT_S = 10.0
 _MIN_SQLITE = (3, 38, 0)
-_META_FTS_PENDING = "fts_rebuild_pending"
 
 
 def _remote_diff(data: Fields, remote: Fields | None) -> str | None:
@@ -156,7 +157,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
     """
 
     def __init__(
-        self, path: Path | str, field_map: FieldMap, *, synchronous: str = "normal"
+        self, path: Path | str, field_map: FieldMap, *, synchronous: Synchronous = "normal"
     ) -> None:
         self.path = Path(path)
         self.field_map = field_map
@@ -198,7 +199,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
             raise
         self._conn = conn
         self._pid = os.getpid()
-        if self.get_meta(_META_FTS_PENDING):
+        if self.get_meta(MetaKey.FTS_REBUILD_PENDING):
             self._restore_fts()  # a bulk load was interrupted
 
     def _db(self) -> sqlite3.Connection:
@@ -666,7 +667,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
             # 100,000 random insertions (measured: 5.8 s -> 4.8 s of ingest at 100k leads).
             for name in _BULK_INDEXES:
                 conn.execute(f"DROP INDEX IF EXISTS {name}")
-            self.set_meta(_META_FTS_PENDING, "1")
+            self.set_meta(MetaKey.FTS_REBUILD_PENDING, "1")
         try:
             yield
         finally:
@@ -681,7 +682,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
             conn.execute("INSERT INTO leads_fts(leads_fts) VALUES ('rebuild')")
             for name, column in _BULK_INDEXES.items():
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON leads({column})")
-            self.set_meta(_META_FTS_PENDING, None)
+            self.set_meta(MetaKey.FTS_REBUILD_PENDING, None)
 
     @_guard
     def optimize(self) -> None:

@@ -126,6 +126,25 @@ def test_serve_once_pulls_and_backs_up_only_when_due(
         assert cache.store.get_meta("last_backup") is not None
 
 
+def test_serve_once_backs_up_again_when_the_interval_passed(
+    env: Env, emu: Emulator, tmp_path: Path
+) -> None:
+    backups = tmp_path / "backups"
+    # 0.0005 h = 1.8 s between backups.
+    env = {**env, "LEAD_CACHE_BACKUP_DIR": str(backups), "LEAD_CACHE_BACKUP_INTERVAL": "0.0005"}
+    _once(env)
+    _once(env)
+    assert len(list(backups.glob("*.db"))) == 1
+    time.sleep(2.0)
+    _once(env)
+    assert len(list(backups.glob("*.db"))) == 2
+    # The clock is in the database: with the files gone, the next run still knows.
+    for path in backups.glob("*.db"):
+        path.unlink()
+    _once(env)
+    assert list(backups.glob("*.db")) == []
+
+
 def test_serve_once_pushes_pending_changes_right_away(env: Env, emu: Emulator) -> None:
     _once(env)
     lead_id = emu.records()[4]["id"]

@@ -258,7 +258,7 @@ def serve_cmd(env: Env, metrics_port: int | None, no_metrics: bool, once: bool) 
     from ..service.loop import BackgroundSync
 
     settings = env.settings()
-    configure_logging(settings)
+    configure_logging(settings, level=env.log_level(settings.log_level))
     settings.require_airtable()
     cache = LeadCache(settings=settings)
     server = None

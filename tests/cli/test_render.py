@@ -14,7 +14,7 @@ CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]
 # Letters of every width, control characters, escapes, combining marks and emoji.
 TEXT = st.text(
     alphabet=st.one_of(
-        st.characters(codec="utf-8", exclude_categories=("Cs",)),
+        st.characters(codec="utf-8", exclude_categories=["Cs"]),
         st.sampled_from(["\x1b", "\x07", "\r", "\n", "\t", "\u202e", "李", "🚀", "\u0301"]),
     ),
     max_size=60,

@@ -44,7 +44,7 @@ class Env:
     format: str = "table"
     #: ``--fields a,b``: only these keys (JSON/NDJSON/CSV) or columns (table).
     fields: tuple[str, ...] | None = None
-    #: ``-v`` counts up (info, then debug logs), ``-q`` down (no progress, notices, hints).
+    #: ``-v`` counts up (info, then debug logs), ``-q`` down (no progress, notices, advice).
     verbosity: int = 0
     _settings: Settings | None = None
 
@@ -220,7 +220,7 @@ quiet_option = click.option(
     expose_value=False,
     is_eager=True,
     callback=_less,
-    help="No progress bars, notices, hints or log lines; results and errors only.",
+    help="No progress bars, notices, next-step advice or log lines; results and errors only.",
 )
 
 

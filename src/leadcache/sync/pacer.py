@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from ..logs import NOTICE_LOGGER, NOTICE_WAIT_S
-from ..store.base import Store
+from ..store.base import CoordinationStore
 
 __all__ = ["StorePacer"]
 
@@ -29,7 +29,7 @@ class StorePacer:
 
     def __init__(
         self,
-        store: Store,
+        store: CoordinationStore,
         bucket: str,
         rate: float,
         *,

@@ -194,3 +194,13 @@ def test_text_line_does_not_repeat_a_field_the_message_states() -> None:
     )
     line = buf.getvalue()
     assert line.count("pushed=12") == 1 and line.rstrip().endswith("calls=2"), line
+
+
+def test_text_lines_escape_terminal_controls() -> None:
+    buf = _configure("text")
+    logging.getLogger("leadcache.sync").warning(
+        "lead %s refused", "Ada\x1b[2J\rX", extra={"fields": {"name": "B\x1b]0;t\x07"}}
+    )
+    line = buf.getvalue()
+    assert "\x1b" not in line and "\r" not in line and "\x07" not in line
+    assert "Ada\\x1b[2J\\x0dX" in line and line.count("\n") == 1

@@ -182,8 +182,24 @@ def _text_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+# C0/C1 controls and bidi overrides, shown as escapes in text logs (as the CLI's tables do).
+_CONTROLS: Final = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+
+
+def _escape_controls(text: str, *, keep: str = "") -> str:
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        if char in keep:
+            return char
+        return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+    return _CONTROLS.sub(escape, text)
+
+
 class TextFormatter(logging.Formatter):
-    """``2026-11-28T10:00:00Z INFO leadcache.sync push done pushed=12 calls=2``."""
+    """``2026-11-28T10:00:00.123Z INFO leadcache.sync push done pushed=12 calls=2``.
+
+    Control characters are shown as escapes (``\\x1b``): the line is for a terminal."""
 
     def __init__(self, redactor: Redactor | None = None) -> None:
         super().__init__()
@@ -196,13 +212,15 @@ class TextFormatter(logging.Formatter):
         # A field the message already states (`... pushed=12`) is not repeated.
         pairs = (f"{k}={_text_value(v)}" for k, v in _fields_of(record).items())
         parts.extend(p for p in pairs if p not in message)
-        line = " ".join(parts)
+        # One line, and no terminal control: a lead value in a message cannot end the line,
+        # clear the screen or recolour it (tracebacks keep their own newlines).
+        line = _escape_controls(" ".join(parts))
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
-            line += "\n" + record.exc_text
+            line += "\n" + _escape_controls(record.exc_text, keep="\n")
         if record.stack_info:
-            line += "\n" + self.formatStack(record.stack_info)
+            line += "\n" + _escape_controls(self.formatStack(record.stack_info), keep="\n")
         return self.redactor.redact(line)
 
 

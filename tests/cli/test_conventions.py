@@ -402,9 +402,9 @@ def test_restore_needs_yes_off_a_terminal_and_asks_on_one(
 
 def test_rate_limit_waits_print_a_notice_off_a_terminal(db: Path) -> None:
     with running_emulator(
-        seed=450, token=TOKEN, rate_limit=1, rate_limit_penalty=1.5, random_seed=3
+        seed=150, token=TOKEN, rate_limit=1, rate_limit_penalty=1.2, random_seed=3
     ) as emu:
-        env = emulator_env(db, emu, LEAD_CACHE_MAX_RETRIES="3", LEAD_CACHE_RATE_LIMIT_PENALTY="1.5")
+        env = emulator_env(db, emu, LEAD_CACHE_MAX_RETRIES="3", LEAD_CACHE_RATE_LIMIT_PENALTY="1.2")
         proc = start(["pull"], env)
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, (out, err)

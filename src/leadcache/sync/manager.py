@@ -211,7 +211,8 @@ class SyncManager:
         ``pending_changes`` argument is gone: docs/decisions/0006-engine-split.md).
 
         Args:
-            progress: called with the number of leads sent after each request.
+            progress: called after each request with the running total of queued changes
+                settled so far.
         """
         with self.lease, self.recorder.run("push") as report:
             self._push(report, progress)

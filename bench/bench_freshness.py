@@ -3,8 +3,9 @@
 Run: ``.venv/bin/python -m bench.bench_freshness [--bursts N] [--edits N] [--days N]``.
 
 1. **Real time, real HTTP**: ``serve``'s loop and endpoint in this process, the emulator
-   sending signed pings to it, no budget pacing (part 2 covers that). Agent bursts of 25 changed leads: seconds until Airtable holds
-   the last of them, and write requests per burst (``ceil(25/10) = 3``). Human edits in
+   sending signed pings to it, no budget pacing (part 2 covers that). Agent bursts of 25
+   changed leads: seconds until Airtable holds the last of them, and write requests per
+   burst (``ceil(25/10) = 3``). Human edits in
    Airtable: seconds until the cache shows them. Then a quiet spell: calls made.
 2. **A simulated month on the Team plan** (time compressed): 3 agents writing 2,000 lead
    changes a day in bursts, people editing 100 records a day, 10,000 leads. The real

@@ -39,6 +39,7 @@ from typing import Any
 
 from ..backup import create_backup, list_backups
 from ..cache import LeadCache
+from ..clock import now_iso, parse_ts
 from ..errors import (
     AirtableError,
     AirtableOffline,
@@ -50,6 +51,7 @@ from ..errors import (
 )
 from ..logs import log_event
 from ..settings import Settings
+from ..store.meta import MetaKey
 from ..sync.budget import WriteAllowance, push_cost
 
 __all__ = ["BackgroundSync", "TaskState"]
@@ -136,6 +138,7 @@ class BackgroundSync:
         self._burst_size = 0
         self._burst_grew: float = 0.0
         self._write_allowance: WriteAllowance | None = None
+        self._force_push = False
         self._thread: threading.Thread | None = None
         self.alive_at: float | None = None
         now = clock()
@@ -238,8 +241,21 @@ class BackgroundSync:
             return PING_SAFETY_POLL
         return cache.sync.governor.poll_interval()
 
+    def run_once(self, cache: LeadCache | None = None) -> None:
+        """One round of whatever is due, as ``serve --once`` under cron runs it: pending
+        changes are pushed at once; a pull or a backup only when its interval has passed
+        since the last one recorded in the database (not since this process started)."""
+        cache = cache if cache is not None else self.cache
+        self._align_with_database(cache)
+        self.schedule.push.due = self._clock()
+        self._force_push = True
+        try:
+            self.run_round(cache)
+        finally:
+            self._force_push = False
+
     def _align_with_database(self, cache: LeadCache) -> None:
-        """Start the pull and backup clocks from what the database and backup dir say."""
+        """Start the pull and backup clocks from what the database (and backup dir) say."""
         now_wall = datetime.now(UTC)
         now = self._clock()
         last_pull = cache.last_pull_time()
@@ -247,10 +263,12 @@ class BackgroundSync:
             age = (now_wall - last_pull).total_seconds()
             self.schedule.pull.due = now + max(0.0, self.pull_interval(cache) - age)
         if self.backups:
-            backups = list_backups(self.settings.resolved_backup_dir)
-            if backups:
-                newest = max(b.created for b in backups)
-                age = (now_wall - newest).total_seconds()
+            times = [b.created for b in list_backups(self.settings.resolved_backup_dir)]
+            recorded = cache.store.get_meta(MetaKey.LAST_BACKUP)
+            if recorded:
+                times.append(parse_ts(recorded))
+            if times:
+                age = (now_wall - max(times)).total_seconds()
                 wait = self.settings.backup_interval_hours * 3600 - age
                 self.schedule.backup.due = now + max(0.0, wait)
 
@@ -288,7 +306,7 @@ class BackgroundSync:
             self._burst_started, self._burst_grew, self._burst_size = now, now, queued
         elif queued != self._burst_size:
             self._burst_grew, self._burst_size = now, queued
-        settled = now - self._burst_grew >= self.settings.push_settle
+        settled = self._force_push or now - self._burst_grew >= self.settings.push_settle
         overdue = now - self._burst_started >= self.settings.push_interval
         if not (settled or overdue) or now < self.schedule.push.due:
             return False
@@ -329,6 +347,7 @@ class BackgroundSync:
             "s3_uri": info.s3_uri,
             "duration_s": round(time.monotonic() - started, 3),
         }
+        cache.store.set_meta(MetaKey.LAST_BACKUP, now_iso())
         log_event(log, logging.INFO, "backup done", **report)
         return report
 

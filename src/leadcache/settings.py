@@ -397,6 +397,21 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "Port of the metrics and health endpoint of `serve` (0 picks a free port).",
         _port,
     ),
+    Setting(
+        "console",
+        "LEAD_CACHE_CONSOLE",
+        "on",
+        "on or off: the operator console at / of the metrics endpoint (docs/operations.md).",
+        _choice("on", "off"),
+    ),
+    Setting(
+        "console_token",
+        "LEAD_CACHE_CONSOLE_TOKEN",
+        None,
+        "Token for the console (Bearer, or basic-auth password); required beyond loopback.",
+        _secret,
+        secret=True,
+    ),
 )
 
 
@@ -439,6 +454,8 @@ class Settings:
     log_level: str = "info"
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9464
+    console: str = "on"
+    console_token: Secret | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

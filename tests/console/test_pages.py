@@ -13,7 +13,7 @@ from leadcache.metrics import MetricsServer
 from leadcache.sync.lease import Lease
 from tests.sync.conftest import airtable_state
 
-from .conftest import HOSTILE_NAME, HOSTILE_TITLE, Browserless, Scene
+from .conftest import Browserless, Scene
 
 
 def _client(served: MetricsServer) -> Browserless:

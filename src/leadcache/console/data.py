@@ -167,8 +167,13 @@ def queue_rows(cache: LeadCache) -> dict[str, list[dict[str, Any]]]:
     """Open changes by state: pending, rejected (parked: Airtable refused them), held."""
     rows = cache.pending_changes(states=("pending", "rejected", "held"))
     out: dict[str, list[dict[str, Any]]] = {"pending": [], "rejected": [], "held": []}
+    names: dict[str, str | None] = {}
     for row in rows:
-        out.setdefault(row["state"], []).append(row)
+        lead_id = row["lead_id"]
+        if lead_id not in names:
+            lead = cache.store.get_lead(lead_id)
+            names[lead_id] = lead["name"] if lead else None
+        out.setdefault(row["state"], []).append({**row, "lead_name": names[lead_id]})
     return out
 
 
@@ -181,7 +186,7 @@ def conflict_rows(cache: LeadCache, *, open_only: bool = True) -> list[dict[str,
             {
                 "id": c.id,
                 "lead_id": c.lead_id,
-                "lead_name": (lead or {}).get("name") if lead else None,
+                "lead_name": lead["name"] if lead else None,
                 "field": c.field,
                 "local": c.local_value,
                 "airtable": c.remote_value,

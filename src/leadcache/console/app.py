@@ -22,13 +22,13 @@ from ..cache import LeadCache
 from ..errors import LeadCacheError, LeadNotFound, SyncBusy, ValidationError
 from ..logs import log_event
 from ..settings import Settings
+from ..sync.manager import SyncFactory, SyncManager
 from . import actions, data
 from .render import Renderer
 from .security import SECURITY_HEADERS, Guard
 
 if TYPE_CHECKING:
     from ..service.loop import BackgroundSync
-    from ..sync.manager import SyncManager
 
 __all__ = ["Console"]
 
@@ -78,9 +78,9 @@ class Console:
         settings: the database, the Airtable settings (for actions) and the console token.
         loop: the running background sync, whose task failures the overview shows.
         budget: where the monthly API call budget comes from (none by default).
-        open_sync: builds the sync manager actions use (tests inject one; by default the
-            same ``SyncManager.from_cache`` as ``cache.sync``, waiting up to ``LEASE_WAIT`` s
-            for the lease).
+        sync: the :class:`~leadcache.sync.manager.SyncFactory` of the caches the console opens
+            (by default ``SyncManager.factory(lease_wait=LEASE_WAIT)``: the CLI's manager,
+            waiting up to ``LEASE_WAIT`` s for the lease).
     """
 
     def __init__(
@@ -89,12 +89,12 @@ class Console:
         *,
         loop: BackgroundSync | None = None,
         budget: data.BudgetSource = data.no_budget,
-        open_sync: Callable[[LeadCache], SyncManager] | None = None,
+        sync: SyncFactory | None = None,
     ) -> None:
         self.settings = settings
         self.loop = loop
         self.budget = budget
-        self._open_sync = open_sync or _default_sync
+        self._sync = sync if sync is not None else SyncManager.factory(lease_wait=LEASE_WAIT)
         token = settings.console_token.reveal() if settings.console_token else None
         self.guard = Guard(token)
         self.renderer = Renderer()
@@ -228,7 +228,7 @@ class Console:
         done = verb if kind == "queue" else form.get("keep", "")
         try:
             with self._cache() as cache:
-                sync = self._open_sync(cache)
+                sync = cache.sync
                 if verb == "retry":
                     actions.retry(sync, ident, user=request.user)
                 elif verb == "drop":
@@ -257,7 +257,7 @@ class Console:
     # -- helpers -----------------------------------------------------------------------------
     @contextmanager
     def _cache(self) -> Iterator[LeadCache]:
-        cache = LeadCache(settings=self.settings)
+        cache = LeadCache(settings=self.settings, sync=self._sync)
         try:
             yield cache
         finally:
@@ -286,12 +286,6 @@ class Console:
         if fresh:
             response.headers.append(self.guard.cookie_header(browser))
         return response
-
-
-def _default_sync(cache: LeadCache) -> SyncManager:
-    from ..sync.manager import SyncManager
-
-    return SyncManager.from_cache(cache, lease_wait=LEASE_WAIT)
 
 
 def _read_form(environ: dict[str, Any]) -> dict[str, str] | None:

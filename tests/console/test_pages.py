@@ -4,11 +4,14 @@ emulator)."""
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+from urllib.parse import urlencode
 
 import pytest
 
+from leadcache.console import Console
 from leadcache.metrics import MetricsServer
 from leadcache.sync.lease import Lease
 from tests.sync.conftest import airtable_state
@@ -208,3 +211,32 @@ def test_actions_wait_for_the_lease_and_say_busy(scene: Scene, served: MetricsSe
     assert "another process is syncing" in html
     with scene.cache() as cache:
         assert cache.store.get_pending(parked["id"]).state == "rejected"  # type: ignore[union-attr]
+
+
+def test_an_action_without_airtable_settings_says_so(scene: Scene) -> None:
+    console = Console(scene.settings.replace(api_key=None))
+    browser = console.guard.new_browser_id()
+    with scene.cache() as cache:
+        (conflict,) = cache.store.list_conflicts()
+    body = urlencode({"csrf": console.guard.csrf_token(browser), "keep": "local"}).encode()
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": f"/conflicts/{conflict.id}/resolve",
+        "HTTP_HOST": "127.0.0.1:9464",
+        "HTTP_COOKIE": f"leadcache_csrf={browser}",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    response = console.handle(environ)
+    assert response.status.startswith("503")
+    assert b"AIRTABLE_API_KEY" in response.body
+    with scene.cache() as cache:
+        assert cache.store.get_conflict(conflict.id).status == "open"  # type: ignore[union-attr]
+
+
+def test_too_many_fields_are_refused(served: MetricsServer) -> None:
+    client = _client(served)
+    query = "&".join(f"f{i}=1" for i in range(50))
+    assert client.get(f"/leads?{query}")[0] == 400
+    form = {f"f{i}": "1" for i in range(50)}
+    assert client.post("/queue/1/retry", form)[0] == 413

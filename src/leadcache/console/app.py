@@ -119,7 +119,10 @@ class Console:
             return response
         if path.startswith("/static/"):
             return self._static(path.removeprefix("/static/"))
-        query = parse_qs(str(environ.get("QUERY_STRING", "")), max_num_fields=20)
+        try:
+            query = parse_qs(str(environ.get("QUERY_STRING", "")), max_num_fields=20)
+        except ValueError:
+            return Response("400 Bad Request", b"too many query fields\n", "text/plain")
         request = Request(environ, method, path, query, user)
         try:
             if method == "POST":
@@ -237,7 +240,7 @@ class Console:
                     actions.resolve(
                         cache, sync, ident, done, user=request.user, value=form.get("value")
                     )
-        except (SyncBusy, ValidationError) as exc:
+        except LeadCacheError as exc:
             log_event(
                 log,
                 logging.WARNING,
@@ -247,7 +250,12 @@ class Console:
                 id=ident,
                 user=request.user,
             )
-            status = "409 Conflict" if isinstance(exc, SyncBusy) else "400 Bad Request"
+            if isinstance(exc, SyncBusy):
+                status = "409 Conflict"
+            elif isinstance(exc, ValidationError):
+                status = "400 Bad Request"
+            else:  # e.g. the Airtable settings are missing, the database is locked
+                status = "503 Service Unavailable"
             return again(request, status, error=exc)
         target = f"/{kind}?" + urlencode({"done": done, "id": ident})
         response = Response("303 See Other", b"", "text/plain")
@@ -289,7 +297,8 @@ class Console:
 
 
 def _read_form(environ: dict[str, Any]) -> dict[str, str] | None:
-    """The url-encoded form of a POST (first value of each field), None when too large."""
+    """The url-encoded form of a POST (first value of each field), None when too large or
+    with too many fields."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -297,5 +306,8 @@ def _read_form(environ: dict[str, Any]) -> dict[str, str] | None:
     if length > MAX_BODY:
         return None
     raw = environ["wsgi.input"].read(length) if length > 0 else b""
-    fields = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=20)
+    try:
+        fields = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=20)
+    except ValueError:
+        return None
     return {k: v[0] for k, v in fields.items()}

@@ -31,12 +31,15 @@
   var search = document.querySelector('.search input[name="q"]');
   if (search) {
     var timer = null;
+    var latest = 0;
     search.addEventListener("input", function () {
       clearTimeout(timer);
       timer = setTimeout(function () {
         var url = "/leads?q=" + encodeURIComponent(search.value);
+        var mine = ++latest;
         fetch(url, { credentials: "same-origin" }).then(function (r) { return r.text(); })
           .then(function (html) {
+            if (mine !== latest) { return; }  // a newer search was typed meanwhile
             var doc = new DOMParser().parseFromString(html, "text/html");
             var fresh = doc.getElementById("results");
             var results = document.getElementById("results");

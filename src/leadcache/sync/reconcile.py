@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from ..fields import is_blank
+from ..settings import ConflictPolicy
 from ..store.base import LeadState, PendingChange, RemoteRecord, Store
 from ..types import Fields, LeadId, is_local_id
 
@@ -85,7 +86,7 @@ class Reconciler:
         key_field: the Airtable field holding a lead's local id (idempotent creates).
     """
 
-    def __init__(self, store: Store, *, policy: str, key_field: str) -> None:
+    def __init__(self, store: Store, *, policy: ConflictPolicy, key_field: str) -> None:
         self.store = store
         self.policy = policy
         self.key_field = key_field

@@ -21,6 +21,7 @@ from leadcache import LeadCache
 from leadcache.console import Console
 from leadcache.emulator import Emulator
 from leadcache.metrics import Metrics, MetricsServer
+from leadcache.settings import Secret
 from tests.sync.conftest import airtable_state, settings_for
 
 from .conftest import HOSTILE_NAME, Scene, build_scene
@@ -239,3 +240,33 @@ def test_overview_with_a_month_of_history_and_a_budget(
         context.close()
         server.close()
         metrics.close()
+
+
+def test_with_a_token_the_browser_logs_in_and_acts(scene: Scene, browser: Browser) -> None:
+    token = "browser-console-token-0123456789"
+    settings = scene.settings.replace(console_token=Secret(token))
+    metrics = Metrics(settings)
+    server = metrics.serve(host="127.0.0.1", port=0)
+    try:
+        anonymous = browser.new_context(base_url=server.url)
+        try:
+            assert anonymous.request.get("/").status == 401
+        finally:
+            anonymous.close()
+        context = browser.new_context(
+            base_url=server.url, http_credentials={"username": "ops", "password": token}
+        )
+        try:
+            tab = context.new_page()
+            tab.goto("/conflicts")
+            tab.get_by_role("button", name="Keep Airtable").click()
+            tab.wait_for_url("**/conflicts?done=airtable*")
+            assert "ops ·" in tab.locator("header .who").inner_text()
+            assert token not in tab.content()
+        finally:
+            context.close()
+    finally:
+        server.close()
+        metrics.close()
+    with scene.cache() as cache:
+        assert cache.store.list_conflicts() == []

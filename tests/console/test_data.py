@@ -118,3 +118,25 @@ def test_every_template_escapes(cache: LeadCache) -> None:
     assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
     assert "&#34;\\x1b" in html
     assert "<u>" not in html
+
+
+def test_the_last_failed_run_is_shown_with_its_message(cache: LeadCache) -> None:
+    _run(cache, NOW - timedelta(hours=3), 1)
+    cache.store.record_sync_run(
+        {
+            "kind": "push",
+            "outcome": "offline",
+            "started_at": (NOW - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "duration_s": 1.0,
+            "calls": 2,
+            "error": "cannot reach <Airtable> \x1b[31m",
+        }
+    )
+    _run(cache, NOW - timedelta(hours=1), 1)
+    report = health(cache, now=NOW)
+    assert report.last_error_message == "cannot reach <Airtable> \x1b[31m"
+    html = Renderer().render(
+        "overview.html", health=report, calls=calls_by_day(cache, now=NOW), path="/",
+        csrf="t", user="local", notice=None,
+    )  # fmt: skip
+    assert "offline: cannot reach &lt;Airtable&gt; \\x1b[31m" in html

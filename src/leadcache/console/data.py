@@ -66,6 +66,7 @@ class Health:
     oldest_pending_at: str | None
     oldest_pending_age_s: float | None
     last_push_age_s: float | None
+    last_error_message: str | None = None
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -97,12 +98,17 @@ def health(
     waiting = cache.store.open_pending(states=("pending",))
     oldest = waiting[0].created_at if waiting else None
     last_push = snap["last_push"]
+    failed = next(
+        (r for r in cache.store.recent_sync_runs(limit=200) if r.get("outcome", "ok") != "ok"),
+        None,
+    )
     return Health(
         snapshot=snap,
         lease_holder=cache.store.lease_holder("sync", time.time()),
         oldest_pending_at=oldest,
         oldest_pending_age_s=_age(oldest, now),
         last_push_age_s=_age(last_push["started_at"] if last_push else None, now),
+        last_error_message=str(failed["error"]) if failed and failed.get("error") else None,
         tasks=loop.health() if loop is not None else {},
     )
 

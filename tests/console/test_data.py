@@ -12,6 +12,7 @@ from leadcache import LeadCache
 from leadcache.console.chart import calls_chart
 from leadcache.console.data import calls_by_day, health
 from leadcache.console.render import Renderer, ago, cell, visible
+from leadcache.store.base import Store
 from tests.conftest import remote
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -140,3 +141,16 @@ def test_the_last_failed_run_is_shown_with_its_message(cache: LeadCache) -> None
         csrf="t", user="local", notice=None,
     )  # fmt: skip
     assert "offline: cannot reach &lt;Airtable&gt; \\x1b[31m" in html
+
+
+def test_pages_of_leads_match_the_full_listing(cache: LeadCache) -> None:
+    cache.store.upsert_remote([remote(i) for i in range(120)])
+    cache.store.mark_deleted(["rec00000000000003", "rec00000000000077"], "remote")
+    everything = cache.store.list_leads()
+    assert len(everything) == 118
+    pages = [cache.store.page_leads(offset=o, limit=50) for o in (0, 50, 100, 150)]
+    assert [len(p) for p in pages] == [50, 50, 18, 0]
+    assert [lead["id"] for p in pages for lead in p] == [lead["id"] for lead in everything]
+    # The default implementation (for other backends) agrees with SQLite's.
+    default = Store.page_leads(cache.store, offset=40, limit=30)
+    assert default == cache.store.page_leads(offset=40, limit=30)

@@ -8,7 +8,6 @@ shown on the page with the status code they deserve; nothing changes then.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -151,8 +150,9 @@ class Console:
 
     def _overview(self, request: Request, **extra: Any) -> Response:
         with self._cache() as cache:
-            health = data.health(cache, self.loop)
-            calls = data.calls_by_day(cache, budget=self.budget)
+            runs = cache.store.recent_sync_runs(limit=data.RUNS_SCANNED)
+            health = data.health(cache, self.loop, runs=runs)
+            calls = data.calls_by_day(cache, budget=self.budget, runs=runs)
         return self._page(request, "overview.html", health=health, calls=calls, **extra)
 
     def _queue(self, request: Request, status: str = "200 OK", **extra: Any) -> Response:
@@ -178,9 +178,7 @@ class Console:
             if q:
                 found = cache.search_leads(q, limit=offset + PAGE_SIZE + 1)[offset:]
             else:
-                found = list(
-                    itertools.islice(cache.store.iter_all_leads(), offset, offset + PAGE_SIZE + 1)
-                )
+                found = cache.store.page_leads(offset=offset, limit=PAGE_SIZE + 1)
             total = None if q else cache.store.count_leads()
         more = len(found) > PAGE_SIZE
         nxt = "/leads?" + urlencode({"q": q, "offset": offset + PAGE_SIZE}) if more else None

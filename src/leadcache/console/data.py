@@ -89,19 +89,23 @@ class Health:
 
 
 def health(
-    cache: LeadCache, loop: BackgroundSync | None = None, *, now: datetime | None = None
+    cache: LeadCache,
+    loop: BackgroundSync | None = None,
+    *,
+    now: datetime | None = None,
+    runs: list[dict[str, Any]] | None = None,
 ) -> Health:
     """Freshness both ways (Airtable to cache: last pull; cache to Airtable: the oldest change
-    still waiting), the lease holder, errors and counts."""
+    still waiting), the lease holder, errors and counts. ``runs``: the recent sync runs, when
+    the caller read them already (newest first)."""
     now = now if now is not None else datetime.now(UTC)
     snap = status_snapshot(cache, now=now)
     waiting = cache.store.open_pending(states=("pending",))
     oldest = waiting[0].created_at if waiting else None
     last_push = snap["last_push"]
-    failed = next(
-        (r for r in cache.store.recent_sync_runs(limit=200) if r.get("outcome", "ok") != "ok"),
-        None,
-    )
+    if runs is None:
+        runs = cache.store.recent_sync_runs(limit=200)
+    failed = next((r for r in runs if r.get("outcome", "ok") != "ok"), None)
     return Health(
         snapshot=snap,
         lease_holder=cache.store.lease_holder("sync", time.time()),
@@ -143,15 +147,19 @@ def calls_by_day(
     days: int = 30,
     budget: BudgetSource = no_budget,
     now: datetime | None = None,
+    runs: list[dict[str, Any]] | None = None,
 ) -> CallsByDay:
-    """Calls per day over the last ``days`` days (today included), from the sync runs."""
+    """Calls per day over the last ``days`` days (today included), from the sync runs
+    (``runs``, newest first, when the caller read them already)."""
     now = now if now is not None else datetime.now(UTC)
     today = now.date()
     first = today - timedelta(days=days - 1)
     month_start = today.replace(day=1)
     per_day: dict[date, int] = {first + timedelta(days=i): 0 for i in range(days)}
     month = 0
-    for run in cache.store.recent_sync_runs(limit=RUNS_SCANNED):
+    if runs is None:
+        runs = cache.store.recent_sync_runs(limit=RUNS_SCANNED)
+    for run in runs:
         try:
             day = parse_ts(str(run.get("started_at") or "")).astimezone(UTC).date()
         except ValueError:

@@ -240,3 +240,19 @@ def test_too_many_fields_are_refused(served: MetricsServer) -> None:
     assert client.get(f"/leads?{query}")[0] == 400
     form = {f"f{i}": "1" for i in range(50)}
     assert client.post("/queue/1/retry", form)[0] == 413
+
+
+def test_hostile_values_in_a_conflict_are_escaped(scene: Scene, served: MetricsServer) -> None:
+    local = "<script>alert('local')</script>\x1b[32m"
+    remote = '"><svg onload=alert(1)>\u202e'
+    with scene.cache() as cache:
+        cache.update_lead(scene.hostile_id, {"Title": local})
+        scene.emu.human_update(scene.hostile_id, {"Title": remote})
+        cache.sync.sync()
+        conflict = next(c for c in cache.store.list_conflicts() if c.lead_id == scene.hostile_id)
+    _, html, _ = _client(served).get("/conflicts")
+    card = html[html.index(f'id="conflict-{conflict.id}"') :]
+    assert "<script>alert('local')" not in html and "<svg onload" not in html
+    assert "\x1b" not in html and "\u202e" not in html
+    assert "&lt;script&gt;alert(&#39;local&#39;)&lt;/script&gt;\\x1b[32m" in card
+    assert "&#34;&gt;&lt;svg onload=alert(1)&gt;\\u202e" in card

@@ -220,7 +220,9 @@ class Console:
             return Response("413 Content Too Large", b"form too large\n", "text/plain")
         if not self.guard.csrf_ok(request.environ, form.get("csrf")):
             log_event(log, logging.WARNING, "console: refused a POST (CSRF)", path=request.path)
-            return Response("403 Forbidden", b"refused: reload the page and try again\n")
+            return Response(
+                "403 Forbidden", b"refused: reload the page and try again\n", "text/plain"
+            )
         match = _ACTION.match(request.path)
         if match is None:
             return Response("404 Not Found", b"not found\n", "text/plain")

@@ -148,15 +148,22 @@ def test_drop_discards_the_change(scene: Scene, served: MetricsServer) -> None:
     ("keep", "expected"), [("local", "enriched"), ("airtable", "disqualified")]
 )
 def test_resolve_keeps_one_side(
-    scene: Scene, served: MetricsServer, keep: str, expected: str
+    scene: Scene,
+    served: MetricsServer,
+    keep: str,
+    expected: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = _client(served)
     with scene.cache() as cache:
         (conflict,) = cache.store.list_conflicts()
-    status, _, _ = client.post(
-        f"/conflicts/{conflict.id}/resolve", {"csrf": client.csrf(), "keep": keep}
-    )
+    with caplog.at_level(logging.INFO, logger="leadcache.console"):
+        status, _, _ = client.post(
+            f"/conflicts/{conflict.id}/resolve", {"csrf": client.csrf(), "keep": keep}
+        )
     assert status == 303
+    (record,) = [r for r in caplog.records if r.getMessage() == "console: conflict resolved"]
+    assert record.fields == {"conflict_id": conflict.id, "kept": keep, "user": "local"}  # type: ignore[attr-defined]
     with scene.cache() as cache:
         assert cache.store.get_conflict(conflict.id).status == f"kept-{keep}"  # type: ignore[union-attr]
         cache.sync.push_to_airtable()

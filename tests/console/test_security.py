@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from leadcache.console import check_exposure, is_loopback
 from leadcache.console.security import Guard
@@ -148,3 +150,24 @@ def test_guard_csrf_tokens_are_per_browser_and_per_process() -> None:
     assert guard.csrf_ok(environ, guard.csrf_token(a))
     assert not guard.csrf_ok(environ, other.csrf_token(a))
     assert not guard.csrf_ok({"HTTP_COOKIE": "leadcache_csrf=<x>"}, guard.csrf_token(a))
+
+
+@given(
+    a=st.text(alphabet="0123456789abcdef", min_size=32, max_size=32),
+    b=st.text(alphabet="0123456789abcdef", min_size=32, max_size=32),
+    forged=st.text(max_size=80),
+)
+def test_a_csrf_token_only_fits_its_own_browser(a: str, b: str, forged: str) -> None:
+    guard = Guard(None, secret=b"k" * 32)
+    environ = {"HTTP_COOKIE": f"leadcache_csrf={a}", "HTTP_HOST": "127.0.0.1"}
+    assert guard.csrf_ok(environ, guard.csrf_token(a))
+    if a != b:
+        assert not guard.csrf_ok(environ, guard.csrf_token(b))
+    if forged != guard.csrf_token(a):
+        assert not guard.csrf_ok(environ, forged)
+
+
+def test_a_non_ascii_csrf_field_is_refused_not_a_crash(served: MetricsServer) -> None:
+    client = Browserless(served.url)
+    client.csrf()  # the cookie
+    assert client.post("/queue/1/retry", {"csrf": "é" * 64})[0] == 403

@@ -173,4 +173,6 @@ class Guard:
         browser = self.browser_id(environ)
         if browser is None or not submitted:
             return False
-        return hmac.compare_digest(self.csrf_token(browser), submitted)
+        # Bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+        expected = self.csrf_token(browser).encode()
+        return hmac.compare_digest(expected, submitted.encode("utf-8", "surrogatepass"))

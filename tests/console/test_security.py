@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import base64
+import io
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadcache.console import check_exposure, is_loopback
+from leadcache import LeadCache
+from leadcache.console import Console, check_exposure, is_loopback
 from leadcache.console.security import Guard
 from leadcache.errors import ConfigError
 from leadcache.metrics import Metrics, MetricsServer
 from leadcache.settings import Secret, Settings
+from tests.conftest import remote
 
 from .conftest import Browserless, Scene
 
@@ -171,3 +175,44 @@ def test_a_non_ascii_csrf_field_is_refused_not_a_crash(served: MetricsServer) ->
     client = Browserless(served.url)
     client.csrf()  # the cookie
     assert client.post("/queue/1/retry", {"csrf": "é" * 64})[0] == 403
+
+
+_FUZZ_DIR = tempfile.mkdtemp(prefix="leadcache-console-fuzz-")
+
+
+def _fuzz_console() -> Console:
+    settings = Settings.from_env({"LEAD_CACHE_DB_PATH": str(Path(_FUZZ_DIR) / "leads.db")})
+    with LeadCache(settings=settings) as cache:
+        if not cache.store.count_leads():
+            cache.store.upsert_remote([remote(i, Name=f"<i>{i}</i>") for i in range(5)])
+    return Console(settings)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "HEAD"]),
+    path=st.one_of(
+        st.sampled_from(["/", "/queue", "/conflicts", "/leads", "/leads/rec00000000000001"]),
+        st.text(max_size=40).map(lambda t: "/" + t),
+        st.from_regex(r"/(queue|conflicts)/[0-9]{1,25}/(retry|drop|resolve)", fullmatch=True),
+    ),
+    query=st.text(max_size=60),
+    body=st.binary(max_size=200),
+    cookie=st.text(max_size=60),
+)
+def test_no_request_crashes_the_console(
+    method: str, path: str, query: str, body: bytes, cookie: str
+) -> None:
+    console = _fuzz_console()
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "HTTP_HOST": "127.0.0.1:9464",
+        "HTTP_COOKIE": cookie,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    response = console.handle(environ)
+    assert int(response.status.split()[0]) < 500 or response.status.startswith("503")
+    assert b"<i>" not in response.body

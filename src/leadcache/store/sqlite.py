@@ -247,6 +247,16 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
         return [self._lead(r) for r in rows]
 
     @_guard
+    def page_leads(self, *, offset: int, limit: int) -> list[Lead]:
+        sql = (
+            f"SELECT {_LEAD_COLUMNS} FROM leads WHERE deleted_at IS NULL "
+            "ORDER BY rid LIMIT ? OFFSET ?"
+        )
+        with self._lock:
+            rows = self._db().execute(sql, (limit, offset)).fetchall()
+        return [self._lead(r) for r in rows]
+
+    @_guard
     def search_leads(self, query: str, *, limit: int | None) -> list[Lead]:
         plan = plan_search(query)
         if plan is None:

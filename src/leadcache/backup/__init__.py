@@ -22,7 +22,7 @@ Example:
 
 from __future__ import annotations
 
-from ._files import BackupInfo, list_backups, prune_backups
+from ._files import BackupInfo, latest_backup, list_backups, prune_backups
 from .create import Progress, create_backup
 from .restore import RestorePlan, restore_backup
 from .s3 import parse_s3_url, upload_backup
@@ -36,6 +36,7 @@ __all__ = [
     "VerifyReport",
     "assert_no_secret",
     "create_backup",
+    "latest_backup",
     "list_backups",
     "parse_s3_url",
     "prune_backups",

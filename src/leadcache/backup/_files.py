@@ -27,6 +27,7 @@ __all__ = [
     "ensure_private_dir",
     "fsync_dir",
     "fsync_file",
+    "latest_backup",
     "list_backups",
     "next_suffix",
     "prune_backups",
@@ -137,6 +138,17 @@ def list_backups(backup_dir: Path) -> list[BackupInfo]:
         found.append((_sort_key(match), info))
     found.sort(key=lambda pair: pair[0], reverse=True)
     return [info for _, info in found]
+
+
+def latest_backup(backup_dir: Path) -> BackupInfo | None:
+    """The newest leadcache backup in ``backup_dir`` (what ``latest`` means), or None.
+
+    Example:
+        >>> latest_backup(Path("/nonexistent")) is None
+        True
+    """
+    backups = list_backups(backup_dir)
+    return backups[0] if backups else None
 
 
 def prune_backups(backup_dir: Path, keep: int, *, protect: Path | None = None) -> list[Path]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ..backup import create_backup, list_backups, restore_backup, verify_backup
+from ..backup import create_backup, latest_backup, list_backups, restore_backup, verify_backup
 from ..cache import LeadCache
 from ..logs import configure_logging
 from ..service.doctor import run_doctor
@@ -23,14 +23,14 @@ def _pick_backup(env: Env, which: str | None) -> Path:
     """A backup path from an argument: a file, a name in the backup dir, or ``latest``."""
     backup_dir = env.settings().resolved_backup_dir
     if which is None or which == "latest":
-        backups = list_backups(backup_dir)
-        if not backups:
+        newest = latest_backup(backup_dir)
+        if newest is None:
             raise env.error(
                 ExitCode.BAD_INPUT,
                 f"no backups in {backup_dir}",
                 hint="take one with `leadcache backup`",
             )
-        return backups[-1].path
+        return newest.path
     path = Path(which)
     if not path.exists() and (backup_dir / which).exists():
         path = backup_dir / which
@@ -44,7 +44,9 @@ def _pick_backup(env: Env, which: str | None) -> Path:
 
 
 @click.command("backup")
-@click.option("--list", "list_only", is_flag=True, help="List existing backups; take none.")
+@click.option(
+    "--list", "list_only", is_flag=True, help="List existing backups, newest first; take none."
+)
 @common_options
 @pass_env
 def backup_cmd(env: Env, list_only: bool) -> None:

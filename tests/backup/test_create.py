@@ -244,8 +244,7 @@ def test_backup_excludes_uncommitted_rows(tmp_path: Path) -> None:
 
 def test_backups_are_private_whatever_the_umask(tmp_path: Path) -> None:
     db = make_db(tmp_path / "leads_cache.db")
-    backups = tmp_path / "backups"
-    backups.mkdir(mode=0o755)
+    backups = tmp_path / "backups"  # created by create_backup, so it gets 0700
     old_umask = os.umask(0)
     try:
         info = create_backup(db, backups, keep=1)

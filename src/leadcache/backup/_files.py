@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
+from ..errors import BackupError
+
 __all__ = [
     "BACKUP_PREFIX",
     "BackupInfo",
@@ -180,9 +182,39 @@ def prune_backups(backup_dir: Path, keep: int, *, protect: Path | None = None) -
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) if needed and make it ``0700``: backups hold every lead."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    os.chmod(path, DIR_MODE)
+    """Create ``path`` (and missing parents) ``0700``: backups hold every lead.
+
+    Only directories created here get a mode. An existing directory keeps its own: a
+    ``LEAD_CACHE_BACKUP_DIR`` of ``/tmp`` must not turn ``/tmp`` into ``0700``.
+
+    Raises:
+        BackupError: a directory cannot be created (names it and the setting to change).
+    """
+    missing: list[Path] = []
+    probe = path
+    while not probe.is_dir():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            if directory.is_dir():  # another process made it first: not ours to chmod
+                continue
+            raise _dir_error(path, directory, "a file of that name is in the way") from None
+        except OSError as exc:
+            raise _dir_error(path, directory, exc.strerror or str(exc)) from exc
+        os.chmod(directory, DIR_MODE)  # mkdir's mode is filtered by the umask
+
+
+def _dir_error(path: Path, failed: Path, why: str) -> BackupError:
+    where = "" if failed == path else f" ({failed} failed)"
+    return BackupError(
+        f"cannot create the backup directory {path}{where}: {why}",
+        hint="set LEAD_CACHE_BACKUP_DIR to a directory this user can write, or create it",
+    )
 
 
 def fsync_file(path: Path) -> None:

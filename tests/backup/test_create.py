@@ -206,7 +206,8 @@ def test_file_copy_of_a_live_wal_database_misses_committed_rows(tmp_path: Path) 
             "con.execute('PRAGMA wal_autocheckpoint=0')\n"
             "con.execute('BEGIN IMMEDIATE')\n"
             "for i in range(5000):\n"
-            "    con.execute(\"INSERT INTO leads(id, name) VALUES (?, 'x')\", (f'c-{i}',))\n"
+            '    con.execute("INSERT INTO leads(id, name, last_updated)"\n'
+            "                \" VALUES (?, 'x', 'now')\", (f'c-{i}',))\n"
             "con.execute('COMMIT')\n"
             "print('committed', flush=True)\n"
             "sys.stdin.read()\n",
@@ -233,7 +234,7 @@ def test_backup_excludes_uncommitted_rows(tmp_path: Path) -> None:
     con = connect(db)
     try:
         con.execute("BEGIN IMMEDIATE")
-        con.execute("INSERT INTO leads(id, name) VALUES ('open-txn', 'x')")
+        con.execute("INSERT INTO leads(id, name, last_updated) VALUES ('open-txn', 'x', 'now')")
         info = create_backup(db, tmp_path / "backups", keep=1)
         con.execute("ROLLBACK")
     finally:

@@ -7,8 +7,10 @@ It costs at most four API calls (whoami, schema, list webhooks) and changes noth
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import (
@@ -62,6 +64,27 @@ def _problem(exc: LeadCacheError) -> str:
     return "error"
 
 
+def _schema_problems(path: Path) -> list[str]:
+    """The schema must be exactly leadcache's: a foreign trigger can eat queued changes."""
+    from ..backup._files import connect_live_readonly
+    from ..store.schema_check import schema_differences
+
+    try:
+        con = connect_live_readonly(path)
+        try:
+            found = schema_differences(con)
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        return [f"cannot read the schema: {exc}"]
+    if not found:
+        return []
+    return [
+        f"the schema is not exactly leadcache's: {'; '.join(found[:3])} "
+        "(restore a good backup, or drop the foreign objects)"
+    ]
+
+
 def _database_check(settings: Settings) -> Check:
     from ..cache import LeadCache
 
@@ -75,6 +98,7 @@ def _database_check(settings: Settings) -> Check:
             leads = cache.store.count_leads()
     except LeadCacheError as exc:
         return Check("database", "fail", f"{path}: {exc}", "error")
+    problems += _schema_problems(path)
     if problems:
         return Check("database", "fail", f"{path}: {'; '.join(problems[:3])}", "error")
     return Check("database", "ok", f"{path}: integrity ok, schema v{version}, {leads} leads")

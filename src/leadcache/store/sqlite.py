@@ -37,8 +37,9 @@ from .base import (
     RemoteRecord,
     Store,
 )
-from .migrations import FTS_TRIGGERS, apply_migrations, current_version, statements
+from .migrations import FTS_TRIGGERS, current_version, statements
 from .search import plan_search
+from .sqlite_open import WriteGuard, open_connection, translate_open_error
 from .sqlite_outbox import OutboxMixin
 from .sqlite_sync import SyncTablesMixin
 from .sqlite_util import _guard, _path_safe, _translate, dumps, in_chunks
@@ -111,11 +112,13 @@ class _Transaction:
             store._depth += 1
             return
         try:
-            store._db().execute("BEGIN IMMEDIATE")
+            conn = store._db()
+            store._check_writable(conn)  # read-only or damaged: refuse before acknowledging
+            conn.execute("BEGIN IMMEDIATE")
         except BaseException as exc:
             store._lock.release()
             if isinstance(exc, sqlite3.Error):
-                raise _translate(exc) from exc
+                raise _translate(exc, store.path) from exc
             raise
         store._depth = 1
 
@@ -140,12 +143,12 @@ class _Transaction:
             except sqlite3.Error as commit_error:
                 with suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-                raise _translate(commit_error) from commit_error
+                raise _translate(commit_error, store.path) from commit_error
         finally:
             store._lock.release()
 
 
-class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
+class SQLiteStore(WriteGuard, OutboxMixin, SyncTablesMixin, Store):
     """The SQLite implementation of :class:`~leadcache.store.base.Store`.
 
     Args:
@@ -165,8 +168,11 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
         self._depth = 0
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._usage = inuse.hold_shared(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._usage = inuse.hold_shared(self.path)
+        except OSError as exc:
+            raise translate_open_error(self.path, exc) from exc
         try:
             self._open()
         except BaseException:
@@ -182,23 +188,17 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
                 "(trigram full-text search, the -> JSON operator)",
                 hint="use a Python built with a newer SQLite",
             )
-        fresh = not self.path.exists()
-        conn = sqlite3.connect(
-            self.path, isolation_level=None, timeout=_BUSY_TIMEOUT_S, check_same_thread=False
+        # Empty, read-only, stale -shm, new file: see sqlite_open's docstring.
+        conn, self._read_only = open_connection(
+            self.path, synchronous=self._synchronous, timeout=_BUSY_TIMEOUT_S
         )
-        if fresh:
-            os.chmod(self.path, 0o600)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={self._synchronous}")
-        conn.execute("PRAGMA temp_store=MEMORY")
-        try:
-            apply_migrations(conn)
-        except BaseException:
-            conn.close()
-            raise
+        self._checked = False
+        if self._read_only is None and not self._usage.held:
+            lock = inuse.lock_path_for(self.path)
+            self._read_only = f"the lock file {lock} cannot be opened or created by this user"
         self._conn = conn
         self._pid = os.getpid()
-        if self.get_meta(_META_FTS_PENDING):
+        if self._read_only is None and self.get_meta(_META_FTS_PENDING):
             self._restore_fts()  # a bulk load was interrupted
 
     def _db(self) -> sqlite3.Connection:
@@ -297,7 +297,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
                     if row is None:
                         return None
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self.path) from exc
         return self._lead(row)
 
     @_guard
@@ -428,7 +428,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
                     if row is None:
                         return None
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self.path) from exc
 
         def value(text: str | None) -> Any:
             return None if text is None else json.loads(text)
@@ -558,7 +558,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
                     sql + "WHERE id=?", (*params, dumps(data), diff, now_iso(), lead_id)
                 )
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self.path) from exc
 
     def patch_lead_data(self, lead_id: LeadId, set_values: Fields, remove: Sequence[str]) -> None:
         names = [*set_values, *remove]
@@ -604,7 +604,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
             with self.transaction():
                 self._db().execute(sql, (*params, *diff_params, *json_params, now_iso(), lead_id))
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self.path) from exc
 
     @_guard
     def upsert_remote(self, records: Sequence[RemoteRecord]) -> int:

@@ -13,14 +13,27 @@ The store's connection logic lives in :mod:`.sqlite`; this module holds the deci
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
 from ..errors import DatabaseCorrupt
 from . import inuse
 
-__all__ = ["SIDECARS", "check_not_truncated", "discard_if_empty"]
+__all__ = [
+    "SIDECARS",
+    "check_not_truncated",
+    "clear_corrupt",
+    "corrupt_error",
+    "corrupt_marker",
+    "discard_if_empty",
+    "is_corruption",
+    "mark_corrupt",
+    "read_only_reason",
+    "sidecar",
+]
 
 #: Files SQLite keeps beside a database.
 SIDECARS: Final = ("-wal", "-shm", "-journal")
@@ -29,6 +42,55 @@ SIDECARS: Final = ("-wal", "-shm", "-journal")
 def sidecar(path: Path, suffix: str) -> Path:
     """``leads_cache.db`` + ``-wal`` -> ``leads_cache.db-wal``."""
     return path.with_name(path.name + suffix)
+
+
+def corrupt_marker(path: Path) -> Path:
+    """``<db>.corrupt``: exists once any process found the database damaged."""
+    return sidecar(path, ".corrupt")
+
+
+def is_corruption(exc: sqlite3.Error) -> bool:
+    """Whether SQLite reported damage (``SQLITE_CORRUPT``, ``SQLITE_NOTADB``)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+
+
+def corrupt_error(path: Path, detail: str) -> DatabaseCorrupt:
+    """The error every write raises once the database is known to be damaged."""
+    return DatabaseCorrupt(
+        f"the database {path} is damaged ({detail}); writes are refused so that nothing more "
+        "is acknowledged into it",
+        hint="stop the agents and `leadcache serve`, then `leadcache restore latest` (changes "
+        "still readable in the damaged file are carried over); `leadcache doctor` shows the "
+        "check",
+    )
+
+
+def mark_corrupt(path: Path, detail: str) -> None:
+    """Record that the database is damaged, so every process refuses writes from now on.
+
+    Best effort: if the marker cannot be written, this process still raises.
+    """
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with contextlib.suppress(OSError):
+        corrupt_marker(path).write_text(f"detected {stamp}: {detail}\n")
+
+
+def clear_corrupt(path: Path) -> None:
+    """Forget a damage marker (the database was replaced by ``restore``)."""
+    with contextlib.suppress(FileNotFoundError):
+        corrupt_marker(path).unlink()
+
+
+def read_only_reason(path: Path) -> str | None:
+    """Which of the database's files this process cannot write, as a sentence, or None."""
+    directory = path.parent
+    if not os.access(directory, os.W_OK):
+        return f"the directory {directory} is not writable by this user"
+    for candidate in (path, sidecar(path, "-wal"), sidecar(path, "-shm")):
+        if candidate.exists() and not os.access(candidate, os.W_OK):
+            return f"{candidate} is not writable by this user"
+    return None
 
 
 def check_not_truncated(path: Path) -> None:

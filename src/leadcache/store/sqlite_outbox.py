@@ -10,6 +10,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 from ..clock import now_iso
@@ -29,6 +30,7 @@ class OutboxMixin:
     """Needs ``_lock``, ``_db()`` and ``transaction()`` from the store it is mixed into."""
 
     _lock: threading.RLock
+    path: Path
 
     def _db(self) -> sqlite3.Connection:
         raise NotImplementedError
@@ -45,7 +47,7 @@ class OutboxMixin:
                 )
                 return int(cast(int, cur.lastrowid))
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self.path) from exc
 
     _PENDING_COLUMNS = (
         "id, lead_id, action, changes_json, base_json, state, attempts, last_error, "

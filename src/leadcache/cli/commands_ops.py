@@ -11,6 +11,7 @@ import click
 
 from ..backup import create_backup, latest_backup, list_backups, restore_backup, verify_backup
 from ..cache import LeadCache
+from ..fields import FieldMap
 from ..logs import configure_logging
 from ..service.doctor import run_doctor
 from .context import Env, common_options, pass_env
@@ -106,7 +107,8 @@ def restore_cmd(env: Env, backup: str | None, dry_run: bool) -> None:
 
     The backup is verified first. Refused (exit 6) while any process has the database open:
     stop `leadcache serve` and the agents first. The replaced database is kept as
-    <db>.pre-restore-<timestamp>.
+    <db>.pre-restore-<timestamp>; the queued changes still readable in it that the backup
+    lacks are replayed (listed in the output; parked ones are listed, not replayed).
 
     \b
     Example:
@@ -116,7 +118,9 @@ def restore_cmd(env: Env, backup: str | None, dry_run: bool) -> None:
     settings = env.settings()
     env.configure_logging()
     path = _pick_backup(env, backup)
-    plan = restore_backup(path, settings.db_path, dry_run=dry_run)
+    plan = restore_backup(
+        path, settings.db_path, dry_run=dry_run, field_map=FieldMap(settings.field_map)
+    )
     data: dict[str, Any] = {
         "dry_run": plan.dry_run,
         "backup": str(plan.backup),
@@ -124,6 +128,8 @@ def restore_cmd(env: Env, backup: str | None, dry_run: bool) -> None:
         "kept_as": str(plan.keep_as) if plan.keep_as else None,
         "leads": plan.report.leads,
         "pending_unsynced": plan.report.pending_unsynced,
+        "carried_over": len(plan.carried.replayed),
+        "not_carried_over": list(plan.carried.skipped),
         "steps": plan.describe(),
     }
     if env.json:

@@ -107,3 +107,20 @@ def test_a_new_database_is_never_visible_empty(tmp_path: Path) -> None:
         assert db.stat().st_size > 0
         assert oct(db.stat().st_mode & 0o777) == "0o600"
     assert sorted(p.name for p in db.parent.iterdir()) == ["leads_cache.db", "leads_cache.db.lock"]
+
+
+def test_doctor_and_backup_find_the_damage_and_stop_writes(damaged: Path, tmp_path: Path) -> None:
+    from leadcache.backup import create_backup
+    from leadcache.errors import BackupError
+    from leadcache.service.doctor import run_doctor
+
+    marker = damaged.with_name(damaged.name + ".corrupt")
+    checks = {c.name: c for c in run_doctor({"LEAD_CACHE_DB_PATH": str(damaged)})}
+    assert checks["database"].verdict == "fail"
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(BackupError, match="damaged"):
+        create_backup(damaged, tmp_path / "backups", keep=7)
+    assert marker.exists()
+    checks = {c.name: c for c in run_doctor({"LEAD_CACHE_DB_PATH": str(damaged)})}
+    assert "writes are refused" in checks["database"].detail

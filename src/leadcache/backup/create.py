@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import BackupError
 from ..store import inuse
+from ..store.sqlite_files import is_corruption, mark_corrupt
 from ._files import (
     FILE_MODE,
     BackupInfo,
@@ -62,7 +63,14 @@ def _snapshot_into(db_path: Path, tmp: Path, progress: Progress | None) -> None:
             dst.execute("PRAGMA journal_mode=DELETE")
             result = [str(row[0]) for row in dst.execute("PRAGMA quick_check")]
             if result != ["ok"]:
-                raise BackupError(f"the fresh copy failed quick_check: {'; '.join(result[:3])}")
+                # The copy is page for page: the live database itself is damaged. Record it, so
+                # every process stops acknowledging writes (store/sqlite_open.py).
+                mark_corrupt(db_path, "; ".join(result[:3]))
+                raise BackupError(
+                    f"the fresh copy failed quick_check: {'; '.join(result[:3])}",
+                    hint=f"{db_path} is damaged: stop the writers and restore the newest "
+                    "good backup",
+                )
         finally:
             dst.close()
     finally:
@@ -159,6 +167,12 @@ def create_backup(
         try:
             _snapshot_into(db_path, tmp, progress)
         except sqlite3.Error as exc:
+            if is_corruption(exc):
+                mark_corrupt(db_path, str(exc))
+                raise BackupError(
+                    f"backup of {db_path} failed: it is damaged ({exc})",
+                    hint="stop the writers and restore the newest good backup",
+                ) from exc
             raise BackupError(f"backup of {db_path} failed: {exc}") from exc
         fsync_file(tmp)
         os.chmod(tmp, FILE_MODE)

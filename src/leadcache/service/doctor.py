@@ -24,6 +24,7 @@ from ..errors import (
     RateLimited,
 )
 from ..settings import Settings
+from ..store.sqlite_files import corrupt_marker, mark_corrupt
 
 __all__ = ["REQUIRED_SCOPES", "Check", "run_doctor"]
 
@@ -98,6 +99,15 @@ def _database_check(settings: Settings) -> Check:
             leads = cache.store.count_leads()
     except LeadCacheError as exc:
         return Check("database", "fail", f"{path}: {exc}", "error")
+    if problems:
+        # Found damage: every process refuses writes from now on (store/sqlite_open.py).
+        mark_corrupt(path, "; ".join(problems[:3]))
+    marker = corrupt_marker(path)
+    if marker.exists():
+        problems.append(
+            f"writes are refused since the damage was {marker.read_text().strip()} "
+            "(`leadcache restore latest` after stopping the writers)"
+        )
     problems += _schema_problems(path)
     if problems:
         return Check("database", "fail", f"{path}: {'; '.join(problems[:3])}", "error")

@@ -191,3 +191,16 @@ def test_a_leftover_read_only_shm_is_replaced(scratch: Path) -> None:
     seen = _library(db)
     assert (seen["read"], seen["write"]) == (4, "ok"), seen
     assert _status(db) == "written"
+
+
+def test_doctor_on_a_read_only_database_warns_and_marks_nothing(scratch: Path) -> None:
+    data = scratch / "data"
+    db = _make_db(data)
+    _chown(NOBODY, data, data / "leads.db.lock")
+    os.chmod(db, 0o644)
+    result = _as_nobody(sys.executable, "-m", "leadcache", "--json", "doctor", f"--db={db}")
+    assert "Traceback" not in result.stderr, result.stderr
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    assert checks["database"]["verdict"] == "warn", checks["database"]
+    assert "read-only" in checks["database"]["detail"]
+    assert not (data / "leads.db.corrupt").exists()

@@ -98,6 +98,7 @@ def _database_check(settings: Settings) -> Check:
             problems = cache.store.integrity_check()
             version = cache.store.schema_version()
             leads = cache.store.count_leads()
+            read_only: str | None = getattr(cache.store, "_read_only", None)
     except LeadCacheError as exc:
         return Check("database", "fail", f"{path}: {exc}", "error")
     if problems:
@@ -112,6 +113,13 @@ def _database_check(settings: Settings) -> Check:
     problems += _schema_problems(path)
     if problems:
         return Check("database", "fail", f"{path}: {'; '.join(problems[:3])}", "error")
+    if read_only is not None:
+        return Check(
+            "database",
+            "warn",
+            f"{path}: integrity ok, schema v{version}, {leads} leads; read-only for this user "
+            f"(writes are refused: {read_only})",
+        )
     return Check("database", "ok", f"{path}: integrity ok, schema v{version}, {leads} leads")
 
 

@@ -184,10 +184,13 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
         with self._lock:
             conn = self._db()
             problems = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+            if self._read_only is not None:
+                return problems  # the FTS5 check is an INSERT: not possible read-only
             try:
                 conn.execute("INSERT INTO leads_fts(leads_fts, rank) VALUES ('integrity-check', 1)")
             except sqlite3.DatabaseError as exc:
-                problems.append(f"full-text index: {exc}")
+                if not (exc.sqlite_errorname or "").startswith("SQLITE_READONLY"):
+                    problems.append(f"full-text index: {exc}")
             return problems
 
     # -- lead reads ------------------------------------------------------------------------

@@ -181,7 +181,9 @@ def open_connection(
         conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("PRAGMA temp_store=MEMORY")
         apply_migrations(conn)
-        return conn, None
+        # SQLite quietly opens a file it cannot write read-only; say so up front instead of
+        # failing at the first write.
+        return conn, read_only_reason(path)
     except sqlite3.DatabaseError as exc:
         conn.close()
         if is_corruption(exc):

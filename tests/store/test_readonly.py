@@ -74,8 +74,9 @@ def _make_db(directory: Path) -> Path:
     return db
 
 
-def _as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
+def _as_nobody(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEAD_CACHE", "AIRTABLE"))}
+    env.update(extra)
     return subprocess.run(
         ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--", *args],
         capture_output=True,
@@ -204,3 +205,27 @@ def test_doctor_on_a_read_only_database_warns_and_marks_nothing(scratch: Path) -
     assert checks["database"]["verdict"] == "warn", checks["database"]
     assert "read-only" in checks["database"]["detail"]
     assert not (data / "leads.db.corrupt").exists()
+
+
+def test_backup_of_a_database_in_a_read_only_directory(scratch: Path) -> None:
+    data = scratch / "data"
+    db = _make_db(data)
+    os.chmod(db, 0o644)
+    os.chmod(data / "leads.db.lock", 0o644)
+    backups = scratch / "backups"
+    backups.mkdir()
+    _chown(NOBODY, backups)
+    env_db = f"--db={db}"
+    result = _as_nobody(
+        sys.executable,
+        "-m",
+        "leadcache",
+        "--json",
+        "backup",
+        env_db,
+        LEAD_CACHE_BACKUP_DIR=str(backups),
+    )
+    assert result.returncode == 0, result.stderr
+    made = Path(json.loads(result.stdout)["path"])
+    assert made.parent == backups
+    assert sorted(p.name for p in data.iterdir()) == ["leads.db", "leads.db.lock"]

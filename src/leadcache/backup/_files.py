@@ -256,5 +256,18 @@ def connect_snapshot(path: Path) -> sqlite3.Connection:
 
 
 def connect_live_readonly(path: Path) -> sqlite3.Connection:
-    """Open the live database read-only with the usual 5 s busy timeout (sees its ``-wal``)."""
-    return sqlite3.connect(_file_uri(path, "mode=ro"), uri=True, timeout=5.0)
+    """Open the live database read-only with the usual 5 s busy timeout (sees its ``-wal``).
+
+    In a directory this user cannot write, SQLite cannot create the ``-shm`` a WAL reader
+    needs. Without a ``-wal`` there, nobody is writing (a writer would have made one), so the
+    file is read as it is (``immutable=1``); the copy's ``quick_check`` still guards it.
+    """
+    con = sqlite3.connect(_file_uri(path, "mode=ro"), uri=True, timeout=5.0)
+    try:
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        con.close()
+        if path.with_name(path.name + "-wal").exists() or os.access(path.parent, os.W_OK):
+            raise
+        return sqlite3.connect(_file_uri(path, "mode=ro&immutable=1"), uri=True, timeout=5.0)
+    return con

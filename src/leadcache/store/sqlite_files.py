@@ -1,8 +1,11 @@
 """The SQLite database as files: sidecars, an empty or damaged file, and clean removal.
 
-The store's connection logic lives in :mod:`.sqlite`; this module holds the decisions about the
-*files* that must be made before (or instead of) opening a connection:
+The store's connection logic lives in :mod:`.sqlite_open`; this module holds what concerns the
+*files* beside and around a connection:
 
+* ``<db>.corrupt``, the damage marker: written by whoever finds the database damaged (a store,
+  ``doctor``, ``backup``), checked before every write, removed by ``restore``;
+* which of the files this user cannot write, to name it in a ``ReadOnlyDatabase`` error;
 * a database file of 0 bytes is damage (a truncation), never "a new cache": SQLite would
   happily treat it as an empty database and leadcache would fill it with an empty schema, so
   every lead and every queued change would silently be gone;

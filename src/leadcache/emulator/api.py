@@ -260,14 +260,58 @@ def _meta_route(state: State, req: ApiRequest) -> Route:
         if method == "POST":
             return Route("meta.create_table", base_id, lambda: _create_table(state, req, base_id),
                          True)  # fmt: skip
-    if len(seg) == 6 and seg[1] == "bases" and seg[3] == "tables" and seg[5] == "fields":
+    if len(seg) == 5 and seg[1] == "bases" and seg[3] == "tables" and method == "PATCH":
         base_id, table_key = seg[2], seg[4]
-        if method == "POST":
+        return Route("meta.update_table", base_id,
+                     lambda: _update_table(state, req, base_id, table_key), True)  # fmt: skip
+    if len(seg) == 5 and seg[1] == "bases" and seg[3] == "views" and method == "DELETE":
+        base_id, view_id = seg[2], seg[4]
+        return Route("meta.delete_view", base_id,
+                     lambda: _delete_view(state, base_id, view_id), True)  # fmt: skip
+    if len(seg) in (6, 7) and seg[1] == "bases" and seg[3] == "tables" and seg[5] == "fields":
+        base_id, table_key = seg[2], seg[4]
+        if method == "POST" and len(seg) == 6:
             return Route(
                 "meta.create_field", base_id,
                 lambda: _create_field(state, req, base_id, table_key), True,
             )  # fmt: skip
+        if method == "PATCH" and len(seg) == 7:
+            field_key = seg[6]
+            return Route(
+                "meta.update_field", base_id,
+                lambda: _update_field(state, req, base_id, table_key, field_key), True,
+            )  # fmt: skip
     return Route("unknown", None, _not_found_route)
+
+
+def _update_table(state: State, req: ApiRequest, base_id: str, table_key: str) -> tuple[int, bytes]:
+    table = state.table(base_id, table_key)
+    body = _body(req)
+    changes: dict[str, Any] = {k: body[k] for k in ("name", "description") if k in body}
+    state.update_table(table, changes)
+    return 200, encode(table.schema(True))
+
+
+def _update_field(
+    state: State, req: ApiRequest, base_id: str, table_key: str, field_key: str
+) -> tuple[int, bytes]:
+    table = state.table(base_id, table_key)
+    body = _body(req)
+    unknown = set(body) - {"name", "description"}
+    if unknown:
+        # Airtable's update-field endpoint changes only the name and description.
+        raise invalid_request(f"Only name and description can be updated, not {sorted(unknown)}")
+    if table.find_field(field_key) is None:
+        raise state.not_found("field", field_key)
+    return 200, encode(state.update_field(table, field_key, body).schema())
+
+
+def _delete_view(state: State, base_id: str, view_id: str) -> tuple[int, bytes]:
+    for table in state.base(base_id).tables:
+        if table.find_view(view_id) is not None:
+            state.delete_view(table, view_id)
+            return 200, encode({"deleted": True, "id": view_id})
+    raise state.not_found("view", view_id)
 
 
 def _whoami(state: State) -> dict[str, Any]:

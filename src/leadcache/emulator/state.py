@@ -22,7 +22,7 @@ from .model import Table, View
 from .webhooks import WebhookRegistry
 from .writes import Transaction, Writer
 
-__all__ = ["NOT_FOUND_STYLES", "Base", "FieldDef", "State"]
+__all__ = ["NOT_FOUND_STYLES", "Base", "FieldDef", "SchemaChange", "State"]
 
 #: ``"404"``: Airtable's older answers (``MODEL_ID_NOT_FOUND``, ``TABLE_NOT_FOUND``);
 #: ``"403"``: the PAT-era ``INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND`` [airtable-api.md §18].
@@ -36,6 +36,25 @@ _FORBIDDEN_MESSAGE = (
     "and your token have the required permissions, and that the model names and/or ids are "
     "correct."
 )
+
+
+@dataclass(slots=True)
+class SchemaChange:
+    """One schema change, for ``tableFields``/``tableMetadata`` webhook payloads.
+
+    Attributes:
+        table: the table concerned.
+        kind: ``table_created``, ``metadata`` (name/description), ``field_created`` or
+            ``field_changed``.
+        field: the field, for field changes.
+        previous: the table's ``{"name","description"}`` or the field's ``{"name","type"}``
+            before the change.
+    """
+
+    table: Table
+    kind: str
+    field: FieldSpec | None = None
+    previous: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -159,7 +178,7 @@ class State:
             self.add_field(table, definition[0], definition[1], options)
         table.views.append(View(self.ids.new("viw"), "Grid view"))
         base.tables.append(table)
-        self._schema_changed(base)
+        self._schema_changed(base, SchemaChange(table, "table_created"))
         return table
 
     def add_field(
@@ -196,7 +215,7 @@ class State:
                 table.recompute(record, now)
         for base in self.bases.values():
             if table in base.tables:
-                self._schema_changed(base)
+                self._schema_changed(base, SchemaChange(table, "field_created", spec))
         return spec
 
     def add_view(
@@ -216,7 +235,61 @@ class State:
         self._schema_changed(self.base_of(table))
         return view
 
-    def _schema_changed(self, base: Base) -> None:
+    def rename_base(self, base: Base, name: str) -> None:
+        """Name the base (what ``GET /meta/bases`` lists)."""
+        if not isinstance(name, str) or not name.strip():
+            raise ApiError(422, "INVALID_REQUEST_UNKNOWN", "A base needs a name")
+        base.name = name
+
+    def update_table(self, table: Table, changes: dict[str, Any]) -> Table:
+        """``PATCH /meta/bases/{base}/tables/{table}``: ``name`` and ``description``."""
+        base = self.base_of(table)
+        name = changes.get("name", table.name)
+        if not isinstance(name, str) or not name:
+            raise ApiError(422, "INVALID_REQUEST_UNKNOWN", "A table needs a name")
+        other = base.find_table(name)
+        if other is not None and other is not table:
+            raise ApiError(422, "DUPLICATE_TABLE_NAME", f'Table name "{name}" is not unique')
+        if "description" in changes and not isinstance(changes["description"], str | None):
+            raise ApiError(422, "INVALID_REQUEST_UNKNOWN", "description must be a string")
+        previous = {"name": table.name, "description": table.description}
+        table.name = name
+        table.description = changes.get("description", table.description)
+        self._schema_changed(base, SchemaChange(table, "metadata", previous=previous))
+        return table
+
+    def update_field(self, table: Table, key: str, changes: dict[str, Any]) -> FieldSpec:
+        """``PATCH …/fields/{field}``: ``name`` and ``description`` (Airtable allows no more)."""
+        spec = table.field(key)
+        name = changes.get("name", spec.name)
+        if not isinstance(name, str) or not name or (name != spec.name and name in table.by_name):
+            raise ApiError(
+                422, "DUPLICATE_OR_EMPTY_FIELD_NAME", f'Field name "{name}" is empty or taken'
+            )
+        previous = {"name": spec.name, "type": spec.type}
+        del table.by_name[spec.name]
+        spec.name = name
+        table.by_name[name] = spec
+        table.names[spec.id] = name
+        if "description" in changes:
+            spec.description = changes["description"] or None
+        for record in table.records.values():
+            record.invalidate()
+        change = SchemaChange(table, "field_changed", spec, previous)
+        self._schema_changed(self.base_of(table), change)
+        return spec
+
+    def delete_view(self, table: Table, view_id: str) -> None:
+        """``DELETE /meta/bases/{base}/views/{view}``."""
+        view = table.find_view(view_id)
+        if view is None:
+            raise self.not_found("view", view_id)
+        table.views.remove(view)
+        self._schema_changed(self.base_of(table))
+
+    def _schema_changed(self, base: Base, change: SchemaChange | None = None) -> None:
+        if change is not None:
+            self.webhooks.record_schema(base.id, change)
         for hook in self.schema_hooks:
             hook(base)
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import Clock
-from .errors import ApiError
+from .errors import ApiError, invalid_request
 from .fields import SUPPORTED_TYPES, FieldSpec, default_options
 from .formula import compile_formula
 from .ids import IdFactory
+from .links import THROUGH_LINK_TYPES, add_inverse, check_link_options, linked_values, propagate
 from .listing import Listings
 from .model import Table, View
 from .webhooks import WebhookRegistry
@@ -102,7 +103,8 @@ class State:
         self.webhooks_allowed = True
         self.user = user
         self.bases: dict[str, Base] = {}
-        self.writer = Writer(ids, self._record_exists)
+        self.collaborator = {"id": user["id"], "email": user["email"], "name": "Emulator User"}
+        self.writer = Writer(ids, self._record_exists, [self.collaborator])
         self.listings = Listings(clock, ids, iterator_ttl)
         self.webhooks = WebhookRegistry(clock, ids, user)
         self.commit_hooks: list[Callable[[Base, Transaction], None]] = []
@@ -177,9 +179,15 @@ class State:
             options = definition[2] if len(definition) > 2 else None
             self.add_field(table, definition[0], definition[1], options)
         table.views.append(View(self.ids.new("viw"), "Grid view"))
+        self.attach(base, table)
         base.tables.append(table)
         self._schema_changed(base, SchemaChange(table, "table_created"))
         return table
+
+    def attach(self, base: Base, table: Table) -> None:
+        """Give a table of ``base`` what its computed fields read (linked tables, the user)."""
+        table.user = self.collaborator
+        table.linked = lambda spec, values: linked_values(base, table, spec, values)
 
     def add_field(
         self,
@@ -201,6 +209,11 @@ class State:
         merged = default_options(field_type, self.ids)
         if options:
             merged = {**(merged or {}), **options}
+        base = next((b for b in self.bases.values() if table in b.tables), None)
+        if field_type in ("multipleRecordLinks", *THROUGH_LINK_TYPES):
+            if base is None:
+                raise invalid_request(f"A {field_type} field can only be added to a live table")
+            merged = check_link_options(base, table, field_type, merged or {})
         if merged and "choices" in merged:
             merged["choices"] = [
                 {"id": c.get("id") or self.ids.new("sel"), "name": c["name"],
@@ -213,9 +226,10 @@ class State:
             now = self.clock.now()
             for record in table.records.values():
                 table.recompute(record, now)
-        for base in self.bases.values():
-            if table in base.tables:
-                self._schema_changed(base, SchemaChange(table, "field_created", spec))
+        if base is not None:
+            self._schema_changed(base, SchemaChange(table, "field_created", spec))
+            if field_type == "multipleRecordLinks":
+                add_inverse(self, base, table, spec)
         return spec
 
     def add_view(
@@ -302,3 +316,8 @@ class State:
         self.webhooks.record(base.id, tx)
         for hook in self.commit_hooks:
             hook(base, tx)
+        # The other side of two-way links, deleted link targets, lookups/rollups/counts.
+        for inverse in propagate(self, base, tx, self.clock.now()):
+            self.webhooks.record(base.id, inverse)
+            for hook in self.commit_hooks:
+                hook(base, inverse)

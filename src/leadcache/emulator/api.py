@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .cellformat import string_format
 from .errors import ApiError, invalid_request
 from .listing import parse_body_query, parse_bool, parse_url_query
 from .model import Record, Table
@@ -142,7 +143,8 @@ class RecordHandlers:
             raise self.state.not_found("record", record_id)
         query = parse_url_query(self.req.query)
         if query.cell_format == "string":
-            return 200, encode(table.render(record, by_id=query.by_id, as_string=True))
+            fmt = string_format(query.time_zone, query.user_locale, table.primary_text)
+            return 200, encode(table.render(record, by_id=query.by_id, as_string=fmt))
         return 200, table.record_json(record, query.by_id).encode()
 
     def create(self) -> tuple[int, bytes]:

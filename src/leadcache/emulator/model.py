@@ -11,13 +11,16 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..formula import RecordCells
 from .clock import format_datetime
 from .errors import ApiError, unknown_field
-from .fields import FieldSpec, is_empty, string_cell
+from .fields import FieldSpec, is_empty
 from .formula import CompiledFormula, compile_formula, to_text
+
+if TYPE_CHECKING:
+    from .cellformat import StringFormat
 
 __all__ = ["Record", "Table", "View"]
 
@@ -120,6 +123,7 @@ class Table:
         #: linked values, and the user credited for createdBy/lastModifiedBy.
         self.linked: Callable[[FieldSpec, dict[str, Any]], Any] | None = None
         self.user: dict[str, Any] | None = None
+        self.primary_text: Callable[[str, str], str] = lambda table_id, record_id: record_id
 
     # ------------------------------------------------------------------ fields
 
@@ -256,7 +260,7 @@ class Table:
         *,
         by_id: bool = False,
         only: Iterable[str] | None = None,
-        as_string: bool = False,
+        as_string: StringFormat | None = None,
         comment_count: bool = False,
     ) -> dict[str, Any]:
         """The record as Airtable JSON: always ``id``, ``createdTime`` and ``fields``."""
@@ -266,7 +270,7 @@ class Table:
         cells: dict[str, Any] = {}
         for fid, value in selected:
             key = fid if by_id else by_id_map[fid].name
-            cells[key] = string_cell(value) if as_string else value
+            cells[key] = as_string.cell(by_id_map[fid], value) if as_string else value
         out: dict[str, Any] = {"id": record.id, "createdTime": record.created_text, "fields": cells}
         if comment_count:
             out["commentCount"] = 0

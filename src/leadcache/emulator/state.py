@@ -14,7 +14,7 @@ from typing import Any
 
 from .clock import Clock
 from .errors import ApiError, invalid_request
-from .fields import SUPPORTED_TYPES, FieldSpec, default_options
+from .fields import SUPPORTED_TYPES, FieldSpec, default_options, string_cell
 from .formula import compile_formula
 from .ids import IdFactory
 from .links import THROUGH_LINK_TYPES, add_inverse, check_link_options, linked_values, propagate
@@ -188,6 +188,16 @@ class State:
         """Give a table of ``base`` what its computed fields read (linked tables, the user)."""
         table.user = self.collaborator
         table.linked = lambda spec, values: linked_values(base, table, spec, values)
+
+        def primary_text(table_id: str, record_id: str) -> str:
+            target = next((t for t in base.tables if t.id == table_id), None)
+            record = None if target is None else target.records.get(record_id)
+            if target is None or record is None:
+                return record_id
+            spec = target.fields[0]
+            return string_cell(record.values.get(spec.id, ""))
+
+        table.primary_text = primary_text
 
     def add_field(
         self,

@@ -185,3 +185,20 @@ def test_orm(orm: Any, emu: Emulator) -> None:
     fetched.delete()
     assert Lead.all(formula=match({"Name": "Orm"})) == []
     assert Account.from_id(acme.id).leads == []
+
+
+def test_comments(table: pyairtable.Table, emu: Emulator) -> None:
+    rec = table.create({"Name": "Talked about"})
+    first = table.add_comment(rec["id"], "Called, no answer")
+    reply = table.add_comment(rec["id"], "Second try", parent_comment_id=first.id)
+    assert first.id.startswith("com") and first.author.id == table.api.whoami()["id"]
+    assert reply.parent_comment_id == first.id
+    assert [c.text for c in table.comments(rec["id"])] == ["Second try", "Called, no answer"]
+    first.text = "Called twice"
+    first.save()
+    assert table.comments(rec["id"])[-1].last_updated_time is not None
+    counted = table.all(formula=f"RECORD_ID()='{rec['id']}'", count_comments=True)
+    assert counted[0].get("commentCount") == 2
+    reply.delete()
+    assert [c.text for c in table.comments(rec["id"])] == ["Called twice"]
+    assert emu.count(endpoint="comments.create") == 2

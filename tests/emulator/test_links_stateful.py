@@ -59,9 +59,7 @@ class TwoWayLinks(RuleBasedStateMachine):
     def links_are_inverse(self) -> None:
         if not hasattr(self, "leads"):
             return
-        forward = {
-            (r["id"], a) for r in self.emu.records() for a in r["fields"].get("Account", [])
-        }
+        forward = {(r["id"], a) for r in self.emu.records() for a in r["fields"].get("Account", [])}
         backward = {
             (lead, r["id"])
             for r in self.emu.records("Accounts")

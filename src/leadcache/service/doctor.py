@@ -22,6 +22,7 @@ from ..errors import (
     RateLimited,
 )
 from ..settings import Settings
+from ..store.meta import MetaKey
 
 __all__ = ["REQUIRED_SCOPES", "Check", "run_doctor"]
 
@@ -73,11 +74,17 @@ def _database_check(settings: Settings) -> Check:
             problems = cache.store.integrity_check()
             version = cache.store.schema_version()
             leads = cache.store.count_leads()
+            deleted = cache.store.count_leads(include_deleted=True) - leads
     except LeadCacheError as exc:
         return Check("database", "fail", f"{path}: {exc}", "error")
     if problems:
         return Check("database", "fail", f"{path}: {'; '.join(problems[:3])}", "error")
-    return Check("database", "ok", f"{path}: integrity ok, schema v{version}, {leads} leads")
+    # Counted as `status` and `verify` count them: live leads, then the deleted ones kept.
+    return Check(
+        "database",
+        "ok",
+        f"{path}: integrity ok, schema v{version}, {leads} leads ({deleted} deleted)",
+    )
 
 
 def _webhook_check(settings: Settings, table: Any, scopes: list[str] | None) -> Check:
@@ -89,7 +96,7 @@ def _webhook_check(settings: Settings, table: Any, scopes: list[str] | None) -> 
 
         with LeadCache(settings=settings) as cache:
             meta = cache.store.all_meta()
-    hook_id = meta.get("webhook_id")
+    hook_id = meta.get(MetaKey.WEBHOOK_ID)
     if not hook_id:
         return Check(
             "webhook", "ok", "no webhook yet; the first incremental pull creates one if allowed"

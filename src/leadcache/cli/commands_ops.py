@@ -10,9 +10,10 @@ from typing import Any
 
 import click
 
-from ..backup import create_backup, list_backups, restore_backup, verify_backup
+from ..backup import create_backup, latest_backup, list_backups, restore_backup, verify_backup
 from ..cache import LeadCache
 from ..clock import format_ts
+from ..fields import FieldMap
 from ..logs import configure_logging
 from ..service.doctor import run_doctor
 from .context import Env, common_options, pass_env
@@ -25,14 +26,14 @@ def _pick_backup(env: Env, which: str | None) -> Path:
     """A backup path from an argument: a file, a name in the backup dir, or ``latest``."""
     backup_dir = env.settings().resolved_backup_dir
     if which is None or which == "latest":
-        backups = list_backups(backup_dir)
-        if not backups:
+        newest = latest_backup(backup_dir)
+        if newest is None:
             raise env.error(
                 ExitCode.BAD_INPUT,
                 f"no backups in {backup_dir}",
                 hint="take one with `leadcache backup`",
             )
-        return backups[-1].path
+        return newest.path
     path = Path(which)
     if not path.exists() and (backup_dir / which).exists():
         path = backup_dir / which
@@ -46,7 +47,9 @@ def _pick_backup(env: Env, which: str | None) -> Path:
 
 
 @click.command("backup")
-@click.option("--list", "list_only", is_flag=True, help="List existing backups; take none.")
+@click.option(
+    "--list", "list_only", is_flag=True, help="List existing backups, newest first; take none."
+)
 @common_options
 @pass_env
 def backup_cmd(env: Env, list_only: bool) -> None:
@@ -102,7 +105,9 @@ def restore_cmd(env: Env, backup: str | None, dry_run: bool, yes: bool) -> None:
     The backup is verified first. On a terminal, the plan is shown and you are asked to
     confirm; off a terminal (scripts, agents) --yes is required (exit 2 without it).
     Refused (exit 6) while any process has the database open: stop `leadcache serve` and
-    the agents first. The replaced database is kept as <db>.pre-restore-<timestamp>.
+    the agents first. The replaced database is kept as <db>.pre-restore-<timestamp>; the
+    queued changes still readable in it that the backup lacks are replayed (listed in the
+    output; parked ones are listed, not replayed).
 
     \b
     Example:
@@ -112,9 +117,11 @@ def restore_cmd(env: Env, backup: str | None, dry_run: bool, yes: bool) -> None:
     settings = env.settings()
     env.configure_logging()
     path = _pick_backup(env, backup)
+    field_map = FieldMap(settings.field_map)
     if not dry_run and not yes:
-        _confirm_restore(env, restore_backup(path, settings.db_path, dry_run=True).describe())
-    plan = restore_backup(path, settings.db_path, dry_run=dry_run)
+        preview = restore_backup(path, settings.db_path, dry_run=True, field_map=field_map)
+        _confirm_restore(env, preview.describe())
+    plan = restore_backup(path, settings.db_path, dry_run=dry_run, field_map=field_map)
     data: dict[str, Any] = {
         "dry_run": plan.dry_run,
         "backup": str(plan.backup),
@@ -122,6 +129,8 @@ def restore_cmd(env: Env, backup: str | None, dry_run: bool, yes: bool) -> None:
         "kept_as": str(plan.keep_as) if plan.keep_as else None,
         "leads": plan.report.leads,
         "pending_unsynced": plan.report.pending_unsynced,
+        "carried_over": len(plan.carried.replayed),
+        "not_carried_over": list(plan.carried.skipped),
         "steps": plan.describe(),
     }
 

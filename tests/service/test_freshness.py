@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from leadcache import LeadCache, Settings
+from leadcache.backup import create_backup, verify_backup
 from leadcache.emulator import Emulator
 from leadcache.metrics import Metrics, MetricsServer
 from leadcache.service.loop import BackgroundSync
@@ -204,3 +205,24 @@ def test_an_expired_webhook_is_recreated_with_pings_and_counted(
     target = serve.cache.get_all_leads()[5]
     emu.human_update(target["id"], {"Title": "After Recreate"})
     wait_for(lambda: serve.cache.get_lead_by_id(target["id"])["title"] == "After Recreate")
+
+
+def test_backups_never_carry_the_mac_secret_and_a_restored_cache_makes_a_new_webhook(
+    pinged: tuple[Serve, Settings], emu: Emulator, tmp_path: Path
+) -> None:
+    serve, settings = pinged
+    secret = serve.cache.store.get_meta(MetaKey.WEBHOOK_MAC_SECRET)
+    old_hook = serve.cache.store.get_meta(MetaKey.WEBHOOK_ID)
+    assert secret and old_hook
+    info = create_backup(settings.db_path, tmp_path / "backups", keep=3)
+    raw = info.path.read_bytes()
+    assert secret.encode() not in raw
+    assert verify_backup(info.path).ok
+    # A cache made from that backup cannot verify pings: it replaces the webhook.
+    restored = tmp_path / "restored.db"
+    restored.write_bytes(raw)
+    with LeadCache(settings=settings.replace(db_path=restored)) as cache:
+        assert cache.store.get_meta(MetaKey.WEBHOOK_MAC_SECRET) is None
+        cache.sync.incremental_sync()
+        assert cache.store.get_meta(MetaKey.WEBHOOK_ID) not in (None, old_hook)
+        assert cache.store.get_meta(MetaKey.WEBHOOK_MAC_SECRET)

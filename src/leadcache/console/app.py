@@ -76,7 +76,8 @@ class Console:
     Args:
         settings: the database, the Airtable settings (for actions) and the console token.
         loop: the running background sync, whose task failures the overview shows.
-        budget: where the monthly API call budget comes from (LEAD_CACHE_MONTHLY_CALL_BUDGET by default).
+        budget: where the monthly API call budget comes from
+            (LEAD_CACHE_MONTHLY_CALL_BUDGET by default).
         sync: the :class:`~leadcache.sync.manager.SyncFactory` of the caches the console opens
             (by default ``SyncManager.factory(lease_wait=LEASE_WAIT)``: the CLI's manager,
             waiting up to ``LEASE_WAIT`` s for the lease).

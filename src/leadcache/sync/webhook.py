@@ -75,7 +75,10 @@ class WebhookFeed:
             AirtableAuthError: webhooks are refused and ``LEAD_CACHE_INCREMENTAL=webhook``.
         """
         wanted = notification_url(self.settings)
-        if self.hook_id and (self.meta.get_meta(MetaKey.WEBHOOK_NOTIFY_URL) or None) != wanted:
+        stale = (self.meta.get_meta(MetaKey.WEBHOOK_NOTIFY_URL) or None) != wanted
+        # A restored backup has no MAC secret (backups strip it): its pings cannot be checked.
+        unverifiable = wanted is not None and not self.meta.get_meta(MetaKey.WEBHOOK_MAC_SECRET)
+        if self.hook_id and (stale or unverifiable):
             self._replace()
         if self.hook_id:
             if self.meta.get_meta(MetaKey.WEBHOOK_BASELINE_PENDING):

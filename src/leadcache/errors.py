@@ -19,6 +19,7 @@ The tree::
     │   └── AirtableServerError          5xx that outlasted our retries
     ├── SyncError                        the sync engine could not run
     │   └── SyncBusy                     another process holds the sync lease
+    │       └── LeaseLost                this syncer lost the lease mid-run
     └── BackupError                      a backup, verify or restore failed or was refused
         └── RestoreRefused               the target is in use, or the backup failed its checks
 
@@ -45,6 +46,7 @@ __all__ = [
     "IteratorExpired",
     "LeadCacheError",
     "LeadNotFound",
+    "LeaseLost",
     "RateLimited",
     "RecordRejected",
     "RestoreRefused",
@@ -194,6 +196,11 @@ class SyncError(LeadCacheError):
 
 class SyncBusy(SyncError):
     """Another process holds the sync lease; try again after it expires or is released."""
+
+
+class LeaseLost(SyncBusy):
+    """This syncer lost the sync lease mid-run (another took it over): it abandoned its plan;
+    what it did not finish stays queued and the next run plans it again."""
 
 
 class BackupError(LeadCacheError):

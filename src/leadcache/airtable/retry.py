@@ -102,6 +102,10 @@ class RetryPolicy:
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
         self._clock = clock
+        #: Called right before every attempt is sent, after the pacer's wait: the sync engine
+        #: checks its lease here (a fencing check), so a request that waited out penalties is
+        #: not sent by a syncer that lost the lease meanwhile. What it raises propagates.
+        self.before_send: Callable[[], None] | None = None
 
     @classmethod
     def from_settings(
@@ -163,6 +167,8 @@ class RetryPolicy:
         offline_tries = 0
         while True:
             self.pacer.acquire()
+            if self.before_send is not None:
+                self.before_send()
             started = self._clock()
             try:
                 result = send()

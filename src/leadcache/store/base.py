@@ -325,13 +325,22 @@ class Store(abc.ABC):
         """The latest sync runs, newest first."""
 
     @abc.abstractmethod
-    def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
-        """Take or renew the lease ``name`` for ``owner`` unless someone else holds it
-        unexpired. Returns whether ``owner`` now holds it."""
+    def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> int | None:
+        """Take the lease ``name`` for ``owner`` unless someone else holds it unexpired.
+
+        Returns the lease's generation (its fencing token, >= 1) if ``owner`` now holds it,
+        else None. Taking a lease that was free, expired or held by another owner starts a new
+        generation; an expiry further ahead than its ttl (a clock stepped back) counts as
+        expired."""
+
+    @abc.abstractmethod
+    def renew_lease(self, name: str, owner: str, generation: int, ttl: float, now: float) -> bool:
+        """Extend the lease if ``owner`` still holds generation ``generation`` (nobody took it
+        since, even if it expired). Never takes back a lease another owner held."""
 
     @abc.abstractmethod
     def release_lease(self, name: str, owner: str) -> None:
-        """Give the lease up if ``owner`` holds it."""
+        """Give the lease up if ``owner`` holds it (its generation is kept)."""
 
     @abc.abstractmethod
     def lease_holder(self, name: str, now: float) -> str | None:

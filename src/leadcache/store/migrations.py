@@ -146,10 +146,19 @@ CREATE TABLE rate_limit (
 );
 """
 
+#: The lease's generation is its fencing token: it grows each time a different owner (or the
+#: same owner after losing it) takes the lease, so a syncer that lost it can tell. ``ttl`` lets
+#: a reader bound an expiry read back from the database (a clock stepped backwards).
+_V3_LEASE_GENERATION = """
+ALTER TABLE sync_lease ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_lease ADD COLUMN ttl REAL NOT NULL DEFAULT 0;
+"""
+
 #: (version, name, SQL), applied in order.
 MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (1, "leads, cache_meta, pending_sync, aliases and full-text index", _V1),
     (2, "conflicts, sync runs, sync lease and shared rate limit", _V2),
+    (3, "sync lease generation (fencing token) and ttl", _V3_LEASE_GENERATION),
 )
 
 

@@ -37,6 +37,7 @@ from ..errors import (
     IteratorExpired,
     LeadCacheError,
     RateLimited,
+    RecordRejected,
     ValidationError,
 )
 from ..fields import COMPUTED_FIELD_TYPES
@@ -131,7 +132,12 @@ class SyncManager:
             self.store,
             policy=self.settings.conflict_policy,
             key_field=self.settings.sync_key_field,
+            fence=self.lease.check,
         )
+        # Fencing: every request is checked against the lease right before it is sent.
+        policy = getattr(airtable, "policy", None)
+        if policy is not None and hasattr(policy, "before_send"):
+            policy.before_send = self.lease.check
         self.pusher = Pusher(
             airtable,
             self.store,
@@ -513,7 +519,12 @@ class SyncManager:
         self._store_field_ids({n: f.id for n, f in schema.fields.items()})
         if key not in schema.fields:
             log.info("creating the %r field that makes creates idempotent", key)
-            self.airtable.create_field(key, "singleLineText")
+            try:
+                self.airtable.create_field(key, "singleLineText")
+            except RecordRejected:
+                # Another cache (another machine, another syncer) made it meanwhile.
+                if key not in self.airtable.schema().fields:
+                    raise
         self.store.set_meta("key_field_ready", key)
 
     def push_to_airtable(

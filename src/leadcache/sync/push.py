@@ -117,7 +117,8 @@ class Pusher:
         store: the cache's store.
         reconciler: rebuilds leads from Airtable's answers.
         key_field: the upsert key of creates.
-        renew: called between requests (keeps the sync lease).
+        renew: called before each request and inside each transaction applying an answer:
+            raises ``LeaseLost`` when another syncer took the lease (fencing).
         before_creates: called once before the first create is sent (makes the key field).
         typecast: let Airtable convert values (e.g. create select options).
     """
@@ -234,6 +235,7 @@ class Pusher:
         deletes_after: list[Operation],
     ) -> None:
         with self.store.transaction():
+            self.renew()  # fencing: apply nothing if another syncer took the lease meanwhile
             lead_id = op.lead_id
             if answer is not None and answer["id"] != lead_id:
                 current = self.store.resolve(lead_id)
@@ -275,6 +277,7 @@ class Pusher:
             result.conflicts += outcome.conflicts
             return
         with self.store.transaction():
+            self.renew()
             self.store.update_pending(
                 [r.id for r in op.rows], state="rejected", error=exc.to_dict()
             )

@@ -40,6 +40,7 @@ class Lease:
         ttl: seconds the lease lasts after each renewal.
         wait: seconds :meth:`acquire` keeps trying before raising ``SyncBusy``.
         clock: wall-clock time, shared by the processes of one host (expiry times).
+        monotonic: this process's own elapsed time (how long ``acquire`` has waited).
         heartbeat: renew in a background thread while held (off in unit tests of the store).
     """
 
@@ -52,6 +53,7 @@ class Lease:
         name: str = "sync",
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         heartbeat: bool = True,
     ) -> None:
         self.store = store
@@ -61,6 +63,7 @@ class Lease:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._clock = clock
         self._sleep = sleep
+        self._monotonic = monotonic
         self._depth = 0
         #: The fencing token of the current tenure; 0 when not held.
         self.generation = 0
@@ -82,12 +85,12 @@ class Lease:
         if self._depth:
             self._depth += 1
             return
-        deadline = time.monotonic() + self.wait  # our own wait: immune to clock steps
+        deadline = self._monotonic() + self.wait  # our own wait: immune to clock steps
         while True:
             generation = self.store.acquire_lease(self.name, self.owner, self.ttl, self._clock())
             if generation:
                 break
-            if time.monotonic() >= deadline:
+            if self._monotonic() >= deadline:
                 holder = self.store.lease_holder(self.name, self._clock())
                 raise SyncBusy(
                     f"another process is syncing ({holder or 'unknown'})",

@@ -28,6 +28,7 @@ from .store.base import Store
 from .store.meta import MetaKey
 from .store.sqlite import SQLiteStore
 from .sync.manager import SyncFactory, SyncManager
+from .sync.parked import supersede_parked
 from .types import LOCAL_ID_PREFIX, Fields, Lead, LeadId, new_local_id
 
 __all__ = ["LOCAL_ID_PREFIX", "LeadCache"]
@@ -173,6 +174,9 @@ class LeadCache:
                 base = {name: remote.get(name) for name in effective}
                 self.store.patch_lead_data(peek.id, to_set, to_remove)
                 self.store.add_pending(peek.id, "update", effective, base)
+                # An older parked (rejected/held) value of these fields must never be pushed
+                # over this newer one: it is superseded (see sync/parked.py).
+                supersede_parked(self.store, peek.id, effective)
 
     def add_lead(self, lead_data: Mapping[str, Any]) -> LeadId:
         """Add a new lead; it is created in Airtable on the next push.

@@ -70,8 +70,9 @@ def test_a_rejected_change_wholly_superseded_leaves_the_queue(
     assert cache.pending_changes() == []
     with pytest.raises(ValidationError):
         cache.sync.retry_pending(parked["id"])
-    (row,) = [p for p in cache.pending_changes(states=("dropped",)) if p["id"] == parked["id"]]
-    assert row["last_error"]["kind"] == "superseded"
+    row = cache.store.get_pending(parked["id"])
+    assert row is not None and row.state == "dropped"
+    assert row.last_error is not None and row.last_error["kind"] == "superseded"
     assert _title(emu, lead) == "NEW"
 
 
@@ -97,3 +98,21 @@ def test_keep_local_on_a_held_change_does_not_push_it_over_a_newer_agent_write(
     assert _title(emu, lead) == "B"
     assert cache.pending_changes() == []
     assert cache_state(cache) == airtable_state(emu)
+
+
+def test_a_held_change_whose_conflicting_field_was_superseded_goes_back_to_the_queue(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    lead = seed_leads(emu, 2)[0]
+    cache = make_cache(emu, LEAD_CACHE_CONFLICT_POLICY="manual")
+    cache.sync.pull_from_airtable()
+    cache.update_lead(lead, {"title": "A", "status": "enriched"})
+    emu.human_update(lead, {"Title": "H"})
+    cache.sync.sync()
+    assert [p["state"] for p in cache.pending_changes()] == ["held"]
+    cache.update_lead(lead, {"title": "B"})
+    cache.sync.sync()
+    record = emu.get_record(lead)
+    assert record is not None
+    assert (record["fields"]["Title"], record["fields"]["Status"]) == ("B", "enriched")
+    assert cache.pending_changes() == []

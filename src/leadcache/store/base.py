@@ -111,7 +111,7 @@ class Conflict:
     remote_value: Any
     base_value: Any
     policy: str
-    status: Literal["open", "kept-local", "kept-airtable"]
+    status: Literal["open", "kept-local", "kept-airtable", "superseded"]
     created_at: str
     resolved_at: str | None
 
@@ -312,7 +312,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def close_conflict(self, conflict_id: int, status: str) -> None:
-        """Mark a conflict resolved (``kept-local`` or ``kept-airtable``)."""
+        """Mark a conflict resolved (``kept-local``, ``kept-airtable``, or ``superseded`` by a
+        newer agent write to the field)."""
 
     # -- sync bookkeeping --------------------------------------------------------------------
     @abc.abstractmethod

@@ -257,7 +257,8 @@ class Pusher:
             # conflict.
             for row in self.store.pending_for(lead_id):
                 touched = {k: remote.get(k) for k in row.base if k in op.fields}
-                if touched and row.action == "update":
+                # Only queued rows: a parked (rejected/held) row never saw this value.
+                if touched and row.action == "update" and row.state == "pending":
                     self.store.update_pending([row.id], base={**row.base, **touched})
             # The answer is Airtable's whole current record: a person may have changed other
             # fields meanwhile, some of which later changes also touch. Settle those like a

@@ -17,12 +17,15 @@ Built on the unmodified pyairtable client, but only on its lowest layer, ``Api.r
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, cast
 from urllib.parse import quote
 
 import pyairtable
+import requests
 from pyairtable.formulas import quoted
 
 from ..errors import (
@@ -126,6 +129,23 @@ class PyAirtableTable:
         # keeps working if someone renames the table in Airtable (pyairtable does the same).
         self._table_segment = quote(table, safe="")
         self._table_id: str | None = table if table.startswith("tbl") and len(table) == 17 else None
+        #: Airtable's clock: the ``Date`` of the latest answer (epoch seconds), and our own
+        #: ``time.time()`` when it arrived. ``LAST_MODIFIED_TIME()`` is on Airtable's clock, so
+        #: formula watermarks are taken from it, never from ours.
+        self.server_time: float | None = None
+        self.server_time_seen_at: float | None = None
+        api.session.hooks.setdefault("response", []).append(self._note_date)
+
+    def _note_date(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        header = response.headers.get("Date")
+        if not header:
+            return
+        try:
+            moment = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return
+        self.server_time = moment.timestamp()
+        self.server_time_seen_at = time.time()
 
     @classmethod
     def from_settings(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Callable
+from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -64,6 +65,8 @@ class _Handler(BaseHTTPRequestHandler):
             f"HTTP/1.1 {outcome.status} {_REASONS.get(outcome.status, 'Unknown')}\r\n"
             "Content-Type: application/json; charset=utf-8\r\n"
             f"Content-Length: {len(outcome.body)}\r\n"
+            # Like any HTTP server, on the emulator's clock (which tests may skew).
+            f"Date: {formatdate(self.server.app.state.clock.timestamp(), usegmt=True)}\r\n"
         )
         for name, value in outcome.headers:
             head += f"{name}: {value}\r\n"

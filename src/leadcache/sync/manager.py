@@ -26,7 +26,7 @@ from ..airtable.pacing import NoPacer, Pacer
 from ..airtable.protocol import AirtableTable
 from ..airtable.types import TableSchemaInfo
 from ..catalog import FieldCatalog
-from ..clock import SYSTEM_CLOCK, Clock, format_ts, parse_ts
+from ..clock import SYSTEM_CLOCK, Clock, format_ts, iso_at, parse_ts
 from ..errors import (
     AirtableAuthError,
     AirtableError,
@@ -53,6 +53,7 @@ from .lease import Lease
 from .pacer import StorePacer
 from .push import PlannedRequest, Pusher
 from .reconcile import DELETED_FIELD, IngestResult, Reconciler, same_value
+from .watermark import SKEW_WARNING_S, Watermark
 
 __all__ = ["SyncFactory", "SyncManager"]
 
@@ -294,6 +295,7 @@ class SyncManager:
             # Create the change feed before listing: this full pull is then its baseline, and
             # the first incremental pull reads only what changed (no second full listing).
             self._ensure_webhook(report, baseline_done=True)
+        mark = Watermark(self.airtable)
         result = IngestResult()
         seen: set[str] = set()
         with self.store_bulk_mode():
@@ -316,7 +318,9 @@ class SyncManager:
         self.store.set_meta("last_sweep", self.clock.iso())
         self.store.set_meta("webhook_baseline_pending", None)
         if self.store.get_meta("incremental_cursor") is None or self._mode() == "formula":
-            self.store.set_meta("incremental_cursor", started)
+            self.store.set_meta(
+                "incremental_cursor", self._on_airtable_clock(mark, started, report)
+            )
 
     def _ingest_batch(
         self,
@@ -376,13 +380,31 @@ class SyncManager:
         cursor = self.store.get_meta("incremental_cursor") or self.store.get_meta("last_full_sync")
         assert cursor is not None
         started = self.clock.iso()
+        mark = Watermark(self.airtable)
         formula = modified_since_formula(cursor, self.settings.modified_slack)
         result = IngestResult()
         for page in self._pages_with_restart(formula):
             self.lease.renew()
             result.add(self.reconciler.ingest(page))
         self._fill(report, result)
-        self.store.set_meta("incremental_cursor", started)
+        self.store.set_meta("incremental_cursor", self._on_airtable_clock(mark, started, report))
+
+    def _on_airtable_clock(self, mark: Watermark, local: str, report: dict[str, Any]) -> str:
+        """When a listing started, on Airtable's clock (the formula cursor); records the skew.
+        Falls back to ``local`` when Airtable's clock is unknown."""
+        airtable_time = mark.airtable_time()
+        skew = mark.skew()
+        if airtable_time is None or skew is None:
+            return local
+        report["clock_skew_s"] = round(skew, 1)
+        self.store.set_meta("airtable_clock_skew_s", f"{skew:.1f}")
+        if abs(skew) > SKEW_WARNING_S:
+            log.warning(
+                "Airtable's clock is %.0f s %s ours; incremental pulls use Airtable's",
+                abs(skew),
+                "behind" if skew > 0 else "ahead of",
+            )
+        return iso_at(airtable_time)
 
     def _pages_with_restart(
         self, formula: str | None = None, fields: list[str] | None = None

@@ -19,7 +19,14 @@ def test_healthy_setup(env: Env, emu: Emulator) -> None:
     result = run(["doctor", "--json"], env)
     assert result.exit_code == 0, result.output
     checks = _checks(result.stdout)
-    assert list(checks) == ["settings", "database", "connectivity", "permissions", "webhook"]
+    assert list(checks) == [
+        "settings",
+        "database",
+        "rate limit",
+        "connectivity",
+        "permissions",
+        "webhook",
+    ]
     assert all(v in ("ok", "warn", "skip") for v in checks.values()), checks
     assert checks["database"] == "ok"
     assert checks["connectivity"] == "ok"

@@ -65,6 +65,8 @@ class RetryPolicy:
         sleep: the sleep function (injectable for tests).
         rng: the random source for jitter (injectable for tests).
         clock: a monotonic clock, to time attempts.
+        max_penalty: the longest wait after a 429, whatever ``Retry-After`` says (the penalty
+            setting, if larger, still applies).
 
     Example:
         >>> policy = RetryPolicy(LocalPacer(4.5), CallStats(), max_retries=5)
@@ -88,8 +90,10 @@ class RetryPolicy:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_penalty: float = 300.0,
     ) -> None:
         self.pacer = pacer
+        self.max_penalty = max_penalty
         self.stats = stats
         self.max_retries = max_retries
         self.penalty = penalty
@@ -222,6 +226,8 @@ class RetryPolicy:
         floor = self.penalty
         if failure.retry_after is not None:
             floor = max(floor, failure.retry_after)
+        # A Retry-After of hours would stall every process sharing the pacer: capped.
+        floor = min(floor, max(self.max_penalty, self.penalty))
         return floor + self._rng.uniform(0.0, self.penalty_jitter)
 
     def _final_error(self, failure: Failure, idempotent: bool) -> AirtableError:

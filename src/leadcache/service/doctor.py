@@ -22,6 +22,7 @@ from ..errors import (
     RateLimited,
 )
 from ..settings import Settings
+from .sync_checks import rate_limit_check
 
 __all__ = ["REQUIRED_SCOPES", "Check", "run_doctor"]
 
@@ -161,6 +162,7 @@ def run_doctor(environ: dict[str, str] | None = None, *, db_override: Any = None
             )
         )
     checks.append(_database_check(settings))
+    checks.append(rate_limit_check(settings))
     if missing:
         for name in ("connectivity", "permissions", "webhook"):
             checks.append(Check(name, "skip", "needs AIRTABLE_API_KEY and AIRTABLE_BASE_ID"))

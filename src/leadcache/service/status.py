@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ..sync.pacer import rate_limit_pause
 
 if TYPE_CHECKING:
     from ..cache import LeadCache
@@ -92,6 +94,8 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
     push_calls = sum(
         int((r.get("calls_by_kind") or {}).get(kind, 0)) for r in push_runs for kind in WRITE_KINDS
     )
+    pause = rate_limit_pause(store, settings.base_id, now.timestamp()) if settings.base_id else 0.0
+    until = now + timedelta(seconds=pause) if pause > 0 else None
     return {
         "database": str(settings.db_path),
         "database_bytes": database_size(Path(settings.db_path)),
@@ -103,6 +107,9 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
         "deleted_leads": store.count_leads(include_deleted=True) - live,
         "pending": {state: counts.get(state, 0) for state in ("pending", "rejected", "held")},
         "conflicts": len(conflicts),
+        # After a 429 every process waits (capped at 5 min): a pause in force is a stall.
+        "rate_limit_pause_s": round(pause, 1),
+        "rate_limited_until": until.isoformat().replace("+00:00", "Z") if until else None,
         "last_pull": _brief(_last(ok, PULL_KINDS)),
         "last_push": _brief(_last(ok, PUSH_KINDS)),
         "last_error": _brief(next((r for r in runs if r.get("outcome", "ok") != "ok"), None)),

@@ -351,7 +351,12 @@ class Store(abc.ABC):
     def reserve_request_slot(self, bucket: str, interval: float, now: float) -> float:
         """Reserve the next send time for a request (shared by every process): returns the
         time (same clock as ``now``) at which the caller may send; slots are ``interval``
-        seconds apart."""
+        seconds apart. A stored slot further ahead than ``RATE_SLOT_HORIZON_S`` (a clock
+        stepped back, an uncapped penalty from an older version) is read as that bound."""
+
+    @abc.abstractmethod
+    def rate_slot(self, bucket: str) -> float | None:
+        """The next free send time stored for ``bucket`` (raw; None if none was stored)."""
 
     @abc.abstractmethod
     def defer_requests(self, bucket: str, until: float) -> None:

@@ -16,8 +16,11 @@ from ..types import LeadId
 from .base import Conflict
 from .sqlite_util import _guard, dumps
 
-__all__ = ["SYNC_RUNS_KEPT", "SyncTablesMixin"]
+__all__ = ["RATE_SLOT_HORIZON_S", "SYNC_RUNS_KEPT", "SyncTablesMixin"]
 
+#: The furthest ahead (seconds) a send slot read from the database may lie: the largest
+#: penalty (``leadcache.sync.pacer.MAX_PENALTY_S``, 300 s) plus a minute.
+RATE_SLOT_HORIZON_S = 360.0
 #: Seconds an expiry read back may lie beyond ``now + ttl`` before it counts as a clock step.
 LEASE_CLOCK_SLACK_S = 1.0
 #: How many sync runs are kept; older ones are deleted as new ones are recorded.
@@ -224,13 +227,24 @@ class SyncTablesMixin:
             row = conn.execute(
                 "SELECT next_slot FROM rate_limit WHERE bucket=?", (bucket,)
             ).fetchone()
-            slot = now if row is None else max(now, float(row[0]))
+            # Bound what is read back: no stored value may stall every process for long.
+            slot = now if row is None else max(now, min(float(row[0]), now + RATE_SLOT_HORIZON_S))
             conn.execute(
                 "INSERT INTO rate_limit(bucket, next_slot) VALUES (?, ?) "
                 "ON CONFLICT(bucket) DO UPDATE SET next_slot=excluded.next_slot",
                 (bucket, slot + interval),
             )
             return slot
+
+    @_guard
+    def rate_slot(self, bucket: str) -> float | None:
+        with self._lock:
+            row = (
+                self._db()
+                .execute("SELECT next_slot FROM rate_limit WHERE bucket=?", (bucket,))
+                .fetchone()
+            )
+        return None if row is None else float(row[0])
 
     @_guard
     def defer_requests(self, bucket: str, until: float) -> None:

@@ -30,7 +30,7 @@ def test_formula_pull_sees_human_edits_whatever_airtable_clock_skew(
     assert report["records"] >= 1
     assert cache_state(cache) == airtable_state(emu)
     # The skew is measured (whole seconds: the Date header's resolution) and reported.
-    assert report["clock_skew_s"] == pytest.approx(skew, abs=2)
+    assert report.clock_skew_s == pytest.approx(skew, abs=2)
     assert float(cache.store.get_meta("airtable_clock_skew_s") or 0) == pytest.approx(skew, abs=2)
     # The next pull, with nothing changed, reads (almost) nothing: the window starts at
     # Airtable's time of the previous listing, minus the slack.

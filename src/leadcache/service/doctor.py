@@ -162,7 +162,7 @@ def run_doctor(environ: dict[str, str] | None = None, *, db_override: Any = None
             )
         )
     checks.append(_database_check(settings))
-    checks.append(rate_limit_check(settings))
+    checks.append(Check("rate limit", *rate_limit_check(settings)))
     if missing:
         for name in ("connectivity", "permissions", "webhook"):
             checks.append(Check(name, "skip", "needs AIRTABLE_API_KEY and AIRTABLE_BASE_ID"))

@@ -61,6 +61,13 @@ def _brief(run: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: run[k] for k in keys if k in run}
 
 
+def _float(text: str | None) -> float | None:
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None
+
+
 def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[str, Any]:
     """Freshness, counts, the change queue, conflicts, recent runs and API call figures.
 
@@ -110,6 +117,8 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
         # After a 429 every process waits (capped at 5 min): a pause in force is a stall.
         "rate_limit_pause_s": round(pause, 1),
         "rate_limited_until": until.isoformat().replace("+00:00", "Z") if until else None,
+        # Our clock minus Airtable's, as the last pull measured it (None: not measured).
+        "airtable_clock_skew_s": _float(meta.get("airtable_clock_skew_s")),
         "last_pull": _brief(_last(ok, PULL_KINDS)),
         "last_push": _brief(_last(ok, PUSH_KINDS)),
         "last_error": _brief(next((r for r in runs if r.get("outcome", "ok") != "ok"), None)),

@@ -6,34 +6,32 @@ stalls until it ends), and later the Airtable base and table the database was pu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Literal
 
 from ..errors import LeadCacheError
 from ..settings import Settings
 from ..sync.pacer import MAX_PENALTY_S, rate_limit_pause
 
-if TYPE_CHECKING:
-    from .doctor import Check
+#: (verdict, detail, problem): what ``doctor`` turns into a ``Check``.
+Finding = tuple[Literal["ok", "warn", "fail", "skip"], str, str | None]
 
-__all__ = ["rate_limit_check"]
+__all__ = ["Finding", "rate_limit_check"]
 
 
-def rate_limit_check(settings: Settings) -> Check:
+def rate_limit_check(settings: Settings) -> Finding:
     """Whether Airtable's 429 penalty currently pauses every process using this database."""
     from ..cache import LeadCache
-    from .doctor import Check
 
     if not settings.db_path.exists() or not settings.base_id:
-        return Check("rate limit", "skip", "no database or no base configured")
+        return "skip", "no database or no base configured", None
     try:
         with LeadCache(settings=settings) as cache:
             pause = rate_limit_pause(cache.store, settings.base_id)
     except LeadCacheError as exc:
-        return Check("rate limit", "skip", f"database unreadable: {exc}")
+        return "skip", f"database unreadable: {exc}", None
     if pause <= 0:
-        return Check("rate limit", "ok", "no pause in force")
-    return Check(
-        "rate limit",
+        return "ok", "no pause in force", None
+    return (
         "warn",
         f"every request to {settings.base_id} is paused for {pause:.0f} more seconds after "
         f"a 429 (capped at {MAX_PENALTY_S:.0f} s)",

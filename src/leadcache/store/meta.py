@@ -60,3 +60,7 @@ class MetaKey(StrEnum):
     # -- store internals -----------------------------------------------------------------
     FTS_REBUILD_PENDING = "fts_rebuild_pending"
     """SQLite: a bulk load dropped the search triggers and has not rebuilt them yet."""
+
+    # -- sync engine (issue 8) -------------------------------------------------------------
+    AIRTABLE_CLOCK_SKEW = "airtable_clock_skew_s"
+    """Our clock minus Airtable's (seconds), from the ``Date`` of Airtable's answers."""

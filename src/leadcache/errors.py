@@ -4,6 +4,7 @@ The tree::
 
     LeadCacheError
     ├── ConfigError(ValueError)          a setting is missing or invalid; names the variable
+    │   └── BaseMismatch                 the database holds another base or table
     ├── LeadNotFound(KeyError)           no lead has that id (Airtable id or local id)
     ├── ValidationError(ValueError)      an update or new lead is malformed; nothing was written
     ├── StorageError                     the local database failed (wraps sqlite3 / psycopg errors)
@@ -41,6 +42,7 @@ __all__ = [
     "AirtableOffline",
     "AirtableServerError",
     "BackupError",
+    "BaseMismatch",
     "ConfigError",
     "DatabaseBusy",
     "IteratorExpired",
@@ -89,6 +91,12 @@ class ConfigError(LeadCacheError, ValueError):
     def __init__(self, variable: str, message: str, *, hint: str | None = None) -> None:
         super().__init__(f"{variable}: {message}", hint=hint)
         self.variable = variable
+
+
+class BaseMismatch(ConfigError):
+    """The database was pulled from another Airtable base or table than the one configured
+    (a copied file, a wrong environment): syncing would soft-delete every lead and send the
+    queued changes to the wrong table, so nothing is done."""
 
 
 class LeadNotFound(LeadCacheError, KeyError):

@@ -22,7 +22,7 @@ from ..errors import (
     RateLimited,
 )
 from ..settings import Settings
-from .sync_checks import rate_limit_check
+from .sync_checks import base_check, rate_limit_check
 
 __all__ = ["REQUIRED_SCOPES", "Check", "run_doctor"]
 
@@ -162,6 +162,7 @@ def run_doctor(environ: dict[str, str] | None = None, *, db_override: Any = None
             )
         )
     checks.append(_database_check(settings))
+    checks.append(Check("base", *base_check(settings)))
     checks.append(Check("rate limit", *rate_limit_check(settings)))
     if missing:
         for name in ("connectivity", "permissions", "webhook"):

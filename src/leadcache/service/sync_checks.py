@@ -10,12 +10,13 @@ from typing import Literal
 
 from ..errors import LeadCacheError
 from ..settings import Settings
+from ..sync.identity import identity_problem
 from ..sync.pacer import MAX_PENALTY_S, rate_limit_pause
 
 #: (verdict, detail, problem): what ``doctor`` turns into a ``Check``.
 Finding = tuple[Literal["ok", "warn", "fail", "skip"], str, str | None]
 
-__all__ = ["Finding", "rate_limit_check"]
+__all__ = ["Finding", "base_check", "rate_limit_check"]
 
 
 def rate_limit_check(settings: Settings) -> Finding:
@@ -37,3 +38,22 @@ def rate_limit_check(settings: Settings) -> Finding:
         f"a 429 (capped at {MAX_PENALTY_S:.0f} s)",
         "rate-limited",
     )
+
+
+def base_check(settings: Settings) -> Finding:
+    """Whether the database holds the configured Airtable base and table."""
+    from ..cache import LeadCache
+
+    if not settings.db_path.exists():
+        return "skip", "no database yet", None
+    try:
+        with LeadCache(settings=settings) as cache:
+            problem = identity_problem(cache.store, settings)
+            base = cache.store.get_meta("airtable_base_id")
+    except LeadCacheError as exc:
+        return "skip", f"database unreadable: {exc}", None
+    if problem is not None:
+        return "fail", problem + " (syncing is refused)", "config"
+    if base is None:
+        return "ok", "not synced yet: the first run records the base and table", None
+    return "ok", f"the database holds base {base}, table {settings.table_name!r}", None

@@ -64,3 +64,7 @@ class MetaKey(StrEnum):
     # -- sync engine (issue 8) -------------------------------------------------------------
     AIRTABLE_CLOCK_SKEW = "airtable_clock_skew_s"
     """Our clock minus Airtable's (seconds), from the ``Date`` of Airtable's answers."""
+    AIRTABLE_BASE = "airtable_base_id"
+    """The base this database holds (recorded by its first sync run)."""
+    AIRTABLE_TABLE = "airtable_table"
+    """The table (as configured: a name or an id) this database holds."""

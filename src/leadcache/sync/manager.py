@@ -28,7 +28,8 @@ what happens under each failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, Protocol
 
@@ -40,13 +41,14 @@ from ..clock import SYSTEM_CLOCK, Clock
 from ..settings import Settings
 from ..store.base import Store
 from ..store.meta import MetaKey
+from .identity import check_identity
 from .lease import Lease
 from .pacer import StorePacer
 from .pull import Puller
 from .push import PlannedRequest, Pusher
 from .reconcile import Reconciler
 from .repairs import Repairs, check_keep
-from .report import RunRecorder, RunReport
+from .report import RunKind, RunRecorder, RunReport
 from .schema import SchemaReader
 
 __all__ = ["SyncFactory", "SyncManager"]
@@ -166,6 +168,14 @@ class SyncManager:
         options, e.g. ``LeadCache(sync=SyncManager.factory(lease_wait=5))``."""
         return partial(cls.from_settings, client_options=client_options, lease_wait=lease_wait)
 
+    @contextmanager
+    def _run(self, kind: RunKind) -> Iterator[RunReport]:
+        """The lease, the run's record, and the check that this database holds the configured
+        base and table (``BaseMismatch`` before any call to Airtable otherwise)."""
+        with self.lease, self.recorder.run(kind) as report:
+            check_identity(self.store, self.settings)
+            yield report
+
     def close(self) -> None:
         """Nothing to release today; kept for symmetry with ``LeadCache.close``."""
 
@@ -178,14 +188,14 @@ class SyncManager:
         Args:
             progress: called with the number of records received so far after each page.
         """
-        with self.lease, self.recorder.run("pull") as report:
+        with self._run("pull") as report:
             self.puller.full_pull(report, progress)
         return report
 
     def incremental_sync(self) -> RunReport:
         """Pull only what changed since the last pull (a full pull if there was none), then
         run the deletion sweep if it is due. One call when nothing changed."""
-        with self.lease, self.recorder.run("incremental") as report:
+        with self._run("incremental") as report:
             self.puller.pull_changes(report)
             if self.puller.sweep_due():
                 self.puller.sweep(report)
@@ -195,7 +205,7 @@ class SyncManager:
     def sweep_deletions(self) -> RunReport:
         """List every record id (one narrow call per 100 records) and soft-delete the leads
         Airtable no longer has: the safety net for deletions no webhook reported."""
-        with self.lease, self.recorder.run("sweep") as report:
+        with self._run("sweep") as report:
             self.puller.sweep(report)
         return report
 
@@ -215,7 +225,7 @@ class SyncManager:
         Args:
             progress: called with the number of leads sent after each request.
         """
-        with self.lease, self.recorder.run("push") as report:
+        with self._run("push") as report:
             self._push(report, progress)
         return report
 
@@ -232,7 +242,7 @@ class SyncManager:
 
         Pulling first lets conflicts be seen before our writes overwrite a human's edit.
         """
-        with self.lease, self.recorder.run("sync") as report:
+        with self._run("sync") as report:
             self.puller.pull_changes(report)
             self.store.set_meta(MetaKey.LAST_INCREMENTAL_SYNC, self.clock.iso())
             self._push(report, None)

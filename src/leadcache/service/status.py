@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..store.meta import MetaKey
 from ..sync.pacer import rate_limit_pause
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
     Reads answered from the cache would each have cost at least one more call; they are
     not counted (nothing is recorded per read).
     """
-    now = now if now is not None else datetime.now(UTC)
+    now = now if now is not None else cache.clock.now()
     store = cache.store
     settings = cache.settings
     runs = store.recent_sync_runs(limit=_RUNS_SCANNED)
@@ -90,7 +91,7 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
     counts = store.pending_counts()
     conflicts = store.list_conflicts(open_only=True)
     meta = store.all_meta()
-    made_meta = meta.get("api_calls_total")
+    made_meta = meta.get(MetaKey.API_CALLS_TOTAL)
     made = (
         int(made_meta)
         if made_meta and made_meta.isdigit()

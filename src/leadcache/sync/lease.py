@@ -25,7 +25,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 from ..errors import LeadCacheError, LeaseLost, SyncBusy
-from ..store.base import Store
+from ..store.base import CoordinationStore
 
 __all__ = ["Lease"]
 
@@ -46,7 +46,7 @@ class Lease:
 
     def __init__(
         self,
-        store: Store,
+        store: CoordinationStore,
         *,
         ttl: float,
         wait: float = 0.0,

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from ..store.base import Store
+from ..store.base import CoordinationStore
 
 __all__ = ["MAX_PENALTY_S", "StorePacer", "rate_limit_pause"]
 
@@ -25,7 +25,7 @@ __all__ = ["MAX_PENALTY_S", "StorePacer", "rate_limit_pause"]
 MAX_PENALTY_S: Final = 300.0
 
 
-def rate_limit_pause(store: Store, bucket: str, now: float | None = None) -> float:
+def rate_limit_pause(store: CoordinationStore, bucket: str, now: float | None = None) -> float:
     """Seconds every process must still wait before sending to ``bucket`` (0: none), as the
     pacer would read it (bounded)."""
     slot = store.rate_slot(bucket)
@@ -46,7 +46,7 @@ class StorePacer:
 
     def __init__(
         self,
-        store: Store,
+        store: CoordinationStore,
         bucket: str,
         rate: float,
         *,

@@ -100,7 +100,7 @@ class Puller:
         if mode == "auto":
             refused = self.store.get_meta(MetaKey.WEBHOOKS) == "unavailable"
             return "formula" if refused else "webhook"
-        return "formula" if mode == "formula" else "webhook"
+        return mode
 
     def choose(self) -> PullKind:
         """The pull to make now: a full one first (and after a webhook is created or refused),

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from ..fields import is_blank
+from ..settings import ConflictPolicy
 from ..store.base import LeadState, PendingChange, RemoteRecord, Store
 from ..types import Fields, LeadId, is_local_id
 
@@ -89,7 +90,7 @@ class Reconciler:
         self,
         store: Store,
         *,
-        policy: str,
+        policy: ConflictPolicy,
         key_field: str,
         fence: Callable[[], None] = lambda: None,
     ) -> None:

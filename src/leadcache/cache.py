@@ -28,7 +28,7 @@ from .store.base import Store
 from .store.meta import MetaKey
 from .store.sqlite import SQLiteStore
 from .sync.manager import SyncFactory, SyncManager
-from .sync.parked import supersede_parked
+from .sync.parked import supersede_by_delete, supersede_parked
 from .sync.report import RunReport
 from .types import LOCAL_ID_PREFIX, Fields, Lead, LeadId, new_local_id
 
@@ -217,6 +217,8 @@ class LeadCache:
             if state.deleted is not None:
                 return
             self.store.mark_deleted([state.id], "local")
+            # The delete supersedes the lead's parked changes (see sync/parked.py).
+            supersede_by_delete(self.store, state.id)
             self.store.add_pending(state.id, "delete", {}, {})
 
     # -- freshness and sync ----------------------------------------------------------------

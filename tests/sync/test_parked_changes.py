@@ -116,3 +116,44 @@ def test_a_held_change_whose_conflicting_field_was_superseded_goes_back_to_the_q
     assert record is not None
     assert (record["fields"]["Title"], record["fields"]["Status"]) == ("B", "enriched")
     assert cache.pending_changes() == []
+
+
+def test_deleting_a_lead_whose_create_was_rejected_is_not_undone_by_the_retry(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    """Found by the state machine: the delete used to be planned alone (nothing to send for a
+    lead never created), and `pending retry` of the parked create then resurrected the lead."""
+    seed_leads(emu, 1)
+    cache = make_cache(emu)
+    cache.sync.pull_from_airtable()
+    cache.add_lead({"name": "first"})
+    cache.sync.push_to_airtable()  # the key field exists from here on
+    lead = cache.add_lead({"name": "short-lived"})
+    emu.faults.fail_next(1, status=422)
+    assert cache.sync.push_to_airtable()["rejected"] == 1
+    (parked,) = cache.pending_changes()
+    cache.delete_lead(lead)
+    cache.sync.push_to_airtable()
+    with pytest.raises(ValidationError):
+        cache.sync.retry_pending(parked["id"])  # the runbook: nothing left to retry
+    cache.sync.sync()
+    assert all(r["fields"].get("Name") != "short-lived" for r in emu.records())
+    assert cache.get_lead_by_id(lead)["deleted"] is True
+    assert cache.pending_changes() == []
+
+
+def test_deleting_a_lead_with_a_held_change_closes_its_conflict(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    lead = seed_leads(emu, 2)[0]
+    cache = make_cache(emu, LEAD_CACHE_CONFLICT_POLICY="manual")
+    cache.sync.pull_from_airtable()
+    cache.update_lead(lead, {"title": "A"})
+    emu.human_update(lead, {"Title": "H"})
+    cache.sync.sync()
+    assert len(cache.store.list_conflicts()) == 1
+    cache.delete_lead(lead)
+    cache.sync.sync()
+    assert emu.get_record(lead) is None
+    assert cache.store.list_conflicts() == []
+    assert cache.pending_changes() == []

@@ -10,6 +10,11 @@ it, field by field, at the moment the write is queued:
 * a parked change left with no field is closed (state ``dropped``, error kind ``superseded``);
 * the open conflict of a held change for that field is closed as ``superseded``.
 
+Deleting a lead supersedes *all* its parked changes (and closes its conflicts): the delete is
+what the agent wants last. Otherwise a parked create would be planned apart from the delete
+and ``pending retry`` would bring the deleted lead back. A create Airtable rejected (422) was
+not made, so dropping it leaves nothing behind.
+
 The cache's view of a lead is then always: Airtable's last known record, plus the open changes
 (pending, rejected, held) applied oldest first. A parked value is shown only while it is the
 newest write to its field.
@@ -23,7 +28,7 @@ from ..store.base import Store
 from ..types import LeadId
 from .reconcile import DELETED_FIELD
 
-__all__ = ["PARKED_STATES", "supersede_parked"]
+__all__ = ["PARKED_STATES", "supersede_by_delete", "supersede_parked"]
 
 #: States of changes that wait for a person rather than for the next push.
 PARKED_STATES = ("rejected", "held")
@@ -79,3 +84,20 @@ def _close_superseded(
 
 def _superseded(error: dict[str, object]) -> bool:
     return error.get("kind") == "superseded"
+
+
+def supersede_by_delete(store: Store, lead_id: LeadId) -> list[int]:
+    """Drop every parked change of a lead the agent deletes; close its open conflicts. Call
+    inside the write transaction that queues the delete."""
+    rows = store.pending_for(lead_id, states=PARKED_STATES)
+    ids = [row.id for row in rows]
+    if ids:
+        store.update_pending(
+            ids,
+            state="dropped",
+            error={"kind": "superseded", "fields": [], "message": "the lead was deleted"},
+        )
+    for conflict in store.list_conflicts():
+        if conflict.lead_id == lead_id:
+            store.close_conflict(conflict.id, "superseded")
+    return ids

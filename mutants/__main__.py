@@ -20,7 +20,11 @@ from pathlib import Path
 from .catalog import MUTANTS, Mutant
 
 ROOT = Path(__file__).resolve().parent.parent
-INVARIANTS = ["tests/sync/test_stateful.py", "tests/sync/test_resilience.py"]
+INVARIANTS = [
+    "tests/sync/test_stateful.py",
+    "tests/sync/test_resilience.py",
+    "tests/sync/test_crash.py",
+]
 REGRESSIONS = [
     "tests/sync/test_lease_fencing.py",
     "tests/sync/test_parked_changes.py",

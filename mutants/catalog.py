@@ -42,8 +42,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "conflict-not-recorded",
         "airtable-wins drops the agent's value without recording the conflict",
         "leadcache/sync/reconcile.py",
-        "                if name not in decided:\n",
-        '                if name not in decided and self.policy != "airtable-wins":\n',
+        "            if name not in decided:\n",
+        '            if name not in decided and self.policy != "airtable-wins":\n',
     ),
     Mutant(
         "parked-row-rebased",

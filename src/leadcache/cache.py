@@ -318,6 +318,8 @@ class LeadCache:
                     field=name,
                 )
             check_cell_value(name, value, types.get(name))
+            if not self.settings.typecast:
+                self.catalog.check_choice(name, value)
         return changes
 
     def _check_known(self, changes: Fields, lead_fields: Collection[str]) -> None:

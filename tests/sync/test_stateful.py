@@ -32,7 +32,7 @@ from leadcache.errors import AirtableError, SyncBusy, ValidationError
 from leadcache.sync import SyncManager
 from tests.sync.conftest import FAST_RETRIES, airtable_state, cache_state, settings_for
 
-FIELDS = ["Title", "Status", "Location"]
+FIELDS = ["Title", "Notes", "Location"]
 VALUES = st.sampled_from(["a", "b", "c", "d"])
 
 

@@ -105,6 +105,14 @@ def _record_ids_formula(record_ids: Sequence[str]) -> str:
     return terms[0] if len(terms) == 1 else f"OR({', '.join(terms)})"
 
 
+def _choices(field: dict[str, Any]) -> tuple[str, ...] | None:
+    """The option names of a select field, from its schema ``options.choices``."""
+    if field.get("type") not in ("singleSelect", "multipleSelects"):
+        return None
+    choices = (field.get("options") or {}).get("choices") or []
+    return tuple(str(c["name"]) for c in choices if isinstance(c, dict) and "name" in c)
+
+
 class PyAirtableTable:
     """One Airtable table through pyairtable, paced and retried. See :class:`AirtableTable`.
 
@@ -431,7 +439,7 @@ class PyAirtableTable:
                     name=table["name"],
                     primary_field_id=table.get("primaryFieldId", ""),
                     fields={
-                        f["name"]: FieldInfo(id=f["id"], type=f["type"])
+                        f["name"]: FieldInfo(id=f["id"], type=f["type"], choices=_choices(f))
                         for f in table.get("fields", [])
                     },
                 )

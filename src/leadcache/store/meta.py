@@ -68,3 +68,5 @@ class MetaKey(StrEnum):
     """The base this database holds (recorded by its first sync run)."""
     AIRTABLE_TABLE = "airtable_table"
     """The table (as configured: a name or an id) this database holds."""
+    FIELD_CHOICES = "field_choices"
+    """Select field name -> its options (JSON), from the last schema read."""

@@ -128,6 +128,7 @@ class SyncManager:
             key_field=key_field,
             renew=self.lease.renew,
             before_creates=self.schema.ensure_key_field,
+            typecast=settings.typecast,
         )
         self.repairs = Repairs(store, self.reconciler, self.catalog, key_field=key_field)
 

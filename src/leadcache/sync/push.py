@@ -140,7 +140,7 @@ class Pusher:
         key_field: str,
         renew: Callable[[], None],
         before_creates: Callable[[], None] = lambda: None,
-        typecast: bool = True,
+        typecast: bool = False,
     ) -> None:
         self.table = table
         self.store = store

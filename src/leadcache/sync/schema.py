@@ -39,6 +39,7 @@ class SchemaReader:
         self.catalog.record_schema(
             schema.id, {name: (f.id, f.type) for name, f in schema.fields.items()}
         )
+        self.catalog.record_choices({name: f.choices for name, f in schema.fields.items()})
         return schema
 
     def table_id(self) -> str:

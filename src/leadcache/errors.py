@@ -7,6 +7,7 @@ The tree::
     │   └── BaseMismatch                 the database holds another base or table
     ├── LeadNotFound(KeyError)           no lead has that id (Airtable id or local id)
     ├── ValidationError(ValueError)      an update or new lead is malformed; nothing was written
+    ├── CacheNotLoaded                   a never-loaded cache read with no credentials
     ├── StorageError                     the local database failed (wraps sqlite3 / psycopg errors)
     │   ├── DatabaseBusy                 another process held the write lock past the busy timeout
     │   └── SchemaError                  the database was made by a newer leadcache, or is not ours
@@ -43,6 +44,7 @@ __all__ = [
     "AirtableServerError",
     "BackupError",
     "BaseMismatch",
+    "CacheNotLoaded",
     "ConfigError",
     "DatabaseBusy",
     "IteratorExpired",
@@ -120,6 +122,11 @@ class ValidationError(LeadCacheError, ValueError):
     def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.field = field
+
+
+class CacheNotLoaded(LeadCacheError):
+    """A read of a cache that was never loaded from Airtable (no lead, no pull) while no
+    Airtable credentials are configured to load it: usually a mistyped database path."""
 
 
 class StorageError(LeadCacheError):

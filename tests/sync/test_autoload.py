@@ -34,9 +34,7 @@ def test_first_read_of_a_never_loaded_cache_loads_it(
     assert emu.count(endpoint="records.list") == 1
 
 
-def test_an_empty_table_is_loaded_once(
-    emu: Emulator, make_cache: Callable[..., LeadCache]
-) -> None:
+def test_an_empty_table_is_loaded_once(emu: Emulator, make_cache: Callable[..., LeadCache]) -> None:
     cache = make_cache(emu, "empty.db")  # seed=0: Airtable's table is empty
     emu.reset_counts()
     assert cache.get_all_leads() == []

@@ -29,7 +29,7 @@ what happens under each failure.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from typing import Any, Protocol
 
@@ -214,6 +214,10 @@ class SyncManager:
         with self._run("sweep") as report:
             self.puller.sweep(report)
         return report
+
+    def store_bulk_mode(self) -> AbstractContextManager[None]:
+        """Bulk-load an empty cache (the backend decides what that means)."""
+        return self.puller.bulk_mode()
 
     def refresh(self) -> RunReport:
         """A full pull the first time, an incremental one afterwards."""

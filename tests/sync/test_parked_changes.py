@@ -44,6 +44,7 @@ def test_retrying_a_rejected_change_does_not_revert_a_newer_synced_value(
     assert row["changes"] == {"Status": "enriched"}
     assert row["last_error"]["kind"] == "superseded"
     assert row["last_error"]["fields"] == ["Title"]
+    assert row["last_error"]["message"].startswith("a newer write superseded Title; before that:")
     # The runbook: retry it.
     cache.sync.retry_pending(parked["id"])
     cache.sync.push_to_airtable()

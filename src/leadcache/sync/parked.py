@@ -48,11 +48,15 @@ def supersede_parked(store: Store, lead_id: LeadId, fields: Collection[str]) -> 
         touched.append(row.id)
         previous = row.last_error or {}
         earlier = [str(f) for f in previous.get("fields", [])] if _superseded(previous) else []
+        was = previous.get("was") if _superseded(previous) else previous
+        fields = sorted({*earlier, *lost})
+        before = f"; before that: {was.get('message')}" if isinstance(was, dict) else ""
         error = {
             "kind": "superseded",
-            "fields": sorted({*earlier, *lost}),
-            "message": f"a newer write superseded {', '.join(lost)}",
-            "was": previous if not _superseded(previous) else previous.get("was"),
+            "fields": fields,
+            # What `leadcache pending` shows in its "last error" column.
+            "message": f"a newer write superseded {', '.join(fields)}{before}",
+            "was": was,
         }
         changes = {k: v for k, v in row.changes.items() if k not in names}
         base = {k: v for k, v in row.base.items() if k not in names}

@@ -133,6 +133,21 @@ class SyncMachine(RuleBasedStateMachine):
             self.overwritten[(record["id"], field)] = latest[0]
         self.emu.human_update(record["id"], {field: value})
 
+    @rule(field=st.sampled_from(FIELDS), mine=VALUES, theirs=VALUES, pick=st.integers(0, 50))
+    def race(self, field: str, mine: str, theirs: str, pick: int) -> None:
+        """An agent and a person write the same field of a lead before the next sync."""
+        records = self.emu.records()
+        if not records:
+            return
+        record = records[pick % len(records)]
+        lead = self.cache.store.get_lead(record["id"])
+        if lead is None or lead["deleted"]:
+            return
+        if lead["fields"].get(field) != mine:
+            self.cache.update_lead(record["id"], {field: mine})
+            self._wrote(record["id"], field, mine)
+        self.human_update(field, theirs, records.index(record))
+
     @rule(pick=st.integers(0, 50))
     def human_delete(self, pick: int) -> None:
         records = self.emu.records()

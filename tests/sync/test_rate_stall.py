@@ -14,6 +14,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from leadcache import LeadCache
+from leadcache.cli.output import format_status
 from leadcache.emulator import Emulator
 from leadcache.errors import RateLimited
 from leadcache.metrics import Metrics
@@ -43,6 +44,7 @@ def test_a_huge_retry_after_is_capped_and_reported(
     snap = status_snapshot(cache)
     assert 0 < snap["rate_limit_pause_s"] <= BOUND
     assert snap["rate_limited_until"] is not None
+    assert "PAUSED" in format_status(snap)  # what `leadcache status` prints
     metrics = Metrics(cache.settings)
     try:
         _code, body = metrics.health()

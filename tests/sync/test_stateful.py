@@ -183,6 +183,43 @@ class SyncMachine(RuleBasedStateMachine):
         finally:
             self.emu.faults.clear()
 
+    @rule(field=st.sampled_from(FIELDS), first=VALUES, pick=st.integers(0, 50))
+    def rejected_then_rewritten(self, field: str, first: str, pick: int) -> None:
+        """An agent's change is rejected and parked; the agent writes the field again and that
+        newer value syncs. (The runbook's retry of the parked one comes later, if ever.)"""
+        leads = self._live_leads()
+        if not leads:
+            return
+        lead_id = leads[pick % len(leads)]
+        newer = first + "2"
+        for value, rejected in ((first, True), (newer, False)):
+            if self.cache.get_lead_by_id(lead_id)["fields"].get(field) != value:
+                self.cache.update_lead(lead_id, {field: value})
+                self._wrote(lead_id, field, value)
+            if rejected:
+                self.emu.faults.fail_next(64, status=422)
+            try:
+                self.cache.sync.push_to_airtable()
+            except AirtableError:
+                pass
+            finally:
+                self.emu.faults.clear()
+
+    @rule()
+    def rejected_create_then_deleted(self) -> None:
+        """A new lead's create is rejected and parked; the agent then deletes the lead."""
+        self.agent_add()
+        lead_id = next(reversed(self.added_names))
+        self.emu.faults.fail_next(64, status=422)
+        try:
+            self.cache.sync.push_to_airtable()
+        except AirtableError:
+            pass
+        finally:
+            self.emu.faults.clear()
+        self.cache.delete_lead(lead_id)
+        self.agent_deleted.add(lead_id)
+
     @rule(pick=st.integers(0, 50))
     def runbook_retry(self, pick: int) -> None:
         """`leadcache pending retry` on a parked change."""

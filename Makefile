@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench mutants clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -x -q
+
+# Deliberate bugs in the sync engine that the invariant tests must catch (docs/sync.md).
+mutants: $(STAMP)
+	$(BIN)/python -m mutants
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_cache

@@ -147,7 +147,8 @@ def test_add_lead_returns_local_id_that_resolves(cache: LeadCache) -> None:
 def test_add_lead_rejects_bad_input(cache: LeadCache, data: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         cache.add_lead(data)
-    assert cache.get_all_leads() == []
+    # Through the store: a read of this never-loaded cache (no credentials) is CacheNotLoaded.
+    assert cache.store.list_leads(include_deleted=True) == []
     assert cache.store.open_pending() == []
 
 

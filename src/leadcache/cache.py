@@ -21,13 +21,14 @@ from typing import Any, Final
 
 from .catalog import FieldCatalog
 from .clock import SYSTEM_CLOCK, Clock, parse_ts
-from .errors import LeadNotFound, ValidationError
+from .errors import CacheNotLoaded, LeadNotFound, SyncBusy, ValidationError
 from .fields import FieldMap, check_cell_value, check_text, is_blank
 from .settings import Settings
 from .store.base import Store
 from .store.meta import MetaKey
 from .store.sqlite import SQLiteStore
 from .sync.manager import SyncFactory, SyncManager
+from .sync.parked import supersede_by_delete, supersede_parked
 from .sync.report import RunReport
 from .types import LOCAL_ID_PREFIX, Fields, Lead, LeadId, new_local_id
 
@@ -62,7 +63,11 @@ class LeadCache:
         store: Store | None = None,
         sync: SyncManager | SyncFactory | None = None,
         clock: Clock | None = None,
+        autoload: bool = True,
     ) -> None:
+        #: Load a never-loaded cache on its first read (see :meth:`_ensure_loaded`).
+        self.autoload = autoload
+        self._loaded = not autoload
         if isinstance(sync, SyncManager):
             if store is not None and store is not sync.store:
                 raise ValueError("the sync manager must use the cache's store")
@@ -90,6 +95,45 @@ class LeadCache:
             if sync is not None:
                 self._sync_factory = sync
 
+    # -- the design's "loads automatically" ------------------------------------------------
+    def _ensure_loaded(self) -> None:
+        """On the first read of a cache that was never loaded (no lead, never pulled), pull
+        everything from Airtable, as the design's ``LeadCache()  # loads automatically``
+        promises. Without credentials that is impossible: raise ``CacheNotLoaded`` (typically
+        a mistyped database path) instead of answering ``[]`` silently. ``autoload=False``
+        turns this off (reads then show whatever the database holds)."""
+        if self._loaded:
+            return
+        if self.store.get_meta(MetaKey.LAST_FULL_SYNC) is not None or self.store.count_leads(
+            include_deleted=True
+        ):
+            self._loaded = True
+            return
+        if self.settings.api_key is None or self.settings.base_id is None:
+            raise CacheNotLoaded(
+                f"the cache at {self.settings.db_path} has never been loaded, and no Airtable "
+                "credentials are configured to load it",
+                hint="check the database path; or set AIRTABLE_API_KEY and AIRTABLE_BASE_ID "
+                "(the first read then loads it), run `leadcache pull`, or pass autoload=False",
+            )
+        self._load_first_time()
+        self._loaded = True
+
+    def _load_first_time(self) -> None:
+        deadline = self.clock.monotonic() + 2 * self.settings.lease_ttl
+        while True:
+            try:
+                self.sync.pull_from_airtable()
+                return
+            except SyncBusy:
+                # Another process (e.g. `leadcache serve`) holds the lease: most likely it is
+                # loading the cache right now. Wait for its full pull.
+                if self.store.get_meta(MetaKey.LAST_FULL_SYNC) is not None:
+                    return
+                if self.clock.monotonic() > deadline:
+                    raise
+                self.clock.sleep(0.2)
+
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
         """Close the database (idempotent)."""
@@ -111,10 +155,12 @@ class LeadCache:
     # -- reads (never touch the network) ---------------------------------------------------
     def get_all_leads(self, *, include_deleted: bool = False) -> list[Lead]:
         """Every cached lead, in the order they entered the cache."""
+        self._ensure_loaded()
         return self.store.list_leads(include_deleted=include_deleted)
 
     def get_leads_by_status(self, status: str) -> list[Lead]:
         """Live leads whose status is exactly ``status``."""
+        self._ensure_loaded()
         return self.store.list_leads(status=status)
 
     def get_lead_by_id(self, lead_id: LeadId) -> Lead:
@@ -126,6 +172,7 @@ class LeadCache:
         """
         if not lead_id.isascii():  # Airtable and local ids are ASCII; this is the hot path
             check_text("the lead id", lead_id)
+        self._ensure_loaded()
         lead = self.store.get_lead(lead_id)
         if lead is None:
             raise LeadNotFound(lead_id)
@@ -140,6 +187,7 @@ class LeadCache:
         if not isinstance(query, str):
             raise ValidationError(f"query must be a string, got {type(query).__name__}")
         check_text("the search query", query)
+        self._ensure_loaded()
         return self.store.search_leads(query, limit=limit)
 
     # -- writes (local at once, queued for Airtable) ---------------------------------------
@@ -179,6 +227,9 @@ class LeadCache:
                 base = {name: remote.get(name) for name in effective}
                 self.store.patch_lead_data(peek.id, to_set, to_remove)
                 self.store.add_pending(peek.id, "update", effective, base)
+                # An older parked (rejected/held) value of these fields must never be pushed
+                # over this newer one: it is superseded (see sync/parked.py).
+                supersede_parked(self.store, peek.id, effective)
 
     def add_lead(self, lead_data: Mapping[str, Any]) -> LeadId:
         """Add a new lead; it is created in Airtable on the next push.
@@ -220,6 +271,8 @@ class LeadCache:
             if state.deleted is not None:
                 return
             self.store.mark_deleted([state.id], "local")
+            # The delete supersedes the lead's parked changes (see sync/parked.py).
+            supersede_by_delete(self.store, state.id)
             self.store.add_pending(state.id, "delete", {}, {})
 
     # -- freshness and sync ----------------------------------------------------------------
@@ -319,6 +372,8 @@ class LeadCache:
                     field=name,
                 )
             check_cell_value(name, value, types.get(name))
+            if not self.settings.typecast:
+                self.catalog.check_choice(name, value)
         return changes
 
     def _check_known(self, changes: Fields, lead_fields: Collection[str]) -> None:

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
+from .errors import ValidationError
 from .fields import COMPUTED_FIELD_TYPES
 from .store.meta import MetaKey
 from .types import FieldName, Fields
@@ -51,6 +52,7 @@ class FieldCatalog:
         self._store = store
         self._lock = threading.Lock()
         self._types: dict[FieldName, str | None] | None = None
+        self._choices: dict[FieldName, list[str]] | None = None
 
     # -- field types -----------------------------------------------------------------------
     def types(self, *, reload: bool = False) -> dict[FieldName, str | None]:
@@ -87,6 +89,43 @@ class FieldCatalog:
         self._save_types({**current, **{name: kind for name, (_id, kind) in fields.items()}})
         ids = {field_id: name for name, (field_id, _kind) in fields.items()}
         self._store.set_meta(MetaKey.FIELD_IDS, json.dumps(ids))
+
+    # -- select options (issue 8 item 13) --------------------------------------------------
+    def record_choices(self, choices: Mapping[FieldName, Sequence[str] | None]) -> None:
+        """Record the options of the select fields (from a schema read)."""
+        known = {name: list(opts) for name, opts in choices.items() if opts is not None}
+        self._store.set_meta(MetaKey.FIELD_CHOICES, json.dumps(known, sort_keys=True))
+        with self._lock:
+            self._choices = known
+
+    def choices(self, *, reload: bool = False) -> dict[FieldName, list[str]]:
+        """Select field name -> its options, as the last schema read saw them."""
+        with self._lock:
+            if self._choices is None or reload:
+                raw = self._store.get_meta(MetaKey.FIELD_CHOICES)
+                self._choices = json.loads(raw) if raw else {}
+            return self._choices
+
+    def check_choice(self, name: FieldName, value: object) -> None:
+        """Raise ``ValidationError`` naming the valid options when ``value`` is not an option
+        of the select field ``name`` (nothing to check when its options are unknown). Without
+        this, a push with typecast would quietly create the option for everyone."""
+        if value is None or name not in self.choices():
+            return
+        values = value if isinstance(value, list) else [value]
+        options = self.choices()[name]
+        if all(v in options for v in values):
+            return
+        options = self.choices(reload=True).get(name, options)  # another process read it
+        bad = [v for v in values if v not in options]
+        if bad:
+            raise ValidationError(
+                f"{name!r} has no option {', '.join(repr(v) for v in bad)}; valid options: "
+                f"{', '.join(options)}",
+                field=name,
+                hint="add the option in Airtable first, or set LEAD_CACHE_TYPECAST=true to "
+                "let a push create it",
+            )
 
     def writable(self, data: Fields) -> Fields:
         """``data`` without the fields Airtable computes (a create must not send them)."""

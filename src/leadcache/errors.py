@@ -4,8 +4,10 @@ The tree::
 
     LeadCacheError
     ├── ConfigError(ValueError)          a setting is missing or invalid; names the variable
+    │   └── BaseMismatch                 the database holds another base or table
     ├── LeadNotFound(KeyError)           no lead has that id (Airtable id or local id)
     ├── ValidationError(ValueError)      an update or new lead is malformed; nothing was written
+    ├── CacheNotLoaded                   a never-loaded cache read with no credentials
     ├── StorageError                     the local database failed (wraps sqlite3 / psycopg errors)
     │   ├── DatabaseBusy                 another process held the write lock past the busy timeout
     │   ├── DatabaseCorrupt              the database file is damaged; writes are refused
@@ -21,6 +23,7 @@ The tree::
     │   └── AirtableServerError          5xx that outlasted our retries
     ├── SyncError                        the sync engine could not run
     │   ├── SyncBusy                     another process holds the sync lease
+    │   │   └── LeaseLost                this syncer lost the lease mid-run
     │   └── BudgetExhausted              the monthly call budget holds these calls back
     └── BackupError                      a backup, verify or restore failed or was refused
         └── RestoreRefused               the target is in use, or the backup failed its checks
@@ -43,13 +46,16 @@ __all__ = [
     "AirtableOffline",
     "AirtableServerError",
     "BackupError",
+    "BaseMismatch",
     "BudgetExhausted",
+    "CacheNotLoaded",
     "ConfigError",
     "DatabaseBusy",
     "DatabaseCorrupt",
     "IteratorExpired",
     "LeadCacheError",
     "LeadNotFound",
+    "LeaseLost",
     "RateLimited",
     "ReadOnlyDatabase",
     "RecordRejected",
@@ -95,6 +101,12 @@ class ConfigError(LeadCacheError, ValueError):
         self.variable = variable
 
 
+class BaseMismatch(ConfigError):
+    """The database was pulled from another Airtable base or table than the one configured
+    (a copied file, a wrong environment): syncing would soft-delete every lead and send the
+    queued changes to the wrong table, so nothing is done."""
+
+
 class LeadNotFound(LeadCacheError, KeyError):
     """No lead has this id. Also a ``KeyError``."""
 
@@ -116,6 +128,11 @@ class ValidationError(LeadCacheError, ValueError):
     def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.field = field
+
+
+class CacheNotLoaded(LeadCacheError):
+    """A read of a cache that was never loaded from Airtable (no lead, no pull) while no
+    Airtable credentials are configured to load it: usually a mistyped database path."""
 
 
 class StorageError(LeadCacheError):
@@ -224,6 +241,11 @@ class BudgetExhausted(SyncError):
     Pending changes stay queued and go out when the billing cycle turns (or the budget is
     raised); reads and writes keep working locally.
     """
+
+
+class LeaseLost(SyncBusy):
+    """This syncer lost the sync lease mid-run (another took it over): it abandoned its plan;
+    what it did not finish stays queued and the next run plans it again."""
 
 
 class BackupError(LeadCacheError):

@@ -73,6 +73,9 @@ __all__ = ["Metrics", "MetricsServer"]
 
 log = logging.getLogger("leadcache.metrics")
 
+#: A pause after a 429 longer than this (Airtable's own penalty is 30 s) degrades health.
+STALL_REPORT_S = 60.0
+
 _SYNC_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 _CALL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -132,6 +135,11 @@ class _StoreCollector(Collector):
                 "leadcache_cache_fresh",
                 "1 when the last pull is younger than CACHE_REFRESH_INTERVAL",
                 1.0 if snap["fresh"] else 0.0,
+            ),
+            GaugeMetricFamily(
+                "leadcache_rate_limit_pause_seconds",
+                "Seconds every process still waits after a 429 (0: not paused)",
+                float(snap.get("rate_limit_pause_s") or 0.0),
             ),
             GaugeMetricFamily("leadcache_leads", "Live leads in the cache", snap["leads"]),
             GaugeMetricFamily(
@@ -276,12 +284,18 @@ class Metrics:
             "conflicts": snap["conflicts"],
             "leads": snap["leads"],
         }
+        pause = float(snap.get("rate_limit_pause_s") or 0.0)
+        body["rate_limit_pause_s"] = pause
+        if pause > STALL_REPORT_S and body["status"] == "ok":
+            # Airtable told us to back off for longer than a normal penalty: requests stall.
+            body["status"] = "degraded"
+            body["reason"] = f"Airtable rate limit: every request paused for {pause:.0f} s"
         body["staleness"] = snap["staleness"]
         budget = snap["budget"]
         body["budget"] = {
             k: budget[k] for k in ("budget", "used", "projected_at_cycle_end", "holding")
         }
-        if budget["holding"] and status == "ok":
+        if budget["holding"] and body["status"] == "ok":
             body["status"] = "degraded"
             body["reason"] = "the monthly call budget holds back: " + ", ".join(budget["holding"])
         if self.loop is not None:

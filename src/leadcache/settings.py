@@ -97,6 +97,15 @@ def _nonempty(var: str, raw: str) -> str:
     return raw.strip()
 
 
+def _boolean(var: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(var, f"expected true or false, got {raw!r}")
+
+
 def _positive_float(var: str, raw: str) -> float:
     try:
         value = float(raw)
@@ -380,6 +389,13 @@ class Settings:
         "LEAD_CACHE_CONFLICT_POLICY",
         "What to do when Airtable changed a field that also has a pending local change.",
         _choice(*CONFLICT_POLICIES),
+    )
+    typecast: bool = _declare(
+        False,
+        "LEAD_CACHE_TYPECAST",
+        "Let Airtable convert pushed values (typecast), e.g. create a select option that does "
+        "not exist; off: such values are refused locally, naming the valid options.",
+        _boolean,
     )
     rate_limit: float = _declare(
         4.5,

@@ -22,6 +22,8 @@ def test_healthy_setup(env: Env, emu: Emulator) -> None:
     assert list(checks) == [
         "settings",
         "database",
+        "base",
+        "rate limit",
         "call budget",
         "connectivity",
         "permissions",

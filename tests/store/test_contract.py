@@ -178,6 +178,22 @@ def test_meta_and_lease_and_rate_slots(store: Store) -> None:
     assert store.reserve_request_slot("app", 0.25, now=11.0) == 40.0
 
 
+def test_lease_generations_fence_a_former_holder(store: Store) -> None:
+    first = store.acquire_lease("sync", "a", ttl=10, now=100.0)
+    assert first and store.renew_lease("sync", "a", first, ttl=10, now=105.0)
+    assert store.acquire_lease("sync", "a", ttl=10, now=106.0) == first  # still a's tenure
+    second = store.acquire_lease("sync", "b", ttl=10, now=120.0)  # a expired: b takes over
+    assert second and second > first
+    store.release_lease("sync", "b")
+    # a's token is stale: renewing never takes back a lease someone held in between.
+    assert not store.renew_lease("sync", "a", first, ttl=10, now=121.0)
+    assert store.lease_holder("sync", now=121.0) is None
+    third = store.acquire_lease("sync", "a", ttl=10, now=122.0)
+    assert third and third > second
+    # An expiry further ahead than the ttl (the clock stepped back) does not block for long.
+    assert store.acquire_lease("sync", "c", ttl=10, now=122.0 - 3600)
+
+
 def test_conflicts_and_sync_runs(store: Store) -> None:
     cid = store.add_conflict(
         "rec1", "Status", local_value="a", remote_value="b", base_value="c", policy="airtable-wins"

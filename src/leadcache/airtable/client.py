@@ -17,12 +17,15 @@ Built on the unmodified pyairtable client, but only on its lowest layer, ``Api.r
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, cast
 from urllib.parse import quote
 
 import pyairtable
+import requests
 from pyairtable.formulas import quoted
 
 from ..errors import (
@@ -102,6 +105,14 @@ def _record_ids_formula(record_ids: Sequence[str]) -> str:
     return terms[0] if len(terms) == 1 else f"OR({', '.join(terms)})"
 
 
+def _choices(field: dict[str, Any]) -> tuple[str, ...] | None:
+    """The option names of a select field, from its schema ``options.choices``."""
+    if field.get("type") not in ("singleSelect", "multipleSelects"):
+        return None
+    choices = (field.get("options") or {}).get("choices") or []
+    return tuple(str(c["name"]) for c in choices if isinstance(c, dict) and "name" in c)
+
+
 class PyAirtableTable:
     """One Airtable table through pyairtable, paced and retried. See :class:`AirtableTable`.
 
@@ -126,6 +137,23 @@ class PyAirtableTable:
         # keeps working if someone renames the table in Airtable (pyairtable does the same).
         self._table_segment = quote(table, safe="")
         self._table_id: str | None = table if table.startswith("tbl") and len(table) == 17 else None
+        #: Airtable's clock: the ``Date`` of the latest answer (epoch seconds), and our own
+        #: ``time.time()`` when it arrived. ``LAST_MODIFIED_TIME()`` is on Airtable's clock, so
+        #: formula watermarks are taken from it, never from ours.
+        self.server_time: float | None = None
+        self.server_time_seen_at: float | None = None
+        api.session.hooks.setdefault("response", []).append(self._note_date)
+
+    def _note_date(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        header = response.headers.get("Date")
+        if not header:
+            return
+        try:
+            moment = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return
+        self.server_time = moment.timestamp()
+        self.server_time_seen_at = time.time()
 
     @classmethod
     def from_settings(
@@ -411,7 +439,7 @@ class PyAirtableTable:
                     name=table["name"],
                     primary_field_id=table.get("primaryFieldId", ""),
                     fields={
-                        f["name"]: FieldInfo(id=f["id"], type=f["type"])
+                        f["name"]: FieldInfo(id=f["id"], type=f["type"], choices=_choices(f))
                         for f in table.get("fields", [])
                     },
                 )

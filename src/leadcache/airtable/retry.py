@@ -67,6 +67,8 @@ class RetryPolicy:
         sleep: the sleep function (injectable for tests).
         rng: the random source for jitter (injectable for tests).
         clock: a monotonic clock, to time attempts.
+        max_penalty: the longest wait after a 429, whatever ``Retry-After`` says (the penalty
+            setting, if larger, still applies).
 
     Example:
         >>> policy = RetryPolicy(LocalPacer(4.5), CallStats(), max_retries=5)
@@ -90,8 +92,10 @@ class RetryPolicy:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_penalty: float = 300.0,
     ) -> None:
         self.pacer = pacer
+        self.max_penalty = max_penalty
         self.stats = stats
         self.max_retries = max_retries
         self.penalty = penalty
@@ -104,6 +108,10 @@ class RetryPolicy:
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
         self._clock = clock
+        #: Called right before every attempt is sent, after the pacer's wait: the sync engine
+        #: checks its lease here (a fencing check), so a request that waited out penalties is
+        #: not sent by a syncer that lost the lease meanwhile. What it raises propagates.
+        self.before_send: Callable[[], None] | None = None
 
     @classmethod
     def from_settings(
@@ -165,6 +173,8 @@ class RetryPolicy:
         offline_tries = 0
         while True:
             self.pacer.acquire()
+            if self.before_send is not None:
+                self.before_send()
             started = self._clock()
             try:
                 result = send()
@@ -227,6 +237,8 @@ class RetryPolicy:
         floor = self.penalty
         if failure.retry_after is not None:
             floor = max(floor, failure.retry_after)
+        # A Retry-After of hours would stall every process sharing the pacer: capped.
+        floor = min(floor, max(self.max_penalty, self.penalty))
         return floor + self._rng.uniform(0.0, self.penalty_jitter)
 
     def _final_error(self, failure: Failure, idempotent: bool) -> AirtableError:

@@ -99,6 +99,8 @@ class FieldInfo:
 
     id: str
     type: str
+    #: The options of a single or multiple select (None for other types).
+    choices: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -268,6 +268,23 @@ def format_status(snap: Mapping[str, Any]) -> str:
     pairs += _budget_lines(snap)
     if snap.get("last_error"):
         pairs.append(("last failure", _run_line(snap["last_error"])))
+    if snap.get("rate_limit_pause_s"):
+        pairs.append(
+            (
+                "rate limit",
+                f"PAUSED: every request waits {snap['rate_limit_pause_s']:.0f} s more "
+                f"(until {snap['rate_limited_until']}) after a 429",
+            )
+        )
+    skew = snap.get("airtable_clock_skew_s")
+    if skew is not None and abs(skew) > 30:
+        pairs.append(
+            (
+                "clock skew",
+                f"Airtable's clock is {abs(skew):.0f} s "
+                f"{'behind' if skew > 0 else 'ahead of'} ours",
+            )
+        )
     width = max(len(k) for k, _ in pairs)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in pairs)
 

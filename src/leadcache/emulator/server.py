@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Callable
+from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -125,6 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
         if outcome.body:
             head += "Content-Type: application/json; charset=utf-8\r\n"
         head += f"Content-Length: {len(outcome.body)}\r\n"
+        # Like any HTTP server, on the emulator's clock (which tests may skew).
+        head += f"Date: {formatdate(self.server.app.state.clock.timestamp(), usegmt=True)}\r\n"
         for name, value in (*CORS_HEADERS, *outcome.headers):
             head += f"{name}: {value}\r\n"
         if self.close_connection:

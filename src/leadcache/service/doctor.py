@@ -28,6 +28,7 @@ from ..settings import Settings
 from ..store.meta import MetaKey
 from ..store.sqlite_files import corrupt_marker, mark_corrupt
 from ..sync.budget import Governor
+from .sync_checks import base_check, rate_limit_check
 
 __all__ = ["REQUIRED_SCOPES", "Check", "run_doctor"]
 
@@ -240,6 +241,8 @@ def run_doctor(environ: dict[str, str] | None = None, *, db_override: Any = None
         )
     checks.append(_database_check(settings))
     checks.append(_budget_check(settings))
+    checks.append(Check("base", *base_check(settings)))
+    checks.append(Check("rate limit", *rate_limit_check(settings)))
     if missing:
         for name in ("connectivity", "permissions", "webhook"):
             checks.append(Check(name, "skip", "needs AIRTABLE_API_KEY and AIRTABLE_BASE_ID"))

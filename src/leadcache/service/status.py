@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..clock import format_ts, parse_ts
 from ..store.meta import MetaKey
 from ..sync.budget import Governor
+from ..sync.pacer import rate_limit_pause
 
 if TYPE_CHECKING:
     from ..cache import LeadCache
@@ -63,6 +64,13 @@ def _brief(run: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: run[k] for k in keys if k in run}
 
 
+def _float(text: str | None) -> float | None:
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None
+
+
 def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[str, Any]:
     """Freshness, counts, the change queue, conflicts, recent runs and API call figures.
 
@@ -99,6 +107,8 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
     oldest = store.open_pending(states=("pending",), limit=1)
     oldest_age = (now - parse_ts(oldest[0].created_at)).total_seconds() if oldest else None
     budget = Governor(store, settings, cache.clock).snapshot()
+    pause = rate_limit_pause(store, settings.base_id, now.timestamp()) if settings.base_id else 0.0
+    until = now + timedelta(seconds=pause) if pause > 0 else None
     return {
         "database": str(settings.db_path),
         "database_bytes": database_size(Path(settings.db_path)),
@@ -110,6 +120,11 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
         "deleted_leads": store.count_leads(include_deleted=True) - live,
         "pending": {state: counts.get(state, 0) for state in ("pending", "rejected", "held")},
         "conflicts": len(conflicts),
+        # After a 429 every process waits (capped at 5 min): a pause in force is a stall.
+        "rate_limit_pause_s": round(pause, 1),
+        "rate_limited_until": until.isoformat().replace("+00:00", "Z") if until else None,
+        # Our clock minus Airtable's, as the last pull measured it (None: not measured).
+        "airtable_clock_skew_s": _float(meta.get("airtable_clock_skew_s")),
         "last_pull": _brief(_last(ok, PULL_KINDS)),
         "last_push": _brief(_last(ok, PUSH_KINDS)),
         "last_error": _brief(next((r for r in runs if r.get("outcome", "ok") != "ok"), None)),

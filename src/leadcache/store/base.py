@@ -125,7 +125,7 @@ class Conflict:
     remote_value: Any
     base_value: Any
     policy: str
-    status: Literal["open", "kept-local", "kept-airtable"]
+    status: Literal["open", "kept-local", "kept-airtable", "superseded"]
     created_at: str
     resolved_at: str | None
 
@@ -328,7 +328,8 @@ class OutboxStore(Transactional):
 
     @abc.abstractmethod
     def close_conflict(self, conflict_id: int, status: str) -> None:
-        """Mark a conflict resolved (``kept-local`` or ``kept-airtable``)."""
+        """Mark a conflict resolved (``kept-local``, ``kept-airtable``, or ``superseded`` by a
+        newer agent write to the field)."""
 
 
 class CoordinationStore(Transactional):
@@ -359,13 +360,22 @@ class CoordinationStore(Transactional):
         """The latest sync runs, newest first."""
 
     @abc.abstractmethod
-    def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
-        """Take or renew the lease ``name`` for ``owner`` unless someone else holds it
-        unexpired. Returns whether ``owner`` now holds it."""
+    def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> int | None:
+        """Take the lease ``name`` for ``owner`` unless someone else holds it unexpired.
+
+        Returns the lease's generation (its fencing token, >= 1) if ``owner`` now holds it,
+        else None. Taking a lease that was free, expired or held by another owner starts a new
+        generation; an expiry further ahead than its ttl (a clock stepped back) counts as
+        expired."""
+
+    @abc.abstractmethod
+    def renew_lease(self, name: str, owner: str, generation: int, ttl: float, now: float) -> bool:
+        """Extend the lease if ``owner`` still holds generation ``generation`` (nobody took it
+        since, even if it expired). Never takes back a lease another owner held."""
 
     @abc.abstractmethod
     def release_lease(self, name: str, owner: str) -> None:
-        """Give the lease up if ``owner`` holds it."""
+        """Give the lease up if ``owner`` holds it (its generation is kept)."""
 
     @abc.abstractmethod
     def lease_holder(self, name: str, now: float) -> str | None:
@@ -375,7 +385,12 @@ class CoordinationStore(Transactional):
     def reserve_request_slot(self, bucket: str, interval: float, now: float) -> float:
         """Reserve the next send time for a request (shared by every process): returns the
         time (same clock as ``now``) at which the caller may send; slots are ``interval``
-        seconds apart."""
+        seconds apart. A stored slot further ahead than ``RATE_SLOT_HORIZON_S`` (a clock
+        stepped back, an uncapped penalty from an older version) is read as that bound."""
+
+    @abc.abstractmethod
+    def rate_slot(self, bucket: str) -> float | None:
+        """The next free send time stored for ``bucket`` (raw; None if none was stored)."""
 
     @abc.abstractmethod
     def defer_requests(self, bucket: str, until: float) -> None:

@@ -67,3 +67,13 @@ class MetaKey(StrEnum):
     # -- store internals -----------------------------------------------------------------
     FTS_REBUILD_PENDING = "fts_rebuild_pending"
     """SQLite: a bulk load dropped the search triggers and has not rebuilt them yet."""
+
+    # -- sync engine (issue 8) -------------------------------------------------------------
+    AIRTABLE_CLOCK_SKEW = "airtable_clock_skew_s"
+    """Our clock minus Airtable's (seconds), from the ``Date`` of Airtable's answers."""
+    AIRTABLE_BASE = "airtable_base_id"
+    """The base this database holds (recorded by its first sync run)."""
+    AIRTABLE_TABLE = "airtable_table"
+    """The table (as configured: a name or an id) this database holds."""
+    FIELD_CHOICES = "field_choices"
+    """Select field name -> its options (JSON), from the last schema read."""

@@ -146,7 +146,37 @@ CREATE TABLE rate_limit (
 );
 """
 
-_V3_LEDGER = """
+#: The lease's generation is its fencing token: it grows each time a different owner (or the
+#: same owner after losing it) takes the lease, so a syncer that lost it can tell. ``ttl`` lets
+#: a reader bound an expiry read back from the database (a clock stepped backwards).
+_V3_LEASE_GENERATION = """
+ALTER TABLE sync_lease ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_lease ADD COLUMN ttl REAL NOT NULL DEFAULT 0;
+"""
+
+#: A held change whose field an agent wrote again is superseded, and so is its conflict. SQLite
+#: cannot alter a CHECK constraint: the (small) table is copied.
+_V4_CONFLICT_SUPERSEDED = """
+CREATE TABLE conflicts_v4 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    lead_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    local_json TEXT,
+    remote_json TEXT,
+    base_json TEXT,
+    policy TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open'
+        CHECK (status IN ('open', 'kept-local', 'kept-airtable', 'superseded')),
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    resolved_at TEXT
+);
+INSERT INTO conflicts_v4 SELECT * FROM conflicts;
+DROP TABLE conflicts;
+ALTER TABLE conflicts_v4 RENAME TO conflicts;
+CREATE INDEX idx_conflicts_open ON conflicts(status, id);
+"""
+
+_V5_LEDGER = """
 CREATE TABLE api_call_ledger (
     day TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -159,7 +189,9 @@ CREATE TABLE api_call_ledger (
 MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (1, "leads, cache_meta, pending_sync, aliases and full-text index", _V1),
     (2, "conflicts, sync runs, sync lease and shared rate limit", _V2),
-    (3, "API call ledger for the monthly call budget", _V3_LEDGER),
+    (3, "sync lease generation (fencing token) and ttl", _V3_LEASE_GENERATION),
+    (4, "conflicts may be 'superseded' by a newer agent write", _V4_CONFLICT_SUPERSEDED),
+    (5, "API call ledger for the monthly call budget", _V5_LEDGER),
 )
 
 

@@ -12,10 +12,22 @@ from .base import CoordinationStore
 from .sqlite_conn import SQLiteBase
 from .sqlite_util import _guard, dumps
 
-__all__ = ["SYNC_RUNS_KEPT", "SQLiteCoordination"]
+__all__ = ["RATE_SLOT_HORIZON_S", "SYNC_RUNS_KEPT", "SQLiteCoordination"]
 
+#: The furthest ahead (seconds) a send slot read from the database may lie: the largest
+#: penalty (``leadcache.sync.pacer.MAX_PENALTY_S``, 300 s) plus a minute.
+RATE_SLOT_HORIZON_S = 360.0
+#: Seconds an expiry read back may lie beyond ``now + ttl`` before it counts as a clock step.
+LEASE_CLOCK_SLACK_S = 1.0
 #: How many sync runs are kept; older ones are deleted as new ones are recorded.
 SYNC_RUNS_KEPT = 10_000
+
+
+def _lease_live(expires: float, ttl: float, now: float) -> bool:
+    """Whether a lease expiring at ``expires`` is held at ``now``. A lease renewed "in the
+    future" (the clock stepped back since) is bounded by its ttl: it cannot block the others
+    for longer than that. Taking it over is safe: the old holder is fenced off."""
+    return now < expires <= now + max(ttl, 0.0) + LEASE_CLOCK_SLACK_S
 
 
 class SQLiteCoordination(SQLiteBase, CoordinationStore):
@@ -90,33 +102,62 @@ class SQLiteCoordination(SQLiteBase, CoordinationStore):
         return out
 
     @_guard
-    def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
+    def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> int | None:
+        with self.transaction():
+            conn = self._db()
+            row = conn.execute(
+                "SELECT owner, expires_at, generation, ttl FROM sync_lease WHERE name=?", (name,)
+            ).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO sync_lease(name, owner, expires_at, generation, ttl) "
+                    "VALUES (?, ?, ?, 1, ?)",
+                    (name, owner, now + ttl, ttl),
+                )
+                return 1
+            holder, expires, generation, held_ttl = row[0], float(row[1]), int(row[2]), row[3]
+            live = _lease_live(expires, float(held_ttl), now)
+            if live and holder != owner:
+                return None
+            if not (live and holder == owner):
+                generation += 1
+            conn.execute(
+                "UPDATE sync_lease SET owner=?, expires_at=?, generation=?, ttl=? WHERE name=?",
+                (owner, now + ttl, generation, ttl, name),
+            )
+            return generation
+
+    @_guard
+    def renew_lease(self, name: str, owner: str, generation: int, ttl: float, now: float) -> bool:
         with self.transaction():
             cur = self._db().execute(
-                "INSERT INTO sync_lease(name, owner, expires_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET owner=excluded.owner, "
-                "expires_at=excluded.expires_at "
-                "WHERE sync_lease.owner=excluded.owner OR sync_lease.expires_at <= ?",
-                (name, owner, now + ttl, now),
+                "UPDATE sync_lease SET expires_at=?, ttl=? "
+                "WHERE name=? AND owner=? AND generation=?",
+                (now + ttl, ttl, name, owner, generation),
             )
             return cur.rowcount > 0
 
     @_guard
     def release_lease(self, name: str, owner: str) -> None:
         with self.transaction():
-            self._db().execute("DELETE FROM sync_lease WHERE name=? AND owner=?", (name, owner))
+            # Keep the row: its generation must keep growing, or an old holder's token could
+            # become valid again.
+            self._db().execute(
+                "UPDATE sync_lease SET owner='', expires_at=0 WHERE name=? AND owner=?",
+                (name, owner),
+            )
 
     @_guard
     def lease_holder(self, name: str, now: float) -> str | None:
         with self._lock:
             row = (
                 self._db()
-                .execute(
-                    "SELECT owner FROM sync_lease WHERE name=? AND expires_at > ?", (name, now)
-                )
+                .execute("SELECT owner, expires_at, ttl FROM sync_lease WHERE name=?", (name,))
                 .fetchone()
             )
-        return None if row is None else cast(str, row[0])
+        if row is None or not row[0] or not _lease_live(float(row[1]), float(row[2]), now):
+            return None
+        return cast(str, row[0])
 
     @_guard
     def reserve_request_slot(self, bucket: str, interval: float, now: float) -> float:
@@ -125,13 +166,24 @@ class SQLiteCoordination(SQLiteBase, CoordinationStore):
             row = conn.execute(
                 "SELECT next_slot FROM rate_limit WHERE bucket=?", (bucket,)
             ).fetchone()
-            slot = now if row is None else max(now, float(row[0]))
+            # Bound what is read back: no stored value may stall every process for long.
+            slot = now if row is None else max(now, min(float(row[0]), now + RATE_SLOT_HORIZON_S))
             conn.execute(
                 "INSERT INTO rate_limit(bucket, next_slot) VALUES (?, ?) "
                 "ON CONFLICT(bucket) DO UPDATE SET next_slot=excluded.next_slot",
                 (bucket, slot + interval),
             )
             return slot
+
+    @_guard
+    def rate_slot(self, bucket: str) -> float | None:
+        with self._lock:
+            row = (
+                self._db()
+                .execute("SELECT next_slot FROM rate_limit WHERE bucket=?", (bucket,))
+                .fetchone()
+            )
+        return None if row is None else float(row[0])
 
     @_guard
     def defer_requests(self, bucket: str, until: float) -> None:

@@ -1,23 +1,35 @@
-"""One syncer at a time, across processes: a lease with an expiry.
+"""One syncer at a time, across processes: a lease with an expiry and a fencing token.
 
-A lease row names its owner and an expiry time; a syncer renews it as it works (every page of
-a pull, every batch of a push). A syncer killed with SIGKILL blocks the others for at most
-``LEAD_CACHE_LEASE_TTL`` seconds, after which anyone may take the lease over.
+A lease row names its owner, an expiry time and a *generation*. Taking the lease (when it is
+free, expired or held by someone else) starts a new generation; renewing it succeeds only while
+the row still carries our owner and generation, so a syncer that stalled (a long 429 wait, a
+frozen process, a clock step) and was taken over learns it on its next check and never takes
+the lease back.
+
+Ownership is checked where it matters: before every request is sent (after any wait in retries
+or penalties) and inside the transaction that applies an answer (:meth:`Lease.check`). While a
+run holds the lease, a heartbeat thread renews it every ``ttl / 3`` seconds of *monotonic* time,
+so a syncer waiting out a long penalty keeps its lease; a syncer killed with SIGKILL blocks the
+others for at most ``LEAD_CACHE_LEASE_TTL`` seconds.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from types import TracebackType
 
-from ..errors import SyncBusy
+from ..errors import LeadCacheError, LeaseLost, SyncBusy
 from ..store.base import CoordinationStore
 
 __all__ = ["Lease"]
+
+log = logging.getLogger("leadcache.sync")
 
 
 class Lease:
@@ -27,6 +39,9 @@ class Lease:
         store: the shared database.
         ttl: seconds the lease lasts after each renewal.
         wait: seconds :meth:`acquire` keeps trying before raising ``SyncBusy``.
+        clock: wall-clock time, shared by the processes of one host (expiry times).
+        monotonic: this process's own elapsed time (how long ``acquire`` has waited).
+        heartbeat: renew in a background thread while held (off in unit tests of the store).
     """
 
     def __init__(
@@ -38,6 +53,8 @@ class Lease:
         name: str = "sync",
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        heartbeat: bool = True,
     ) -> None:
         self.store = store
         self.ttl = ttl
@@ -46,7 +63,18 @@ class Lease:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._clock = clock
         self._sleep = sleep
+        self._monotonic = monotonic
         self._depth = 0
+        #: The fencing token of the current tenure; 0 when not held.
+        self.generation = 0
+        self._lost = False
+        self._heartbeat = heartbeat
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._depth > 0 and not self._lost
 
     def acquire(self) -> None:
         """Take the lease (reentrant), waiting up to ``wait`` seconds.
@@ -57,23 +85,41 @@ class Lease:
         if self._depth:
             self._depth += 1
             return
-        deadline = self._clock() + self.wait
-        while not self.store.acquire_lease(self.name, self.owner, self.ttl, self._clock()):
-            if self._clock() >= deadline:
+        deadline = self._monotonic() + self.wait  # our own wait: immune to clock steps
+        while True:
+            generation = self.store.acquire_lease(self.name, self.owner, self.ttl, self._clock())
+            if generation:
+                break
+            if self._monotonic() >= deadline:
                 holder = self.store.lease_holder(self.name, self._clock())
                 raise SyncBusy(
                     f"another process is syncing ({holder or 'unknown'})",
                     hint=f"it holds the lease for up to {self.ttl:g} s after its last renewal",
                 )
             self._sleep(min(0.5, max(0.05, self.ttl / 20)))
+        self.generation = int(generation)
+        self._lost = False
         self._depth = 1
+        self._start_heartbeat()
 
-    def renew(self) -> None:
-        """Extend the lease; raises ``SyncBusy`` if it was lost (we stalled past the TTL and
-        someone else took over)."""
-        if not self.store.acquire_lease(self.name, self.owner, self.ttl, self._clock()):
-            self._depth = 0
-            raise SyncBusy("the sync lease was taken over by another process")
+    def check(self) -> None:
+        """Renew the lease, or raise ``LeaseLost`` if another syncer took it since we did.
+
+        Called before every request and inside the transaction that applies its answer."""
+        if self._depth == 0:
+            return  # not a leased run (e.g. a plan or a dry run)
+        if self._lost or not self.store.renew_lease(
+            self.name, self.owner, self.generation, self.ttl, self._clock()
+        ):
+            self._lost = True
+            raise LeaseLost(
+                "the sync lease was taken over by another process; this run stopped, and "
+                "what it did not finish stays queued",
+                hint="another syncer is running; the next run re-plans from the queue",
+            )
+
+    #: Kept for callers of the former name.
+    renew = check
 
     def release(self) -> None:
         if self._depth > 1:
@@ -81,7 +127,42 @@ class Lease:
             return
         if self._depth == 1:
             self._depth = 0
-            self.store.release_lease(self.name, self.owner)
+            self._stop_heartbeat()
+            if not self._lost:
+                self.store.release_lease(self.name, self.owner)
+            self.generation = 0
+            self._lost = False
+
+    # -- heartbeat ---------------------------------------------------------------------
+    def _start_heartbeat(self) -> None:
+        if not self._heartbeat or self.ttl <= 0:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._beat, name="leadcache-lease", daemon=True, args=(self.generation,)
+        )
+        self._thread.start()
+
+    def _stop_heartbeat(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self._thread = None
+
+    def _beat(self, generation: int) -> None:
+        interval = max(0.02, self.ttl / 3)
+        while not self._stop.wait(interval):  # Event.wait measures monotonic time
+            try:
+                ok = self.store.renew_lease(
+                    self.name, self.owner, generation, self.ttl, self._clock()
+                )
+            except LeadCacheError:
+                log.warning("could not renew the sync lease; retrying", exc_info=True)
+                continue
+            if not ok:
+                log.warning("the sync lease was taken over by another process")
+                self._lost = True
+                return
 
     def __enter__(self) -> Lease:
         self.acquire()

@@ -28,8 +28,8 @@ what happens under each failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from typing import Any, Protocol
 
@@ -42,13 +42,14 @@ from ..settings import Settings
 from ..store.base import Store
 from ..store.meta import MetaKey
 from .budget import CallLedger, Governor, Priority
+from .identity import check_identity
 from .lease import Lease
 from .pacer import StorePacer
 from .pull import Puller
 from .push import PlannedRequest, Pusher
 from .reconcile import Reconciler
 from .repairs import Repairs, check_keep
-from .report import RunRecorder, RunReport
+from .report import RunKind, RunRecorder, RunReport
 from .schema import SchemaReader
 
 __all__ = ["SyncFactory", "SyncManager"]
@@ -94,7 +95,12 @@ class SyncManager:
         self.clock = clock
         key_field = settings.sync_key_field
         self.lease = Lease(
-            store, ttl=settings.lease_ttl, wait=lease_wait, clock=clock.time, sleep=clock.sleep
+            store,
+            ttl=settings.lease_ttl,
+            wait=lease_wait,
+            clock=clock.time,
+            sleep=clock.sleep,
+            monotonic=clock.monotonic,
         )
         self.recorder = RunRecorder(store, airtable, clock)
         self.governor = Governor(store, settings, clock)
@@ -102,7 +108,14 @@ class SyncManager:
         stats = getattr(airtable, "stats", None)
         if stats is not None:
             self.ledger.attach(stats)
-        self.reconciler = Reconciler(store, policy=settings.conflict_policy, key_field=key_field)
+        # Fencing (docs/sync.md): the lease is checked inside every transaction applying
+        # Airtable's answers, and right before every request is sent (after any wait).
+        self.reconciler = Reconciler(
+            store, policy=settings.conflict_policy, key_field=key_field, fence=self.lease.check
+        )
+        policy = getattr(airtable, "policy", None)
+        if policy is not None and hasattr(policy, "before_send"):
+            policy.before_send = self.lease.check
         self.schema = SchemaReader(airtable, self.catalog, key_field=key_field)
         self.puller = Puller(
             store,
@@ -121,6 +134,7 @@ class SyncManager:
             key_field=key_field,
             renew=self._before_write,
             before_creates=self.schema.ensure_key_field,
+            typecast=settings.typecast,
         )
         self.repairs = Repairs(store, self.reconciler, self.catalog, key_field=key_field)
 
@@ -162,6 +176,14 @@ class SyncManager:
         options, e.g. ``LeadCache(sync=SyncManager.factory(lease_wait=5))``."""
         return partial(cls.from_settings, client_options=client_options, lease_wait=lease_wait)
 
+    @contextmanager
+    def _run(self, kind: RunKind) -> Iterator[RunReport]:
+        """The lease, the run's record, and the check that this database holds the configured
+        base and table (``BaseMismatch`` before any call to Airtable otherwise)."""
+        with self.lease, self.recorder.run(kind) as report:
+            check_identity(self.store, self.settings)
+            yield report
+
     def close(self) -> None:
         """Release the Airtable client's HTTP connections (``LeadCache.close`` calls this).
         The store is the cache's to close."""
@@ -191,7 +213,7 @@ class SyncManager:
             progress: called with the number of records received so far after each page.
         """
         self._spend(Priority.CHANGES)
-        with self.lease, self.recorder.run("pull") as report:
+        with self._run("pull") as report:
             self.puller.full_pull(report, progress)
         return report
 
@@ -199,7 +221,7 @@ class SyncManager:
         """Pull only what changed since the last pull (a full pull if there was none), then
         run the deletion sweep if it is due. One call when nothing changed."""
         self._spend(Priority.CHANGES)
-        with self.lease, self.recorder.run("incremental") as report:
+        with self._run("incremental") as report:
             self.puller.pull_changes(report)
             if self.puller.sweep_due() and self.governor.allows(Priority.UPKEEP):
                 self._spend(Priority.UPKEEP)
@@ -211,7 +233,7 @@ class SyncManager:
         """List every record id (one narrow call per 100 records) and soft-delete the leads
         Airtable no longer has: the safety net for deletions no webhook reported."""
         self._spend(Priority.UPKEEP)
-        with self.lease, self.recorder.run("sweep") as report:
+        with self._run("sweep") as report:
             self.puller.sweep(report)
         return report
 
@@ -237,7 +259,7 @@ class SyncManager:
                 settled so far.
         """
         self._spend(Priority.WRITE)
-        with self.lease, self.recorder.run("push") as report:
+        with self._run("push") as report:
             self._push(report, progress)
         return report
 
@@ -259,7 +281,7 @@ class SyncManager:
         """
         pull = pull_first and self.governor.allows(Priority.CHANGES)
         self._spend(Priority.CHANGES if pull else Priority.WRITE)
-        with self.lease, self.recorder.run("sync") as report:
+        with self._run("sync") as report:
             if pull:
                 self.puller.pull_changes(report)
                 self.store.set_meta(MetaKey.LAST_INCREMENTAL_SYNC, self.clock.iso())

@@ -15,13 +15,14 @@ sweep. :meth:`Puller.choose` is the one place that decides which pull a run make
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final, Literal
 
 from ..airtable.protocol import AirtableTable
 from ..catalog import FieldCatalog
-from ..clock import Clock, parse_ts
+from ..clock import Clock, iso_at, parse_ts
 from ..errors import AirtableNotFound, SyncError
 from ..settings import Settings
 from ..store.base import Store
@@ -31,7 +32,10 @@ from .listing import pages_with_restart, prefetched
 from .reconcile import IngestResult, Reconciler, same_value
 from .report import RunReport
 from .schema import SchemaReader
+from .watermark import SKEW_WARNING_S, Watermark
 from .webhook import WebhookFeed, WebhookState
+
+log = logging.getLogger("leadcache.sync")
 
 __all__ = ["INGEST_BATCH", "PullKind", "Puller"]
 
@@ -129,6 +133,7 @@ class Puller:
             # Create the change feed before listing: this full pull is then its baseline, and
             # the first incremental pull reads only what changed (no second full listing).
             self.webhooks.ensure(self.schema.table_id)
+        mark = Watermark(self.airtable)
         result = IngestResult()
         seen: set[str] = set()
         with self.bulk_mode():
@@ -151,7 +156,9 @@ class Puller:
         self.store.set_meta(MetaKey.LAST_SWEEP, self.clock.iso())
         self.webhooks.baseline_done()
         if self.store.get_meta(MetaKey.INCREMENTAL_CURSOR) is None or self.mode() == "formula":
-            self.store.set_meta(MetaKey.INCREMENTAL_CURSOR, started)
+            self.store.set_meta(
+                MetaKey.INCREMENTAL_CURSOR, self._on_airtable_clock(mark, started, report)
+            )
 
     def _ingest_batch(
         self, batch: list[Any], result: IngestResult, progress: Progress | None, seen: int
@@ -186,9 +193,29 @@ class Puller:
         if cursor is None:
             raise SyncError("an incremental pull needs a full pull first")
         started = self.clock.iso()
+        mark = Watermark(self.airtable)
         formula = modified_since_formula(cursor, self.settings.modified_slack)
         report.add_ingest(self._ingest_pages(pages_with_restart(self.airtable, formula)))
-        self.store.set_meta(MetaKey.INCREMENTAL_CURSOR, started)
+        self.store.set_meta(
+            MetaKey.INCREMENTAL_CURSOR, self._on_airtable_clock(mark, started, report)
+        )
+
+    def _on_airtable_clock(self, mark: Watermark, local: str, report: RunReport) -> str:
+        """When a listing started, on Airtable's clock (the formula cursor: it is compared
+        with LAST_MODIFIED_TIME()); records the skew. ``local`` when Airtable's is unknown."""
+        airtable_time = mark.airtable_time()
+        skew = mark.skew()
+        if airtable_time is None or skew is None:
+            return local
+        report.clock_skew_s = round(skew, 1)
+        self.store.set_meta(MetaKey.AIRTABLE_CLOCK_SKEW, f"{skew:.1f}")
+        if abs(skew) > SKEW_WARNING_S:
+            log.warning(
+                "Airtable's clock is %.0f s %s ours; incremental pulls use Airtable's",
+                abs(skew),
+                "behind" if skew > 0 else "ahead of",
+            )
+        return iso_at(airtable_time)
 
     def _webhook_pull(self, report: RunReport) -> bool:
         """Apply the webhook's changes. False when the webhook is gone (then forgotten)."""

@@ -125,7 +125,8 @@ class Pusher:
         store: the cache's store.
         reconciler: rebuilds leads from Airtable's answers.
         key_field: the upsert key of creates.
-        renew: called between requests (keeps the sync lease).
+        renew: called before each request and inside each transaction applying an answer:
+            raises ``LeaseLost`` when another syncer took the lease (fencing).
         before_creates: called once before the first create is sent (makes the key field).
         typecast: let Airtable convert values (e.g. create select options).
     """
@@ -139,7 +140,7 @@ class Pusher:
         key_field: str,
         renew: Callable[[], None],
         before_creates: Callable[[], None] = lambda: None,
-        typecast: bool = True,
+        typecast: bool = False,
     ) -> None:
         self.table = table
         self.store = store
@@ -245,6 +246,7 @@ class Pusher:
         deletes_after: list[Operation],
     ) -> None:
         with self.store.transaction():
+            self.renew()  # fencing: apply nothing if another syncer took the lease meanwhile
             lead_id = op.lead_id
             if answer is not None and answer["id"] != lead_id:
                 current = self.store.resolve(lead_id)
@@ -267,7 +269,8 @@ class Pusher:
             # conflict.
             for row in self.store.pending_for(lead_id):
                 touched = {k: remote.get(k) for k in row.base if k in op.fields}
-                if touched and row.action == "update":
+                # Only queued rows: a parked (rejected/held) row never saw this value.
+                if touched and row.action == "update" and row.state == "pending":
                     self.store.update_pending([row.id], base={**row.base, **touched})
             # The answer is Airtable's whole current record: a person may have changed other
             # fields meanwhile, some of which later changes also touch. Settle those like a
@@ -286,6 +289,7 @@ class Pusher:
             result.conflicts += outcome.conflicts
             return
         with self.store.transaction():
+            self.renew()
             self.store.update_pending(
                 [r.id for r in op.rows], state="rejected", error=exc.to_dict()
             )

@@ -23,7 +23,7 @@ Different fields merge silently: a human fixing ``Title`` does not disturb an ag
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -86,10 +86,20 @@ class Reconciler:
         key_field: the Airtable field holding a lead's local id (idempotent creates).
     """
 
-    def __init__(self, store: Store, *, policy: ConflictPolicy, key_field: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        policy: ConflictPolicy,
+        key_field: str,
+        fence: Callable[[], None] = lambda: None,
+    ) -> None:
         self.store = store
         self.policy = policy
         self.key_field = key_field
+        #: Raises if this syncer lost its lease; called inside every transaction that applies
+        #: Airtable's answers, so a syncer that was taken over applies nothing.
+        self.fence = fence
 
     # -- records -----------------------------------------------------------------------
     def ingest(self, records: Sequence[Mapping[str, Any]]) -> IngestResult:
@@ -102,6 +112,7 @@ class Reconciler:
             RemoteRecord(r["id"], r.get("createdTime", ""), r.get("fields") or {}) for r in records
         ]
         with self.store.transaction():
+            self.fence()
             result.renamed = self._adopt_lost_creates(remote)
             ids = [r.id for r in remote]
             dirty = self.store.leads_with_open_pending(ids)
@@ -254,6 +265,7 @@ class Reconciler:
         if not ids:
             return result
         with self.store.transaction():
+            self.fence()
             dirty = self.store.leads_with_open_pending(ids)
             clean = [i for i in ids if i not in dirty]
             result.deleted += self.store.mark_deleted(clean, "remote")

@@ -49,6 +49,9 @@ class RunReport(Mapping[str, Any]):
     calls: int = 0
     calls_by_kind: dict[str, int] = field(default_factory=dict)
     duration_s: float | None = None
+    #: Our clock minus Airtable's, when a pull measured it (positive: Airtable is behind).
+    #: Not in the JSON shape (kept as decision 0005 fixed it); ``status`` shows the last one.
+    clock_skew_s: float | None = None
 
     def add_ingest(self, result: IngestResult) -> None:
         """Count what applying pulled records or deletions did."""

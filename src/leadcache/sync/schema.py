@@ -12,7 +12,7 @@ import logging
 from ..airtable.protocol import AirtableTable
 from ..airtable.types import TableSchemaInfo
 from ..catalog import FieldCatalog
-from ..errors import AirtableAuthError
+from ..errors import AirtableAuthError, RecordRejected
 
 __all__ = ["SchemaReader"]
 
@@ -39,6 +39,7 @@ class SchemaReader:
         self.catalog.record_schema(
             schema.id, {name: (f.id, f.type) for name, f in schema.fields.items()}
         )
+        self.catalog.record_choices({name: f.choices for name, f in schema.fields.items()})
         return schema
 
     def table_id(self) -> str:
@@ -64,5 +65,10 @@ class SchemaReader:
             return
         if key not in self.read().fields:
             log.info("creating the %r field that makes creates idempotent", key)
-            self.airtable.create_field(key, "singleLineText")
+            try:
+                self.airtable.create_field(key, "singleLineText")
+            except RecordRejected:
+                # Another cache (another machine, another syncer) made it meanwhile.
+                if key not in self.read().fields:
+                    raise
         self.catalog.mark_key_field_ready(key)

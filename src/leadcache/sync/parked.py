@@ -1,0 +1,107 @@
+"""Parked changes (rejected by Airtable, or held by a conflict) and newer writes.
+
+A parked change waits for a person (``pending retry``, ``resolve``). If an agent meanwhile
+writes the same field again, the parked value is *older* than what the agent last wrote: it
+must never be re-based onto the newer value and pushed over it. So a newer write supersedes
+it, field by field, at the moment the write is queued:
+
+* the field is removed from the parked change (its other fields still wait), and the change's
+  ``last_error`` says which fields a newer write superseded (``pending`` shows it);
+* a parked change left with no field is closed (state ``dropped``, error kind ``superseded``);
+* the open conflict of a held change for that field is closed as ``superseded``.
+
+Deleting a lead supersedes *all* its parked changes (and closes its conflicts): the delete is
+what the agent wants last. Otherwise a parked create would be planned apart from the delete
+and ``pending retry`` would bring the deleted lead back. A create Airtable rejected (422) was
+not made, so dropping it leaves nothing behind.
+
+The cache's view of a lead is then always: Airtable's last known record, plus the open changes
+(pending, rejected, held) applied oldest first. A parked value is shown only while it is the
+newest write to its field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from ..store.base import Store
+from ..types import LeadId
+from .reconcile import DELETED_FIELD
+
+__all__ = ["PARKED_STATES", "supersede_by_delete", "supersede_parked"]
+
+#: States of changes that wait for a person rather than for the next push.
+PARKED_STATES = ("rejected", "held")
+
+
+def supersede_parked(store: Store, lead_id: LeadId, fields: Collection[str]) -> list[int]:
+    """Remove ``fields`` from the lead's parked updates (call inside the write transaction
+    that queues the newer change). Returns the ids of the changes touched."""
+    touched: list[int] = []
+    names = set(fields)
+    for row in store.pending_for(lead_id, states=PARKED_STATES):
+        if row.action != "update":
+            continue  # a parked create: later updates coalesce into it when it goes
+        lost = sorted(names & set(row.changes))
+        if not lost:
+            continue
+        touched.append(row.id)
+        previous = row.last_error or {}
+        earlier = [str(f) for f in previous.get("fields", [])] if _superseded(previous) else []
+        was = previous.get("was") if _superseded(previous) else previous
+        fields = sorted({*earlier, *lost})
+        before = f"; before that: {was.get('message')}" if isinstance(was, dict) else ""
+        error = {
+            "kind": "superseded",
+            "fields": fields,
+            # What `leadcache pending` shows in its "last error" column.
+            "message": f"a newer write superseded {', '.join(fields)}{before}",
+            "was": was,
+        }
+        changes = {k: v for k, v in row.changes.items() if k not in names}
+        base = {k: v for k, v in row.base.items() if k not in names}
+        if changes:
+            store.update_pending([row.id], changes=changes, base=base, error=error)
+        else:
+            store.update_pending([row.id], changes={}, base={}, error=error, state="dropped")
+        if row.state == "held":
+            _close_superseded(store, lead_id, lost, row.id if changes else None, changes)
+    return touched
+
+
+def _close_superseded(
+    store: Store, lead_id: LeadId, lost: list[str], row_id: int | None, rest: dict[str, object]
+) -> None:
+    """Close the conflicts of the superseded fields; a held change none of whose remaining
+    fields is still in conflict goes back to the queue (else nobody could ever release it)."""
+    still_open: set[str] = set()
+    for conflict in store.list_conflicts():
+        if conflict.lead_id != lead_id:
+            continue
+        if conflict.field in lost:
+            store.close_conflict(conflict.id, "superseded")
+        else:
+            still_open.add(conflict.field)
+    if row_id is not None and DELETED_FIELD not in still_open and not still_open & set(rest):
+        store.update_pending([row_id], state="pending")
+
+
+def _superseded(error: dict[str, object]) -> bool:
+    return error.get("kind") == "superseded"
+
+
+def supersede_by_delete(store: Store, lead_id: LeadId) -> list[int]:
+    """Drop every parked change of a lead the agent deletes; close its open conflicts. Call
+    inside the write transaction that queues the delete."""
+    rows = store.pending_for(lead_id, states=PARKED_STATES)
+    ids = [row.id for row in rows]
+    if ids:
+        store.update_pending(
+            ids,
+            state="dropped",
+            error={"kind": "superseded", "fields": [], "message": "the lead was deleted"},
+        )
+    for conflict in store.list_conflicts():
+        if conflict.lead_id == lead_id:
+            store.close_conflict(conflict.id, "superseded")
+    return ids

@@ -22,9 +22,9 @@ def test_healthy_setup(env: Env, emu: Emulator) -> None:
     assert list(checks) == [
         "settings",
         "database",
+        "call budget",
         "base",
         "rate limit",
-        "call budget",
         "connectivity",
         "permissions",
         "webhook",

@@ -176,14 +176,20 @@ def test_edit_queues_the_operator_s_value(scene: Scene, served: MetricsServer) -
     client = _client(served)
     with scene.cache() as cache:
         (conflict,) = cache.store.list_conflicts()
+    # Not one of the select's options: refused (the schema is checked locally), nothing changed.
     form = {"csrf": client.csrf(), "keep": "edit", "value": "qualified <b>"}
+    status, _, _ = client.post(f"/conflicts/{conflict.id}/resolve", form)
+    assert status == 400
+    with scene.cache() as cache:
+        assert cache.store.get_conflict(conflict.id).status == "open"  # type: ignore[union-attr]
+    form = {"csrf": client.csrf(), "keep": "edit", "value": "qualified"}
     status, _, _ = client.post(f"/conflicts/{conflict.id}/resolve", form)
     assert status == 303
     with scene.cache() as cache:
         assert cache.store.get_conflict(conflict.id).status == "kept-airtable"  # type: ignore[union-attr]
-        assert cache.get_lead_by_id(scene.conflict_lead)["status"] == "qualified <b>"
+        assert cache.get_lead_by_id(scene.conflict_lead)["status"] == "qualified"
         cache.sync.push_to_airtable()
-    assert airtable_state(scene.emu)[scene.conflict_lead]["Status"] == "qualified <b>"
+    assert airtable_state(scene.emu)[scene.conflict_lead]["Status"] == "qualified"
 
 
 def test_an_invalid_edit_changes_nothing(scene: Scene, served: MetricsServer) -> None:

@@ -102,7 +102,7 @@ def test_a_truncated_database_is_not_a_new_empty_cache(tmp_path: Path) -> None:
 
 def test_a_new_database_is_never_visible_empty(tmp_path: Path) -> None:
     db = tmp_path / "fresh" / "leads_cache.db"
-    with LeadCache(settings=_settings(db)) as cache:
+    with LeadCache(settings=_settings(db), autoload=False) as cache:
         assert cache.get_all_leads() == []
         assert db.stat().st_size > 0
         assert oct(db.stat().st_mode & 0o777) == "0o600"

@@ -132,8 +132,10 @@ class SyncManager:
             store,
             self.reconciler,
             key_field=key_field,
-            renew=self._before_write,
+            renew=self.lease.renew,
             before_creates=self.schema.ensure_key_field,
+            # The batch in flight completes; the rest stays queued when the budget runs out.
+            before_request=partial(self._spend, Priority.WRITE),
             typecast=settings.typecast,
         )
         self.repairs = Repairs(store, self.reconciler, self.catalog, key_field=key_field)
@@ -196,12 +198,6 @@ class SyncManager:
         """Check the monthly budget allows calls of ``priority`` and count them as such."""
         self.governor.require(priority)
         self.ledger.priority = priority
-
-    def _before_write(self) -> None:
-        # Before each write request: the lease is still ours, and the budget still allows it
-        # (the batch in flight completes; the rest stays queued when it runs out).
-        self.lease.renew()
-        self._spend(Priority.WRITE)
 
     # -- pulls -------------------------------------------------------------------------------
     def pull_from_airtable(self, *, progress: Progress | None = None) -> RunReport:

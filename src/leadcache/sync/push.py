@@ -128,6 +128,8 @@ class Pusher:
         renew: called before each request and inside each transaction applying an answer:
             raises ``LeaseLost`` when another syncer took the lease (fencing).
         before_creates: called once before the first create is sent (makes the key field).
+        before_request: called before each request is sent, outside any transaction (the
+            monthly call budget: raises ``BudgetExhausted`` to stop after the batch in flight).
         typecast: let Airtable convert values (e.g. create select options).
     """
 
@@ -140,6 +142,7 @@ class Pusher:
         key_field: str,
         renew: Callable[[], None],
         before_creates: Callable[[], None] = lambda: None,
+        before_request: Callable[[], None] = lambda: None,
         typecast: bool = False,
     ) -> None:
         self.table = table
@@ -148,6 +151,7 @@ class Pusher:
         self.key_field = key_field
         self.renew = renew
         self.before_creates = before_creates
+        self.before_request = before_request
         self.typecast = typecast
 
     def plan(self) -> list[PlannedRequest]:
@@ -206,6 +210,7 @@ class Pusher:
         self, chunk: list[Operation], result: PushResult, deletes_after: list[Operation]
     ) -> None:
         self.renew()
+        self.before_request()
         # Count the attempt before sending: after a crash we then know a create may exist.
         with self.store.transaction():
             self.store.update_pending([r.id for op in chunk for r in op.rows], add_attempt=True)

@@ -25,6 +25,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, cast
 
+import msgspec
+
 from ..clock import now_iso
 from ..errors import StorageError
 from ..fields import FieldMap
@@ -41,7 +43,7 @@ from .migrations import FTS_TRIGGERS, apply_migrations, current_version, stateme
 from .search import plan_search
 from .sqlite_outbox import OutboxMixin
 from .sqlite_sync import SyncTablesMixin
-from .sqlite_util import _guard, _path_safe, _translate, dumps, in_chunks
+from .sqlite_util import _guard, _path_safe, _translate, dumps, in_chunks, loads
 
 __all__ = ["SQLiteStore", "dumps"]
 
@@ -69,11 +71,17 @@ def _apply_diff(data: Fields, diff: Fields) -> Fields:
     return remote
 
 
+_DECODE = msgspec.json.Decoder().decode
 _FTS_TRIGGER_NAMES = ("leads_fts_insert", "leads_fts_delete", "leads_fts_update")
 _BULK_INDEXES = {"idx_leads_status": "status", "idx_leads_company": "company"}
 # The mapped columns in LEAD_KEYS order, which is also the order of FieldMap.columns().
-_LEAD_COLUMNS = f"id, {', '.join(LEAD_KEYS)}, data_json, created_at, last_updated, deleted_at"
-_SQL_GET = f"SELECT {_LEAD_COLUMNS} FROM leads WHERE id = ?"
+# data_json is read as a BLOB: the decoder takes the bytes as they are, without building a
+# Python str of each 1 KB document first (measured ~10% of a 100,000-lead list read).
+_LEAD_COLUMNS = (
+    f"l.id, {', '.join('l.' + k for k in LEAD_KEYS)}, CAST(l.data_json AS BLOB), l.created_at, "
+    "l.last_updated, l.deleted_at"
+)
+_SQL_GET = f"SELECT {_LEAD_COLUMNS} FROM leads l WHERE id = ?"
 _SQL_ALIAS = "SELECT lead_id FROM lead_aliases WHERE alias = ?"
 _SQL_UPSERT_REMOTE = """
 INSERT INTO leads(id, name, company, email, status, title, linkedin_url, website, location,
@@ -90,6 +98,38 @@ WHERE leads.remote_diff_json IS NOT '{}'
    OR leads.data_json IS NOT excluded.data_json
    OR leads.deleted_at IS NOT NULL
 """
+
+
+def _leads(rows: list[tuple[Any, ...]]) -> list[Lead]:
+    """Rows of ``_LEAD_COLUMNS`` as leads: the list-read hot path (100,000 leads per
+    ``get_all_leads``), so one comprehension with the decoder bound locally, no call per row
+    beyond the JSON decode."""
+    decode = _DECODE
+    out: list[Lead] = []
+    append = out.append
+    for r in rows:
+        try:
+            fields = decode(r[9])
+        except msgspec.DecodeError:
+            fields = loads(r[9])
+        append(
+            {
+                "id": r[0],
+                "name": r[1],
+                "company": r[2],
+                "email": r[3],
+                "status": r[4],
+                "title": r[5],
+                "linkedin_url": r[6],
+                "website": r[7],
+                "location": r[8],
+                "fields": fields,
+                "created_at": r[10],
+                "last_updated": r[11],
+                "deleted": r[12] is not None,
+            }
+        )
+    return out
 
 
 class _Transaction:
@@ -277,7 +317,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
             "linkedin_url": row[6],
             "website": row[7],
             "location": row[8],
-            "fields": json.loads(row[9]),
+            "fields": loads(row[9]),
             "created_at": row[10],
             "last_updated": row[11],
             "deleted": row[12] is not None,
@@ -318,20 +358,20 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
             params.append(status)
         if not include_deleted:
             where.append("deleted_at IS NULL")
-        sql = f"SELECT {_LEAD_COLUMNS} FROM leads"
+        sql = f"SELECT {_LEAD_COLUMNS} FROM leads l"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY rid"
         with self._lock:
             rows = self._db().execute(sql, params).fetchall()
-        return [self._lead(r) for r in rows]
+        return _leads(rows)
 
     @_guard
     def search_leads(self, query: str, *, limit: int | None) -> list[Lead]:
         plan = plan_search(query)
         if plan is None:
             return []
-        cols = ", ".join(f"l.{c.strip()}" for c in _LEAD_COLUMNS.split(","))
+        cols = _LEAD_COLUMNS
         params: list[Any] = []
         like_sql = ""
         for pattern in plan.like:
@@ -359,7 +399,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
             params.append(first.replace("%", "\\%").replace("_", "\\_") + "%")
         with self._lock:
             rows = self._db().execute(sql, params).fetchall()
-        return [self._lead(r) for r in rows]
+        return _leads(rows)
 
     @_guard
     def count_leads(self, *, include_deleted: bool = False) -> int:
@@ -371,8 +411,8 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
 
     @staticmethod
     def _state(row: tuple[Any, ...]) -> LeadState:
-        data = json.loads(row[1])
-        remote = None if row[2] is None else _apply_diff(data, json.loads(row[2]))
+        data = loads(row[1])
+        remote = None if row[2] is None else _apply_diff(data, loads(row[2]))
         return LeadState(id=row[0], data=data, remote=remote, deleted=row[3], created_time=row[4])
 
     @_guard
@@ -431,7 +471,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
             raise _translate(exc) from exc
 
         def value(text: str | None) -> Any:
-            return None if text is None else json.loads(text)
+            return None if text is None else loads(text)
 
         current = {n: value(row[3 + 2 * i]) for i, n in enumerate(names)}
         remote = None if row[2] else {n: value(row[4 + 2 * i]) for i, n in enumerate(names)}

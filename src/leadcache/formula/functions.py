@@ -1,6 +1,6 @@
 """Formula functions evaluated on argument values (dates, text, numbers).
 
-Lazily evaluated forms (``IF``, ``AND``, ``SWITCH``…) live in :mod:`.formula`; everything here
+Lazily evaluated forms (``IF``, ``AND``, ``SWITCH``…) live in :mod:`.parser`; everything here
 receives already evaluated arguments. Date arithmetic is in UTC [airtable-api.md §12.3].
 """
 
@@ -12,10 +12,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .clock import add_months
-from .formula_values import (
+from .values import (
     Ctx,
     FormulaError,
+    add_months,
     parse_dt,
     parse_number,
     to_datetime,

@@ -212,6 +212,38 @@ class Setting:
     secret: bool = False
 
 
+# --- front door (issue 12: `leadcache api`, door helper) -------------------------------------
+#: Port of `leadcache api` when LEAD_CACHE_API_PORT is not set.
+DEFAULT_API_PORT: Final = 8788
+FRONT_DOOR_SETTINGS: Final[tuple[Setting, ...]] = (
+    Setting(
+        "api_host",
+        "LEAD_CACHE_API_HOST",
+        "127.0.0.1",
+        "Address the Airtable-compatible front door binds to; beyond loopback it needs "
+        "LEAD_CACHE_API_TOKEN.",
+        _nonempty,
+    ),
+    Setting(
+        "api_port",
+        "LEAD_CACHE_API_PORT",
+        None,
+        "Port of the front door (`leadcache api`, default 8788); when set, `serve` runs it too.",
+        _port,
+    ),
+    Setting(
+        "api_token",
+        "LEAD_CACHE_API_TOKEN",
+        None,
+        "Bearer token front-door clients send (they may also send AIRTABLE_API_KEY). Never "
+        "printed, logged or stored.",
+        _secret,
+        secret=True,
+    ),
+)
+# --- end of the front door block ------------------------------------------------------------
+
+
 SETTINGS: Final[tuple[Setting, ...]] = (
     Setting(
         "db_path",
@@ -397,7 +429,10 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "Port of the metrics and health endpoint of `serve` (0 picks a free port).",
         _port,
     ),
+    *FRONT_DOOR_SETTINGS,  # the front door block above (issue 12)
 )
+
+
 
 
 @dataclass(frozen=True)
@@ -439,6 +474,10 @@ class Settings:
     log_level: str = "info"
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9464
+    # front door (issue 12)
+    api_host: str = "127.0.0.1"
+    api_port: int | None = None
+    api_token: Secret | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from ..types import Fields, Lead, LeadId, RecordId
+from .query import Condition
 
 __all__ = [
     "OPEN_STATES",
@@ -33,6 +34,7 @@ __all__ = [
     "FieldPeek",
     "LeadState",
     "PendingChange",
+    "RecordRow",
     "RemoteRecord",
     "Store",
 ]
@@ -98,6 +100,18 @@ class RemoteRecord:
     id: RecordId
     created_time: str
     fields: Fields
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    """A lead in Airtable's record terms, for the front door: its current id, ``createdTime``
+    (Airtable's, or when the cache stored it for a lead Airtable has not seen yet) and the
+    fields an agent sees."""
+
+    id: LeadId
+    created_time: str
+    fields: Fields
+    deleted: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +368,34 @@ class Store(abc.ABC):
 
     def optimize(self) -> None:  # noqa: B027 - optional hook, deliberately a no-op by default
         """Compact search structures after a large load. Default: nothing to do."""
+
+    # -- index-backed queries (the front door); backends override with index use -----------
+    def match_ids(
+        self, cond: Condition | None, *, sort_fields: Sequence[str] = ()
+    ) -> list[tuple[Any, ...]]:
+        """``(id, *sort values)`` of the live leads matching ``cond`` (see
+        :mod:`leadcache.store.query` for the semantics), in cache order; sort values are the
+        cells of ``sort_fields`` (None when empty). Default: evaluated in Python."""
+        from .query import matches
+
+        return [
+            (lead["id"], *(lead["fields"].get(n) for n in sort_fields))
+            for lead in self.list_leads()
+            if cond is None or matches(cond, lead)
+        ]
+
+    def record_rows(self, lead_ids: Sequence[LeadId]) -> dict[LeadId, RecordRow]:
+        """The leads known by these ids or aliases (deleted ones flagged), keyed by the id
+        asked; unknown ids are absent."""
+        out: dict[LeadId, RecordRow] = {}
+        for asked in lead_ids:
+            lead = self.get_lead(asked)
+            state = self.lead_state(asked)
+            if lead is None or state is None:
+                continue
+            created = state.created_time or lead["created_at"]
+            out[asked] = RecordRow(lead["id"], created, lead["fields"], lead["deleted"])
+        return out
 
     def iter_all_leads(self) -> Iterator[Lead]:
         """Every lead including deleted ones (default: built on :meth:`list_leads`)."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias, cast
 
 from ..types import LEAD_KEYS, Lead
 
@@ -130,12 +130,13 @@ def matches(cond: Condition, lead: Lead) -> bool:
 
 
 def _holds(cond: Condition, lead: Lead) -> bool:
+    columns = cast("dict[str, Any]", lead)
     if isinstance(cond, Equals):
-        return lead[cond.key] == cond.text  # type: ignore[literal-required]
+        return bool(columns[cond.key] == cond.text)
     if isinstance(cond, Blank):
-        return lead[cond.key] in (None, "")  # type: ignore[literal-required]
+        return columns[cond.key] in (None, "")
     if isinstance(cond, Contains):
-        return contains(lead[cond.key], cond.needle, cond.fold)  # type: ignore[literal-required]
+        return contains(columns[cond.key], cond.needle, cond.fold)
     if isinstance(cond, IdIs):
         return lead["id"] in cond.ids
     if isinstance(cond, All):

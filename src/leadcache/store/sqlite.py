@@ -42,6 +42,7 @@ from .base import (
 from .migrations import FTS_TRIGGERS, apply_migrations, current_version, statements
 from .search import plan_search
 from .sqlite_outbox import OutboxMixin
+from .sqlite_query import QueryMixin
 from .sqlite_sync import SyncTablesMixin
 from .sqlite_util import _guard, _path_safe, _translate, dumps, in_chunks, loads
 
@@ -185,7 +186,7 @@ class _Transaction:
             store._lock.release()
 
 
-class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
+class SQLiteStore(QueryMixin, OutboxMixin, SyncTablesMixin, Store):
     """The SQLite implementation of :class:`~leadcache.store.base.Store`.
 
     Args:

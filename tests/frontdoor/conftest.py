@@ -62,7 +62,7 @@ def door(tmp_path: Path) -> Iterator[Door]:
             d.cache.close()
 
 
-def strip(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def strip(records: Any) -> list[dict[str, Any]]:
     """Records without leadcache's own key field (Airtable has it only for pushed creates)."""
     return [
         {**r, "fields": {k: v for k, v in r["fields"].items() if k != "Lead Cache ID"}}

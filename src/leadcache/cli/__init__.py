@@ -10,6 +10,7 @@ Modules:
     commands_leads   init, get, list, search, add, update, delete
     commands_sync    status, pull, push, sync, pending, conflicts
     commands_ops     backup, restore, verify, doctor, serve
+    commands_api     api (the Airtable-compatible front door)
     emulator_cmd     emulator
     (leadcache.demo) demo
 """
@@ -21,6 +22,7 @@ from typing import Any
 import click
 
 from ..errors import LeadCacheError
+from .commands_api import COMMANDS as API_COMMANDS
 from .commands_leads import COMMANDS as LEAD_COMMANDS
 from .commands_ops import COMMANDS as OPS_COMMANDS
 from .commands_sync import COMMANDS as SYNC_COMMANDS
@@ -68,7 +70,7 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(Env)
 
 
-for _command in (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS):
+for _command in (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS, *API_COMMANDS):
     cli.add_command(_command)
 cli.add_command(emulator_command)
 

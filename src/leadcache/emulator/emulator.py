@@ -45,6 +45,8 @@ class Emulator:
         table_name: name of the seeded table.
         rate_limit: requests per second per base; None disables the limiter.
         rate_limit_penalty: seconds of 429 after tripping the limiter (Airtable: 30).
+        max_body_bytes: request bodies larger than this get 413 (Airtable's limit is not
+            published; 5 MiB by default).
         iterator_ttl: seconds of inactivity before a list offset expires.
         not_found_style: ``"404"`` (``MODEL_ID_NOT_FOUND``…) or ``"403"``
             (``INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND``).
@@ -63,7 +65,7 @@ class Emulator:
         base_id: str | None = None,
         table_name: str = "Leads",
         rate_limit: int | None = None,
-        rate_limit_penalty: float = 0.5,
+        rate_limit_penalty: float = 30.0,
         iterator_ttl: float = 300.0,
         not_found_style: str = "404",
         webhooks_allowed: bool = True,
@@ -71,6 +73,7 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         db: str | Path | None = None,
+        max_body_bytes: int = 5 * 1024 * 1024,
     ) -> None:
         self.token = token
         self.clock = Clock()
@@ -107,7 +110,10 @@ class Emulator:
         self.table_name = table.name
         self.table_id = table.id
         app = App(self.state, token, self.faults, self.limiter, self.accounting)
-        self._server = EmulatorHTTPServer((host, port), app, Control(self).handle)
+        self.max_body_bytes = max_body_bytes
+        self._server = EmulatorHTTPServer(
+            (host, port), app, Control(self).handle, max_body_bytes=max_body_bytes
+        )
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -232,6 +238,11 @@ class Emulator:
         schema JSON."""
         with self.state.lock:
             return self.state.add_field(self.table(table), name, field_type, options).schema()
+
+    def add_base(self, name: str, base_id: str | None = None) -> str:
+        """Add an empty base (Airtable lists it in ``GET /meta/bases``); returns its id."""
+        with self.state.lock:
+            return self.state.add_base(base_id or self.state.ids.new("app"), name).id
 
     def add_table(self, name: str, fields: list[FieldDef]) -> str:
         """Add a table to the base; returns its id."""

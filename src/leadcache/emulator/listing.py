@@ -85,10 +85,19 @@ def _finish(query: ListQuery) -> ListQuery:
     return query
 
 
+_PARAMETER_VALIDATION = "Invalid request: parameter validation failed. Check your request data."
+
+
 def parse_url_query(pairs: Iterable[tuple[str, str]]) -> ListQuery:
     """Parse a GET query string (already form-decoded into pairs)."""
     query = ListQuery()
     sorts: dict[int, dict[str, str]] = {}
+    pairs = list(pairs)
+    if [k for k, _ in pairs].count("fields") == 1:
+        # "%5B%5D may be omitted when specifying multiple fields, but must always be included
+        # when specifying only a single field" [D:list-records]; Airtable's answer is the
+        # generic parameter-validation error (fuxingloh/airtable#7, pcorpet/airtable.py#47).
+        raise invalid_request(_PARAMETER_VALIDATION)
     for key, value in pairs:
         if key == "pageSize":
             query.page_size = _int(value, key)

@@ -137,3 +137,15 @@ def test_other_tables_and_meta_are_forwarded(door: Door) -> None:
     assert len(view_page) == 3
     assert door.emu.count() == 1
     assert isinstance(api, pyairtable.Api)
+
+
+def test_typecast_conversions_go_to_airtable_and_land_in_the_cache(door: Door, table: Any) -> None:
+    door.emu.reset_counts()
+    local = table.create({"Name": "Fits", "Employees": 7}, typecast=True)
+    assert local["id"].startswith("loc_")  # nothing to convert: answered by the cache
+    assert door.emu.count() == 0
+    cast = table.create({"Name": "Cast", "Employees": "42"}, typecast=True)
+    assert cast["id"].startswith("rec") and cast["fields"]["Employees"] == 42
+    assert door.emu.count() == 1
+    assert table.get(cast["id"]) == cast  # stored in the cache from Airtable's answer
+    assert door.emu.count() == 1

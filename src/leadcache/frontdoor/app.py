@@ -22,6 +22,7 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
 from ..cache import LeadCache
+from ..errors import LeadCacheError
 from .engine import QueryEngine
 from .errors import ApiError, Forward, auth_required, invalid_records, not_found
 from .forward import Forwarder
@@ -125,9 +126,18 @@ class FrontDoorApp:
         except ApiError as error:
             return _error(error)
         except Forward as decision:
-            return self._forward(
+            answer = self._forward(
                 method, path, query, body or b"", content_type=content_type, reason=decision.reason
             )
+            if method in ("POST", "PATCH", "PUT") and answer.status == 200:
+                self._ingest(answer.body)
+            return answer
+
+    def _ingest(self, body: bytes) -> None:
+        try:
+            self.writes.ingest(json.loads(body))
+        except (ValueError, LeadCacheError):
+            log.warning("could not store the records of a forwarded write; the next pull will")
 
     def _forward(
         self,

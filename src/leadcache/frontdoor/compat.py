@@ -247,7 +247,9 @@ class Table:
         except ApiError as error:
             raise _http_error(error, method, self._url()) from None
         except Forward:
-            return remote()
+            answer = remote()
+            self.api.writes.ingest({"records": answer} if isinstance(answer, list) else answer)
+            return answer
 
     def create(
         self, fields: dict[str, Any], typecast: bool = False, use_field_ids: bool | None = None

@@ -51,7 +51,11 @@ def render(
     else:
         cells = {k: fields[k] for k in only if k in fields and not _empty(fields[k])}
     if by_id:
-        cells = {info.field_id(k): v for k, v in cells.items()}
+        # leadcache's key field has no id until the sync engine creates it in Airtable, and
+        # then Airtable has neither it nor, for new leads, the record: leave it out.
+        cells = {
+            info.field_id(k): v for k, v in cells.items() if k != info.key_field or k in info.names
+        }
     return {"id": row.id, "createdTime": row.created_time, "fields": cells}
 
 

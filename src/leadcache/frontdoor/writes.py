@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from ..cache import LeadCache
 from ..errors import LeadNotFound, ValidationError
+from ..store.base import RemoteRecord
 from ..store.query import All, Equals
 from .engine import QueryEngine, render
 from .errors import ApiError, Forward, invalid_records, invalid_request, record_not_found
@@ -276,6 +277,28 @@ class WriteEngine:
             if all(lead["fields"].get(k) == v for k, v in zip(keys, values, strict=True)):
                 found.append(lead["id"])
         return found
+
+    # -- forwarded writes --------------------------------------------------------------------
+    def ingest(self, answer: Any) -> int:
+        """Store the records Airtable returned for a forwarded write of the cached table (a
+        typecast conversion), so the cache serves them at once instead of after the next
+        pull. Leads with changes still queued are left to the sync engine's reconciliation.
+        Returns how many were stored."""
+        if not isinstance(answer, dict):
+            return 0
+        raw = answer.get("records", [answer] if "id" in answer else [])
+        records = [
+            RemoteRecord(r["id"], r["createdTime"], r["fields"])
+            for r in raw
+            if isinstance(r, dict)
+            and isinstance(r.get("id"), str)
+            and isinstance(r.get("createdTime"), str)
+            and isinstance(r.get("fields"), dict)
+            and not any(k.startswith("fld") and len(k) == 17 for k in r["fields"])
+        ]
+        with self.store.transaction():
+            busy = self.store.leads_with_open_pending([r.id for r in records])
+            return self.store.upsert_remote([r for r in records if r.id not in busy])
 
     # -- delete ------------------------------------------------------------------------------
     def delete(self, record_ids: Sequence[str]) -> list[str]:

@@ -24,6 +24,7 @@ from typing import Any
 from ..cache import LeadCache
 from ..formula import to_text
 from ..store.base import RecordRow
+from ..store.query import Condition
 from .errors import ApiError, Forward, record_not_found
 from .params import ListParams
 from .plan import FilterPlan, plan_filter
@@ -82,7 +83,12 @@ def _created(text: str) -> datetime:
 
 @dataclass(slots=True)
 class _Iterator:
-    ids: list[str]
+    """Where a listing stands: a snapshot of ids (sorted or formula-checked listings), or,
+    for listings the indexes answer in cache order, the condition and the last position
+    served (keyset paging: no snapshot to build, each page costs one page)."""
+
+    ids: list[str] | None
+    cond: Condition | None
     position: int
     remaining: int | None
     last_used: float
@@ -153,8 +159,7 @@ class QueryEngine:
             else:
                 key, iterator = None, None
         if iterator is None:
-            ids = self._snapshot(params, info)
-            iterator = _Iterator(ids, 0, params.max_records, now)
+            iterator = self._start(params, info, now)
             key = "itr" + "".join(secrets.choice(_ALPHABET) for _ in range(14))
         return self._serve(key or "", iterator, params, info=info, only=only, now=now)
 
@@ -169,6 +174,24 @@ class QueryEngine:
             raise ApiError(422, "LIST_RECORDS_ITERATOR_NOT_AVAILABLE")
         return key, iterator
 
+    def _start(self, params: ListParams, info: TableInfo, now: float) -> _Iterator:
+        plan = plan_filter(params.formula, info) if params.formula else None
+        if not params.sort and (plan is None or plan.exact):
+            return _Iterator(None, plan.cond if plan else None, -1, params.max_records, now)
+        return _Iterator(self._snapshot(params, info, plan), None, 0, params.max_records, now)
+
+    def _next_ids(self, iterator: _Iterator, take: int) -> tuple[list[str], bool]:
+        """The ids of the next page and whether more follow; advances the iterator."""
+        if iterator.ids is None:
+            found = self.store.match_page(iterator.cond, after=iterator.position, limit=take + 1)
+            page = found[:take]
+            if page:
+                iterator.position = page[-1][0]
+            return [i for _, i in page], len(found) > take
+        ids = iterator.ids[iterator.position : iterator.position + take]
+        iterator.position += len(ids)
+        return ids, iterator.position < len(iterator.ids)
+
     def _serve(
         self,
         key: str,
@@ -182,23 +205,20 @@ class QueryEngine:
         take = params.page_size
         if iterator.remaining is not None:
             take = min(take, iterator.remaining)
-        ids = iterator.ids
         records: list[dict[str, Any]] = []
-        position = iterator.position
-        while len(records) < take and position < len(ids):
-            chunk = ids[position : position + (take - len(records))]
-            rows = self.rows(chunk)
-            for record_id in chunk:
-                position += 1
+        more = True
+        while len(records) < take and more:
+            ids, more = self._next_ids(iterator, take - len(records))
+            rows = self.rows(ids)
+            for record_id in ids:
                 row = rows.get(record_id)
                 if row is not None:  # deleted since the snapshot
                     records.append(render(row, info, by_id=params.by_id, only=only))
-        iterator.position = position
         iterator.last_used = now
         if iterator.remaining is not None:
             iterator.remaining -= len(records)
         page: dict[str, Any] = {"records": records}
-        more = position < len(ids) and (iterator.remaining is None or iterator.remaining > 0)
+        more = more and (iterator.remaining is None or iterator.remaining > 0)
         with self._lock:
             if more and records:
                 self._prune(now)
@@ -214,9 +234,8 @@ class QueryEngine:
         while len(self._open) >= _MAX_OPEN:
             del self._open[next(iter(self._open))]
 
-    def _snapshot(self, params: ListParams, info: TableInfo) -> list[str]:
+    def _snapshot(self, params: ListParams, info: TableInfo, plan: FilterPlan | None) -> list[str]:
         """Ids of every matching record, in the requested order."""
-        plan = plan_filter(params.formula, info) if params.formula else None
         sort = [(info.field_name(name), desc) for name, desc in params.sort]
         names = [name for name, _ in sort]
         rows = self.store.match_ids(plan.cond if plan else None, sort_fields=names)

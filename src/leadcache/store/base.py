@@ -384,6 +384,24 @@ class Store(abc.ABC):
             if cond is None or matches(cond, lead)
         ]
 
+    def match_page(
+        self, cond: Condition | None, *, after: int, limit: int
+    ) -> list[tuple[int, LeadId]]:
+        """``(position, id)`` of up to ``limit`` live leads matching ``cond`` after position
+        ``after`` (-1: from the start), in cache order: keyset paging, so each page costs one
+        page. Default: positions in :meth:`list_leads` order."""
+        from .query import matches
+
+        out: list[tuple[int, LeadId]] = []
+        for position, lead in enumerate(self.list_leads(include_deleted=True)):
+            if position <= after or lead["deleted"]:
+                continue
+            if cond is None or matches(cond, lead):
+                out.append((position, lead["id"]))
+                if len(out) == limit:
+                    break
+        return out
+
     def record_rows(self, lead_ids: Sequence[LeadId]) -> dict[LeadId, RecordRow]:
         """The leads known by these ids or aliases (deleted ones flagged), keyed by the id
         asked; unknown ids are absent."""

@@ -133,6 +133,21 @@ class QueryMixin:
         return out
 
     @_guard
+    def match_page(
+        self, cond: Condition | None, *, after: int, limit: int
+    ) -> list[tuple[int, str]]:
+        """``(position, id)`` of up to ``limit`` live leads matching ``cond`` whose position
+        (the row id: cache order) is after ``after``; the index answers each page alone."""
+        params: list[Any] = [after]
+        where = "deleted_at IS NULL AND rid > ?"
+        if cond is not None:
+            where += " AND " + _compile(cond, params)
+        params.append(limit)
+        sql = f"SELECT rid, id FROM leads WHERE {where} ORDER BY rid LIMIT ?"
+        with self._lock:
+            return self._query_conn().execute(sql, params).fetchall()
+
+    @_guard
     def record_rows(self, lead_ids: Sequence[str]) -> dict[str, RecordRow]:
         """Airtable-shaped rows of the given leads (ids or aliases), keyed by the id asked."""
         out: dict[str, RecordRow] = {}

@@ -12,7 +12,7 @@ Modules:
     commands_ops     backup, restore, verify, doctor, serve
     commands_api     api (the Airtable-compatible front door)
     emulator_cmd     emulator
-    (leadcache.demo) demo
+    demo             demo (the whole story, against the emulator)
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .commands_leads import COMMANDS as LEAD_COMMANDS
 from .commands_ops import COMMANDS as OPS_COMMANDS
 from .commands_sync import COMMANDS as SYNC_COMMANDS
 from .context import Env, common_options
+from .demo import demo_command
 from .emulator_cmd import emulator_command
 from .output import EXIT_CODES_HELP, from_library
 
@@ -75,13 +76,7 @@ for _command in (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS, *API_COMMANDS):
 cli.add_command(emulator_command)
 
 
-def _add_demo() -> None:
-    from ..demo import demo_command
-
-    cli.add_command(demo_command)
-
-
-_add_demo()
+cli.add_command(demo_command)
 
 
 def main() -> None:

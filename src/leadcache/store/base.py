@@ -2,7 +2,17 @@
 
 The store is deliberately *primitive*: it persists leads, the pending-change queue (the outbox),
 conflicts, sync runs, the sync lease and the shared rate-limit slot, and it offers one write
-transaction. Domain rules (merging edits, conflict policy, batching) live above it, in
+transaction. The interface comes in three narrow parts, which one backend class implements
+together as :class:`Store`:
+
+* :class:`LeadStore`: the leads (reads, writes, soft deletes, renames, bulk loading);
+* :class:`OutboxStore`: ``pending_sync`` (the outbox) and the conflicts;
+* :class:`CoordinationStore`: ``cache_meta``, sync runs, the sync lease, the pacer's slot.
+
+Code that needs one part takes that part (the lease and the pacer take a
+``CoordinationStore``), so a new backend can be built and tested part by part.
+
+Domain rules (merging edits, conflict policy, batching) live above it, in
 ``leadcache.cache`` and ``leadcache.sync``, so every backend behaves the same by construction and
 ``tests/store/test_contract.py`` runs unchanged against each one.
 
@@ -31,12 +41,16 @@ from .query import Condition
 __all__ = [
     "OPEN_STATES",
     "Conflict",
+    "CoordinationStore",
     "FieldPeek",
     "LeadState",
+    "LeadStore",
+    "OutboxStore",
     "PendingChange",
     "RecordRow",
     "RemoteRecord",
     "Store",
+    "Transactional",
 ]
 
 Action = Literal["create", "update", "delete"]
@@ -130,38 +144,19 @@ class Conflict:
     resolved_at: str | None
 
 
-class Store(abc.ABC):
-    """Persistence for the cache. See the module docstring for the shared contract."""
-
-    # -- lifecycle -------------------------------------------------------------------------
-    @abc.abstractmethod
-    def close(self) -> None:
-        """Release connections and the in-use marker. Idempotent."""
+class Transactional(abc.ABC):
+    """What every part of a store shares: one write transaction."""
 
     @abc.abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """A write transaction: commits on success, rolls back on exception; reentrant."""
 
-    @abc.abstractmethod
-    def schema_version(self) -> int:
-        """The highest migration applied."""
 
-    @abc.abstractmethod
-    def integrity_check(self) -> list[str]:
-        """Problems found by the backend's integrity checks; empty when healthy."""
+class LeadStore(Transactional):
+    """The leads: reads (by id or alias, by status, search), writes, soft deletes, renames.
 
-    # -- cache_meta --------------------------------------------------------------------------
-    @abc.abstractmethod
-    def get_meta(self, key: str) -> str | None:
-        """The value stored under ``key`` in ``cache_meta``, or None."""
-
-    @abc.abstractmethod
-    def set_meta(self, key: str, value: str | None) -> None:
-        """Store (or, with None, delete) ``key`` in ``cache_meta``."""
-
-    @abc.abstractmethod
-    def all_meta(self) -> dict[str, str]:
-        """Every ``cache_meta`` entry."""
+    Optional hooks with defaults: :meth:`bulk_load`, :meth:`optimize`, :meth:`iter_all_leads`.
+    """
 
     # -- lead reads --------------------------------------------------------------------------
     @abc.abstractmethod
@@ -259,6 +254,68 @@ class Store(abc.ABC):
     def rename_lead(self, old_id: LeadId, new_id: RecordId) -> None:
         """Give a local lead its Airtable id; ``old_id`` stays an alias, pending rows follow."""
 
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """A context in which loading many leads into an empty cache may be faster (indexes
+        rebuilt at the end). Default: no special handling."""
+        return nullcontext()
+
+    def optimize(self) -> None:
+        """Compact search structures after a large load. Default: nothing to do."""
+
+    def iter_all_leads(self) -> Iterator[Lead]:
+        """Every lead including deleted ones (default: built on :meth:`list_leads`)."""
+        yield from self.list_leads(include_deleted=True)
+
+    # -- index-backed queries (the front door); backends override with index use -----------
+    def match_ids(
+        self, cond: Condition | None, *, sort_fields: Sequence[str] = ()
+    ) -> list[tuple[Any, ...]]:
+        """``(id, *sort values)`` of the live leads matching ``cond`` (see
+        :mod:`leadcache.store.query` for the semantics), in cache order; sort values are the
+        cells of ``sort_fields`` (None when empty). Default: evaluated in Python."""
+        from .query import matches
+
+        return [
+            (lead["id"], *(lead["fields"].get(n) for n in sort_fields))
+            for lead in self.list_leads()
+            if cond is None or matches(cond, lead)
+        ]
+
+    def match_page(
+        self, cond: Condition | None, *, after: int, limit: int
+    ) -> list[tuple[int, LeadId]]:
+        """``(position, id)`` of up to ``limit`` live leads matching ``cond`` after position
+        ``after`` (-1: from the start), in cache order: keyset paging, so each page costs one
+        page. Default: positions in :meth:`list_leads` order."""
+        from .query import matches
+
+        out: list[tuple[int, LeadId]] = []
+        for position, lead in enumerate(self.list_leads(include_deleted=True)):
+            if position <= after or lead["deleted"]:
+                continue
+            if cond is None or matches(cond, lead):
+                out.append((position, lead["id"]))
+                if len(out) == limit:
+                    break
+        return out
+
+    def record_rows(self, lead_ids: Sequence[LeadId]) -> dict[LeadId, RecordRow]:
+        """The leads known by these ids or aliases (deleted ones flagged), keyed by the id
+        asked; unknown ids are absent."""
+        out: dict[LeadId, RecordRow] = {}
+        for asked in lead_ids:
+            lead = self.get_lead(asked)
+            state = self.lead_state(asked)
+            if lead is None or state is None:
+                continue
+            created = state.created_time or lead["created_at"]
+            out[asked] = RecordRow(lead["id"], created, lead["fields"], lead["deleted"])
+        return out
+
+
+class OutboxStore(Transactional):
+    """The outbox (``pending_sync``: changes waiting for Airtable) and the conflicts."""
+
     # -- pending_sync (the outbox) -----------------------------------------------------------
     @abc.abstractmethod
     def add_pending(self, lead_id: LeadId, action: Action, changes: Fields, base: Fields) -> int:
@@ -328,6 +385,24 @@ class Store(abc.ABC):
     def close_conflict(self, conflict_id: int, status: str) -> None:
         """Mark a conflict resolved (``kept-local`` or ``kept-airtable``)."""
 
+
+class CoordinationStore(Transactional):
+    """What processes sharing the database coordinate through: ``cache_meta``, the sync runs,
+    the sync lease and the shared rate-limit slot."""
+
+    # -- cache_meta --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_meta(self, key: str) -> str | None:
+        """The value stored under ``key`` in ``cache_meta``, or None."""
+
+    @abc.abstractmethod
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Store (or, with None, delete) ``key`` in ``cache_meta``."""
+
+    @abc.abstractmethod
+    def all_meta(self) -> dict[str, str]:
+        """Every ``cache_meta`` entry."""
+
     # -- sync bookkeeping --------------------------------------------------------------------
     @abc.abstractmethod
     def record_sync_run(self, run: dict[str, Any]) -> int:
@@ -361,60 +436,20 @@ class Store(abc.ABC):
     def defer_requests(self, bucket: str, until: float) -> None:
         """Nobody sends on ``bucket`` before ``until`` (after a 429)."""
 
-    def bulk_load(self) -> AbstractContextManager[None]:
-        """A context in which loading many leads into an empty cache may be faster (indexes
-        rebuilt at the end). Default: no special handling."""
-        return nullcontext()
 
-    def optimize(self) -> None:  # noqa: B027 - optional hook, deliberately a no-op by default
-        """Compact search structures after a large load. Default: nothing to do."""
+class Store(LeadStore, OutboxStore, CoordinationStore):
+    """Persistence for the cache: the three parts, implemented together by one backend, plus
+    its lifecycle. See the module docstring for the shared contract."""
 
-    # -- index-backed queries (the front door); backends override with index use -----------
-    def match_ids(
-        self, cond: Condition | None, *, sort_fields: Sequence[str] = ()
-    ) -> list[tuple[Any, ...]]:
-        """``(id, *sort values)`` of the live leads matching ``cond`` (see
-        :mod:`leadcache.store.query` for the semantics), in cache order; sort values are the
-        cells of ``sort_fields`` (None when empty). Default: evaluated in Python."""
-        from .query import matches
+    # -- lifecycle -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections and the in-use marker. Idempotent."""
 
-        return [
-            (lead["id"], *(lead["fields"].get(n) for n in sort_fields))
-            for lead in self.list_leads()
-            if cond is None or matches(cond, lead)
-        ]
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The highest migration applied."""
 
-    def match_page(
-        self, cond: Condition | None, *, after: int, limit: int
-    ) -> list[tuple[int, LeadId]]:
-        """``(position, id)`` of up to ``limit`` live leads matching ``cond`` after position
-        ``after`` (-1: from the start), in cache order: keyset paging, so each page costs one
-        page. Default: positions in :meth:`list_leads` order."""
-        from .query import matches
-
-        out: list[tuple[int, LeadId]] = []
-        for position, lead in enumerate(self.list_leads(include_deleted=True)):
-            if position <= after or lead["deleted"]:
-                continue
-            if cond is None or matches(cond, lead):
-                out.append((position, lead["id"]))
-                if len(out) == limit:
-                    break
-        return out
-
-    def record_rows(self, lead_ids: Sequence[LeadId]) -> dict[LeadId, RecordRow]:
-        """The leads known by these ids or aliases (deleted ones flagged), keyed by the id
-        asked; unknown ids are absent."""
-        out: dict[LeadId, RecordRow] = {}
-        for asked in lead_ids:
-            lead = self.get_lead(asked)
-            state = self.lead_state(asked)
-            if lead is None or state is None:
-                continue
-            created = state.created_time or lead["created_at"]
-            out[asked] = RecordRow(lead["id"], created, lead["fields"], lead["deleted"])
-        return out
-
-    def iter_all_leads(self) -> Iterator[Lead]:
-        """Every lead including deleted ones (default: built on :meth:`list_leads`)."""
-        yield from self.list_leads(include_deleted=True)
+    @abc.abstractmethod
+    def integrity_check(self) -> list[str]:
+        """Problems found by the backend's integrity checks; empty when healthy."""

@@ -12,15 +12,15 @@ only on the rows the index let through.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 from .base import RecordRow
 from .query import FOLDS_TO_ASCII, All, AnyOf, Blank, Condition, Contains, Equals, IdIs
+from .sqlite_conn import SQLiteBase
 from .sqlite_util import _guard, _path_safe, in_chunks, loads
 
-__all__ = ["QueryMixin"]
+__all__ = ["SQLiteQueries"]
 
 _FTS_COLUMNS = ("name", "company", "email")
 
@@ -78,13 +78,8 @@ def _compile_contains(cond: Contains, params: list[Any]) -> str:
     return f"({narrow} AND {exact})"
 
 
-class QueryMixin:
-    """Needs ``_lock`` and ``_db()`` from the store it is mixed into."""
-
-    _lock: threading.RLock
-
-    def _db(self) -> sqlite3.Connection:
-        raise NotImplementedError
+class SQLiteQueries(SQLiteBase):
+    """The front door's index-backed queries: part of ``SQLiteStore``."""
 
     def _query_conn(self) -> sqlite3.Connection:
         conn = self._db()

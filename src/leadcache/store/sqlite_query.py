@@ -146,6 +146,19 @@ class SQLiteQueries(SQLiteBase):
     def record_rows(self, lead_ids: Sequence[str]) -> dict[str, RecordRow]:
         """Airtable-shaped rows of the given leads (ids or aliases), keyed by the id asked."""
         out: dict[str, RecordRow] = {}
+        sql_cols = (
+            "id, COALESCE(airtable_created_time, created_at), CAST(data_json AS BLOB), "
+            "deleted_at IS NOT NULL"
+        )
+        if len(lead_ids) == 1:  # the get-one-record hot path: one indexed lookup
+            with self._lock:
+                row = (
+                    self._db()
+                    .execute(f"SELECT {sql_cols} FROM leads WHERE id = ?", (lead_ids[0],))
+                    .fetchone()
+                )
+            if row is not None:
+                return {row[0]: RecordRow(row[0], row[1], loads(row[2]), bool(row[3]))}
         ids = list(dict.fromkeys(lead_ids))
         sql_cols = (
             "id, COALESCE(airtable_created_time, created_at), CAST(data_json AS BLOB), "

@@ -82,3 +82,18 @@ def test_sort_values_come_back_decoded(cache: LeadCache) -> None:
     assert cache.store.match_ids(None, sort_fields=["N", "Name", 'odd "name"']) == [
         ("rec00000000000001", 3, "A", None)
     ]
+
+
+def test_list_reads_derive_the_columns_the_store_holds(cache: LeadCache) -> None:
+    # List reads build the mapped columns from the decoded fields; they must equal what the
+    # store wrote (get_lead reads the columns themselves), whatever the cell types.
+    odd = {"Name": ["A", "B"], "Status": 3, "Email": {"email": "x@y.z"}, "Title": True}
+    cache.store.upsert_remote(
+        [
+            RemoteRecord("rec00000000000001", "2026-11-01T09:00:00.000Z", odd),
+            RemoteRecord("rec00000000000002", "2026-11-01T09:00:00.000Z", {"Name": "Plain"}),
+        ]
+    )
+    cache.update_lead("rec00000000000002", {"company": "Local Co"})
+    for lead in cache.get_all_leads() + cache.search_leads("Plain"):
+        assert lead == cache.get_lead_by_id(lead["id"])

@@ -101,33 +101,49 @@ WHERE leads.remote_diff_json IS NOT '{}'
 """
 
 
-def _leads(rows: list[tuple[Any, ...]]) -> list[Lead]:
-    """Rows of ``_LEAD_COLUMNS`` as leads: the list-read hot path (100,000 leads per
-    ``get_all_leads``), so one loop with the decoder bound locally and no call per row beyond
-    the JSON decode."""
+#: The columns list reads fetch: the mapped columns are derived from the decoded fields
+#: instead (they are written from them on every write path), which saves creating eight
+#: Python strings per lead (measured: ~35% of a 100,000-lead list read).
+_LIST_COLUMNS = "l.id, CAST(l.data_json AS BLOB), l.created_at, l.last_updated, l.deleted_at"
+
+
+def _leads(rows: list[tuple[Any, ...]], field_map: FieldMap) -> list[Lead]:
+    """Rows of ``_LIST_COLUMNS`` as leads: the list-read hot path (100,000 leads per
+    ``get_all_leads``), so one loop with everything bound locally."""
     decode = _DECODE
+    name_f, company_f, email_f, status_f, title_f, li_f, web_f, loc_f = field_map.mapped_fields
+    columns = field_map.columns
     out: list[Lead] = []
     append = out.append
     for r in rows:
         try:
-            fields = decode(r[9])
+            fields = decode(r[1])
         except msgspec.DecodeError:
-            fields = loads(r[9])
+            fields = loads(r[1])
+        get = fields.get
+        cols: tuple[Any, ...] = (
+            get(name_f), get(company_f), get(email_f), get(status_f),
+            get(title_f), get(li_f), get(web_f), get(loc_f),
+        )  # fmt: skip
+        for value in cols:
+            if value is not None and value.__class__ is not str:
+                cols = columns(fields)  # a list, number or object cell: as the column holds it
+                break
         append(
             {
                 "id": r[0],
-                "name": r[1],
-                "company": r[2],
-                "email": r[3],
-                "status": r[4],
-                "title": r[5],
-                "linkedin_url": r[6],
-                "website": r[7],
-                "location": r[8],
+                "name": cols[0],
+                "company": cols[1],
+                "email": cols[2],
+                "status": cols[3],
+                "title": cols[4],
+                "linkedin_url": cols[5],
+                "website": cols[6],
+                "location": cols[7],
                 "fields": fields,
-                "created_at": r[10],
-                "last_updated": r[11],
-                "deleted": r[12] is not None,
+                "created_at": r[2],
+                "last_updated": r[3],
+                "deleted": r[4] is not None,
             }
         )
     return out
@@ -279,20 +295,20 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
             params.append(status)
         if not include_deleted:
             where.append("deleted_at IS NULL")
-        sql = f"SELECT {_LEAD_COLUMNS} FROM leads l"
+        sql = f"SELECT {_LIST_COLUMNS} FROM leads l"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY rid"
         with self._lock:
             rows = self._db().execute(sql, params).fetchall()
-        return _leads(rows)
+        return _leads(rows, self.field_map)
 
     @_guard
     def search_leads(self, query: str, *, limit: int | None) -> list[Lead]:
         plan = plan_search(query)
         if plan is None:
             return []
-        cols = _LEAD_COLUMNS
+        cols = _LIST_COLUMNS
         params: list[Any] = []
         like_sql = ""
         for pattern in plan.like:
@@ -320,7 +336,7 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
             params.append(first.replace("%", "\\%").replace("_", "\\_") + "%")
         with self._lock:
             rows = self._db().execute(sql, params).fetchall()
-        return _leads(rows)
+        return _leads(rows, self.field_map)
 
     @_guard
     def count_leads(self, *, include_deleted: bool = False) -> int:

@@ -19,10 +19,12 @@ TOKEN = "cli-door-token"
 def _env(db: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEAD_CACHE_", "AIRTABLE_"))}
     env.update(
-        LEAD_CACHE_DB_PATH=str(db),
-        LEAD_CACHE_API_TOKEN=TOKEN,
-        AIRTABLE_BASE_ID="appAAAAAAAAAAAAAA",
-        **extra,
+        {
+            "LEAD_CACHE_DB_PATH": str(db),
+            "LEAD_CACHE_API_TOKEN": TOKEN,
+            "AIRTABLE_BASE_ID": "appAAAAAAAAAAAAAA",
+            **extra,
+        }
     )
     return env
 
@@ -78,3 +80,46 @@ def test_api_refuses_beyond_loopback_without_token(tmp_path: Path) -> None:
     assert "LEAD_CACHE_API_TOKEN" in done.stderr
     assert "Traceback" not in done.stderr
     assert "patAAAAAAAAAAAAAA" not in done.stderr
+
+
+def test_serve_runs_the_front_door_when_its_port_is_set(tmp_path: Path) -> None:
+    import socket
+
+    from leadcache.emulator import running_emulator
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with running_emulator(seed=5) as emu:
+        env = _env(
+            tmp_path / "serve.db",
+            AIRTABLE_API_KEY=emu.token,
+            AIRTABLE_BASE_ID=emu.base_id,
+            AIRTABLE_ENDPOINT_URL=emu.url,
+            LEAD_CACHE_RATE_LIMIT="0",
+            LEAD_CACHE_API_PORT=str(port),
+            LEAD_CACHE_METRICS_PORT="0",
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "leadcache", "serve"], env=env, stderr=subprocess.DEVNULL
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/v0/{emu.base_id}/{emu.table_name}"
+            deadline = 60.0
+            import time
+
+            start = time.monotonic()
+            records: list[object] = []
+            while time.monotonic() - start < deadline and len(records) < 5:
+                try:
+                    answer = requests.get(
+                        url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
+                    )
+                    records = answer.json().get("records", [])
+                except requests.ConnectionError:
+                    pass
+                time.sleep(0.2)
+            assert len(records) == 5  # served from the cache serve pulled
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(60) == 0

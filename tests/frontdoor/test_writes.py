@@ -149,3 +149,30 @@ def test_typecast_conversions_go_to_airtable_and_land_in_the_cache(door: Door, t
     assert door.emu.count() == 1
     assert table.get(cast["id"]) == cast  # stored in the cache from Airtable's answer
     assert door.emu.count() == 1
+
+
+def test_forwarded_calls_share_the_sync_engines_pacer_and_count(door: Door, tmp_path: Any) -> None:
+    from leadcache.frontdoor import FrontDoorServer
+    from tests.sync.conftest import FAST_RETRIES
+
+    # A paced cache (rate 50/s): every forwarded request reserves a slot in the database's
+    # schedule for the base, the one the sync engine's StorePacer uses.
+    door.cache.settings = door.cache.settings.replace(rate_limit=50.0)
+    server = FrontDoorServer(door.cache, port=0, **FAST_RETRIES).start()
+    try:
+        table = pyairtable.Api(TOKEN, endpoint_url=server.url).table(
+            door.emu.base_id, door.emu.table_name
+        )
+        calls_before = int(door.cache.store.get_meta("api_calls_total") or 0)
+        door.emu.reset_counts()
+        for _ in range(5):
+            table.all(view="Grid view", max_records=1)
+        assert door.emu.count() == 5
+        assert int(door.cache.store.get_meta("api_calls_total") or 0) == calls_before + 5
+        db = door.cache.store.connection_for_backup()  # type: ignore[attr-defined]
+        slots = db.execute(
+            "SELECT next_slot FROM rate_limit WHERE bucket = ?", (door.emu.base_id,)
+        ).fetchall()
+        assert len(slots) == 1
+    finally:
+        server.close()

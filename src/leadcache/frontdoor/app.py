@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
+import msgspec
+
 from ..cache import LeadCache
 from ..errors import LeadCacheError
 from .engine import QueryEngine
@@ -36,7 +38,17 @@ log = logging.getLogger("leadcache.frontdoor")
 #: Largest request body accepted (bytes); 10 records of generous leads fit many times over.
 MAX_BODY: Final = 2 * 1024 * 1024
 _JSON: Final = ("Content-Type", "application/json; charset=utf-8")
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_JSON_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_MSGSPEC_ENCODE = msgspec.json.Encoder().encode
+
+
+def _encode(value: Any) -> bytes:
+    """Compact JSON: msgspec (several times faster than ``json`` on a page of 100 records),
+    ``json`` for what msgspec refuses (integers beyond 64 bits)."""
+    try:
+        return _MSGSPEC_ENCODE(value)
+    except (msgspec.EncodeError, OverflowError, TypeError):
+        return _JSON_ENCODE(value).encode()
 
 
 @dataclass(slots=True)
@@ -49,13 +61,11 @@ class Response:
 
 
 def _ok(value: Any, *headers: tuple[str, str]) -> Response:
-    return Response(
-        200, _ENCODE(value).encode(), [_JSON, ("X-LeadCache-Source", "cache"), *headers]
-    )
+    return Response(200, _encode(value), [_JSON, ("X-LeadCache-Source", "cache"), *headers])
 
 
 def _error(error: ApiError) -> Response:
-    return Response(error.status, _ENCODE(error.body()).encode(), [_JSON])
+    return Response(error.status, _encode(error.body()), [_JSON])
 
 
 def _pending(result: WriteResult) -> tuple[str, str]:

@@ -29,6 +29,7 @@ from ..airtable.types import CallKind
 from ..errors import AirtableError, LeadCacheError
 from ..settings import Settings
 from ..store.base import Store
+from ..store.meta import MetaKey
 from ..sync.pacer import StorePacer
 
 __all__ = ["Forwarded", "Forwarder"]
@@ -154,7 +155,7 @@ class Forwarder:
             return
         try:
             with self.store.transaction():
-                total = int(self.store.get_meta("api_calls_total") or 0) + calls
-                self.store.set_meta("api_calls_total", str(total))
+                total = int(self.store.get_meta(MetaKey.API_CALLS_TOTAL) or 0) + calls
+                self.store.set_meta(MetaKey.API_CALLS_TOTAL, str(total))
         except (LeadCacheError, ValueError):
             log.warning("could not count %d forwarded Airtable calls", calls)

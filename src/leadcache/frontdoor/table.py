@@ -17,6 +17,7 @@ from typing import Final
 
 from ..cache import LeadCache
 from ..fields import COMPUTED_FIELD_TYPES
+from ..store.meta import MetaKey
 from .errors import Forward
 
 __all__ = ["TEXT_TYPES", "TableInfo", "TableSchema"]
@@ -126,12 +127,12 @@ class TableSchema:
         store = cache.store
         settings = cache.settings
         types = dict(cache.field_types(reload=True))
-        raw_ids = store.get_meta("field_ids")
+        raw_ids = store.get_meta(MetaKey.FIELD_IDS)
         ids: dict[str, str] = json.loads(raw_ids) if raw_ids else {}
         return TableInfo(
             base_id=settings.base_id,
             name=settings.table_name,
-            table_id=store.get_meta("table_id") or None,
+            table_id=store.get_meta(MetaKey.TABLE_ID) or None,
             types=types,
             ids=ids,
             names={name: fid for fid, name in ids.items()},

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cellformat import string_format
 from .clock import Clock
 from .errors import ApiError, invalid_request
 from .formula import compile_formula
@@ -222,6 +223,11 @@ class Listings:
         """Serve one page as encoded JSON ``{"records": [...], "offset"?: "itr…/rec…"}``."""
         now = self.clock.timestamp()
         only = None if query.fields is None else [table.field(k).id for k in query.fields]
+        as_string = (
+            string_format(query.time_zone, query.user_locale, table.primary_text)
+            if query.cell_format == "string"
+            else None
+        )
         if query.offset is not None:
             match = _OFFSET_RE.match(query.offset)
             if match is None:
@@ -263,7 +269,7 @@ class Listings:
                     record,
                     by_id=query.by_id,
                     only=only,
-                    as_string=query.cell_format == "string",
+                    as_string=as_string,
                     comment_count=query.comment_count,
                 )
                 parts.append(_ENCODE(rendered))

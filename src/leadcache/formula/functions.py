@@ -189,8 +189,14 @@ def _value(ctx: Ctx, args: list[Any]) -> Any:
     return int(number) if number.is_integer() else number
 
 
+def _flat(args: list[Any]) -> list[Any]:
+    return [v for a in args for v in (a if isinstance(a, list) else [a])]
+
+
 def _arrayjoin(args: list[Any]) -> str:
     separator = to_text(args[1]) if len(args) > 1 else ", "
+    if isinstance(args[0], list):
+        return separator.join(to_text(v) for v in _flat(args[:1]))
     return to_text(args[0]).replace(", ", separator)
 
 
@@ -208,7 +214,10 @@ def _weekday(args: list[Any]) -> int:
 
 
 def _numbers(args: list[Any]) -> list[float]:
-    return [to_number(a) for a in args if a is not None and a != ""]
+    flat: list[Any] = []
+    for arg in args:
+        flat.extend(arg if isinstance(arg, list) else [arg])
+    return [to_number(a) for a in flat if a is not None and a != ""]
 
 
 _Impl = Callable[[Ctx, list[Any]], Any]
@@ -259,6 +268,6 @@ FUNCTIONS: dict[str, tuple[int, int | None, _Impl]] = {
     "SUM": (1, None, lambda c, a: sum(_numbers(a))),
     "MIN": (1, None, lambda c, a: min(_numbers(a), default=0)),
     "MAX": (1, None, lambda c, a: max(_numbers(a), default=0)),
-    "COUNTA": (1, None, lambda c, a: sum(1 for v in a if v not in (None, ""))),
+    "COUNTA": (1, None, lambda c, a: sum(1 for v in _flat(a) if v not in (None, ""))),
 }  # fmt: skip
 FUNCTIONS.update(EXTRA_FUNCTIONS)

@@ -44,8 +44,8 @@ class Door:
         return (via or self.api()).table(self.emu.base_id, self.emu.table_name)
 
 
-def start_door(emu: Emulator, db: Path, **env: str) -> Door:
-    cache = open_cache(emu, db, LEAD_CACHE_API_TOKEN=TOKEN, **env)
+def start_door(emu: Emulator, db: Path) -> Door:
+    cache = open_cache(emu, db, LEAD_CACHE_API_TOKEN=TOKEN)
     cache.sync.pull_from_airtable()
     server = FrontDoorServer(cache, port=0, **FAST_RETRIES).start()
     return Door(emu, cache, server)

@@ -97,3 +97,19 @@ def test_list_reads_derive_the_columns_the_store_holds(cache: LeadCache) -> None
     cache.update_lead("rec00000000000002", {"company": "Local Co"})
     for lead in cache.get_all_leads() + cache.search_leads("Plain"):
         assert lead == cache.get_lead_by_id(lead["id"])
+
+
+def test_default_implementations_agree_with_sqlite(cache: LeadCache) -> None:
+    # Backends without index support (PostgreSQL until it has its own) inherit the defaults.
+    from leadcache.store.base import LeadStore
+
+    _fill(cache)
+    store = cache.store
+    cond = AnyOf((Contains("name", "ada", True), Equals("status", "new")))
+    assert LeadStore.match_ids(store, cond, sort_fields=["Name"]) == store.match_ids(
+        cond, sort_fields=["Name"]
+    )
+    default_page = [i for _, i in LeadStore.match_page(store, cond, after=-1, limit=7)]
+    assert default_page == [i for _, i in store.match_page(cond, after=-1, limit=7)]
+    ids = ["rec00000000000001", "rec00000000000003", "nope"]
+    assert LeadStore.record_rows(store, ids) == store.record_rows(ids)

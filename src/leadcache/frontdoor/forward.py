@@ -117,8 +117,10 @@ class Forwarder:
         headers = {"Authorization": f"Bearer {key.reveal()}"}
         if content_type:
             headers["Content-Type"] = content_type
-        segments = path.split("/")
-        bucket = segments[2] if len(segments) > 2 and segments[2].startswith("app") else "meta"
+        # The pacer's bucket is the base, as for the sync engine (Airtable's limit is per
+        # base); requests about no base (whoami, the list of bases) share a bucket of their own.
+        bases = [s for s in path.split("/") if s.startswith("app") and len(s) == 17]
+        bucket = bases[0] if bases else "meta"
         last: list[requests.Response] = []
         calls = [0]
 

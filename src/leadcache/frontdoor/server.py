@@ -154,6 +154,7 @@ class FrontDoorServer:
                 f"cannot listen on {host}:{port}: {os.strerror(exc.errno or 0)}",
             ) from None
         self._thread: threading.Thread | None = None
+        self._serving = False
 
     @property
     def port(self) -> int:
@@ -169,6 +170,7 @@ class FrontDoorServer:
 
     def start(self) -> FrontDoorServer:
         """Serve in a background thread."""
+        self._serving = True
         self._thread = threading.Thread(
             target=self._http.serve_forever, name="leadcache-frontdoor", daemon=True
         )
@@ -177,12 +179,14 @@ class FrontDoorServer:
 
     def serve_forever(self) -> None:
         """Serve in this thread until :meth:`close` is called from another."""
+        self._serving = True
         self._http.serve_forever()
 
     def close(self) -> None:
         """Stop serving and release the port."""
-        with contextlib.suppress(OSError):
-            self._http.shutdown()
+        if self._serving:  # shutdown() waits for a serve_forever loop that must exist
+            with contextlib.suppress(OSError):
+                self._http.shutdown()
         self._http.server_close()
         if self.forwarder is not None:
             self.forwarder.close()

@@ -97,3 +97,13 @@ def test_nothing_was_forwarded(door: Door) -> None:
     assert first is not None
     table.get(first["id"])
     assert door.emu.count() == 0
+
+
+def test_table_by_id(door: Door) -> None:
+    table_id = door.emu.table().id
+    by_id = door.api().table(door.emu.base_id, table_id)
+    door.emu.reset_counts()
+    assert strip(by_id.all(formula="{Status}='new'")) == door.table(door.direct()).all(
+        formula="{Status}='new'"
+    )
+    assert door.emu.count() == 1  # only the check above, made directly

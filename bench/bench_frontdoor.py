@@ -177,7 +177,6 @@ def _http_figures(url: str, token: str, ids: list[str], pages: int) -> list[str]
     base = f"{url}/v0/{BASE}/{TABLE}"
     rng = random.Random(3)
     query = {"filterByFormula": "{Status}='scraped'", "pageSize": "100"}
-    batch = ids[:10]
 
     def get(i: int) -> None:
         session.get(f"{base}/{rng.choice(ids)}").raise_for_status()
@@ -186,6 +185,8 @@ def _http_figures(url: str, token: str, ids: list[str], pages: int) -> list[str]
         session.get(base, params=query).raise_for_status()
 
     def patch(i: int) -> None:
+        # A different batch each time, as an agent enriching leads would send them.
+        batch = ids[(10 * i) % len(ids) :][:10]
         body = {"records": [{"id": r, "fields": {"Title": f"T{i}"}} for r in batch]}
         session.patch(base, json=body).raise_for_status()
 

@@ -247,6 +247,7 @@ def agent_run(table: pyairtable.Table) -> None:
 
 def calls_side_by_side(door_url: str, emu_url: str, cache: LeadCache) -> None:
     print("\n4. API calls reaching Airtable for one agent run (emulator accounting)")
+    cache.sync_pending_changes()  # what the HTTP figures above queued is not the agent's
     reset(emu_url)
     agent_run(pyairtable.Api(TOKEN, endpoint_url=emu_url).table(BASE, TABLE))
     direct = counts(emu_url)

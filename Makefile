@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_cache
 	$(BIN)/python -m bench.bench_sync
 	$(BIN)/python -m bench.bench_frontdoor
+	$(BIN)/python -m bench.bench_write_guard
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -86,6 +86,11 @@ def test_every_pyairtable_function_name_is_known() -> None:
         ("WORKDAY_DIFF('2024-03-04', '2024-03-15', '2024-03-05, 2024-03-06')", 8),
         ("WORKDAY_DIFF('2024-03-15', '2024-03-04')", -10),
         ("IFERROR(ERROR(), 'caught')", "caught"),
+        ("ARRAYCOMPACT({L})", [1, "x", 4]),
+        ("ARRAYUNIQUE(ARRAYFLATTEN({L}))", [1, "x", None, 4]),
+        ("ARRAYSLICE({L}, 2, 3)", ["x", None]),
+        ("ARRAYSLICE({L}, -2)", [None, 4]),
+        ("ARRAYJOIN(ARRAYCOMPACT({L}), '|')", "1|x|4"),
         ("ISERROR(SQRT(-1))", True),
     ],
 )

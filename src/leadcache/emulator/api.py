@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cellformat import string_format
+from .comments import CommentHandlers
 from .errors import ApiError, invalid_request
 from .listing import parse_body_query, parse_bool, parse_url_query
 from .model import Record, Table
@@ -75,6 +76,8 @@ def route(state: State, req: ApiRequest) -> Route:
         return _meta_route(state, req)
     if n >= 3 and seg[0] == "bases" and seg[2] == "webhooks":
         return _webhook_route(state, req)
+    if n in (4, 5) and seg[0] and seg[3] == "comments":
+        return _comment_route(state, req)
     if n in (2, 3) and seg[0]:
         base_id, table_key = seg[0], seg[1]
         records = RecordHandlers(state, req, base_id, table_key)
@@ -244,6 +247,34 @@ class RecordHandlers:
         self.state.writer.check_count(ids, "deleted")
         self._delete(table, ids)
         return 200, encode({"records": [{"deleted": True, "id": rid} for rid in ids]})
+
+
+def _comment_route(state: State, req: ApiRequest) -> Route:
+    seg, method = req.segments, req.method
+    base_id, table_key, record_id = seg[0], seg[1], seg[2]
+    comment_id = seg[4] if len(seg) == 5 else None
+
+    def handlers() -> CommentHandlers:
+        record = state.table(base_id, table_key).records.get(record_id)
+        if record is None:
+            raise state.not_found("record", record_id)
+        return CommentHandlers(state, record)
+
+    if comment_id is None and method == "GET":
+        return Route("comments.list", base_id, lambda: (200, encode(handlers().list())))
+    if comment_id is None and method == "POST":
+        return Route("comments.create", base_id,
+                     lambda: (200, encode(handlers().create(_body(req)))), True)  # fmt: skip
+    if comment_id is not None and method == "PATCH":
+
+        def update() -> tuple[int, bytes]:
+            return 200, encode(handlers().update(comment_id, _body(req)))
+
+        return Route("comments.update", base_id, update, True)
+    if comment_id is not None and method == "DELETE":
+        return Route("comments.delete", base_id,
+                     lambda: (200, encode(handlers().delete(comment_id))), True)  # fmt: skip
+    return Route("unknown", None, _not_found_route)
 
 
 # ---------------------------------------------------------------------- Meta API

@@ -46,6 +46,7 @@ class Record:
     field_modified: dict[str, datetime] | None = None
     created_text: str = ""
     json_cache: list[str | None] = field(default_factory=lambda: [None, None])
+    comments: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.created_text:
@@ -273,7 +274,7 @@ class Table:
             cells[key] = as_string.cell(by_id_map[fid], value) if as_string else value
         out: dict[str, Any] = {"id": record.id, "createdTime": record.created_text, "fields": cells}
         if comment_count:
-            out["commentCount"] = 0
+            out["commentCount"] = len(record.comments)
         return out
 
     def record_json(self, record: Record, by_id: bool) -> str:

@@ -223,6 +223,20 @@ def _workday_diff(ctx: Ctx, a: list[Any]) -> Any:
     return sign * count
 
 
+def _as_list(value: Any) -> list[Any]:
+    return _flat([value]) if isinstance(value, list) else ([] if value is None else [value])
+
+
+def _arrayslice(ctx: Ctx, a: list[Any]) -> Any:
+    items = _as_list(a[0])
+    start = int(to_number(a[1]))
+    end = int(to_number(a[2])) if len(a) > 2 and a[2] not in (None, "") else len(items)
+    # 1-based and inclusive; negative positions count from the end.
+    first = start - 1 if start > 0 else len(items) + start
+    last = end if end > 0 else len(items) + end + 1
+    return items[max(first, 0) : max(last, 0)]
+
+
 def _error(ctx: Ctx, a: list[Any]) -> Any:
     raise FormulaError("#ERROR!")
 
@@ -230,6 +244,10 @@ def _error(ctx: Ctx, a: list[Any]) -> Any:
 _Impl = Callable[[Ctx, list[Any]], Any]
 EXTRA_FUNCTIONS: dict[str, tuple[int, int | None, _Impl]] = {
     "AVERAGE": (1, None, _average),
+    "ARRAYCOMPACT": (1, 1, lambda c, a: [v for v in _as_list(a[0]) if v not in (None, "")]),
+    "ARRAYFLATTEN": (1, 1, lambda c, a: _as_list(a[0])),
+    "ARRAYUNIQUE": (1, 1, lambda c, a: list({repr(v): v for v in _as_list(a[0])}.values())),
+    "ARRAYSLICE": (2, 3, _arrayslice),
     "COUNT": (1, None, lambda c, a: sum(1 for v in _flat(a) if _is_numeric(v))),
     "COUNTALL": (1, None, lambda c, a: len(_flat(a))),
     "CEILING": (1, 2, _ceiling),

@@ -35,7 +35,7 @@ class SQLiteOutbox(SQLiteBase, OutboxStore):
                 )
                 return int(cast(int, cur.lastrowid))
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self.path) from exc
 
     _PENDING_COLUMNS = (
         "id, lead_id, action, changes_json, base_json, state, attempts, last_error, "

@@ -307,12 +307,12 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
     @_guard
     def page_leads(self, *, offset: int, limit: int) -> list[Lead]:
         sql = (
-            f"SELECT {_LEAD_COLUMNS} FROM leads WHERE deleted_at IS NULL "
+            f"SELECT {_LIST_COLUMNS} FROM leads l WHERE deleted_at IS NULL "
             "ORDER BY rid LIMIT ? OFFSET ?"
         )
         with self._lock:
             rows = self._db().execute(sql, (limit, offset)).fetchall()
-        return [self._lead(r) for r in rows]
+        return _leads(rows, self.field_map)
 
     @_guard
     def search_leads(self, query: str, *, limit: int | None) -> list[Lead]:

@@ -39,6 +39,7 @@ mutants: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_cache
 	$(BIN)/python -m bench.bench_sync
+	$(BIN)/python -m bench.bench_frontdoor
 	$(BIN)/python -m bench.bench_write_guard
 
 clean:

@@ -296,6 +296,10 @@ def _public_url(var: str, raw: str) -> str:
     return value
 
 
+#: Port of `leadcache api` when LEAD_CACHE_API_PORT is not set (front door, issue 12).
+DEFAULT_API_PORT: Final = 8788
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: where it comes from, its default, and how it is checked (derived from the
@@ -553,6 +557,27 @@ class Settings:
         "Address at which Airtable reaches `serve`'s HTTP endpoint; set it to receive webhook "
         "notification pings (pulls within seconds, no polling).",
         _public_url,
+    )
+    api_host: str = _declare(
+        "127.0.0.1",
+        "LEAD_CACHE_API_HOST",
+        "Address the Airtable-compatible front door binds to; beyond loopback it needs "
+        "LEAD_CACHE_API_TOKEN.",
+        _nonempty,
+    )
+    api_port: int | None = _declare(
+        None,
+        "LEAD_CACHE_API_PORT",
+        "Port of the front door (`leadcache api`, default 8788); when set, `serve` runs it too.",
+        _port,
+    )
+    api_token: Secret | None = _declare(
+        None,
+        "LEAD_CACHE_API_TOKEN",
+        "Bearer token front-door clients send (they may also send AIRTABLE_API_KEY). Never "
+        "printed, logged or stored.",
+        _secret,
+        secret=True,
     )
 
     @classmethod

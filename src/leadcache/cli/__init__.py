@@ -10,6 +10,7 @@ Modules:
     commands_leads   init, get, list, search, add, update, delete
     commands_sync    status, pull, push, sync, pending, conflicts
     commands_ops     backup, restore, verify, doctor, serve
+    commands_api     api (the Airtable-compatible front door)
     commands_config  config
     render           safe text, display widths, tables that fit the terminal
     emulator_cmd     emulator
@@ -26,6 +27,7 @@ from typing import Any
 import click
 
 from ..errors import LeadCacheError
+from .commands_api import COMMANDS as API_COMMANDS
 from .commands_config import COMMANDS as CONFIG_COMMANDS
 from .commands_leads import COMMANDS as LEAD_COMMANDS
 from .commands_ops import COMMANDS as OPS_COMMANDS
@@ -110,7 +112,7 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(Env)
 
 
-for _command in (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS, *CONFIG_COMMANDS):
+for _command in (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS, *CONFIG_COMMANDS, *API_COMMANDS):
     cli.add_command(_command)
 cli.add_command(emulator_command)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -272,6 +273,7 @@ def serve_cmd(env: Env, metrics_port: int | None, no_metrics: bool, once: bool) 
     cache = LeadCache(settings=settings)
     server = None
     metrics = None
+    front_door = None
     try:
         loop = BackgroundSync(cache, share_connection=True)
         if not no_metrics:
@@ -288,6 +290,8 @@ def serve_cmd(env: Env, metrics_port: int | None, no_metrics: bool, once: bool) 
                     hint="set LEAD_CACHE_METRICS_PORT to a free port (0 picks one)",
                 ) from None
 
+        front_door = _start_front_door(cache)  # when LEAD_CACHE_API_PORT is set (issue 12)
+
         def stop(_signum: int, _frame: FrameType | None) -> None:
             loop.request_stop()
 
@@ -298,11 +302,24 @@ def serve_cmd(env: Env, metrics_port: int | None, no_metrics: bool, once: bool) 
         else:
             loop.run_forever()
     finally:
+        if front_door is not None:
+            front_door.close()
         if server is not None:
             server.close()
         if metrics is not None:
             metrics.close()
         cache.close()
+
+
+def _start_front_door(cache: LeadCache) -> Any:
+    """The front door (``leadcache api``) in this process, if ``LEAD_CACHE_API_PORT`` is set."""
+    if cache.settings.api_port is None:
+        return None
+    from ..frontdoor import FrontDoorServer
+
+    server = FrontDoorServer(cache).start()
+    logging.getLogger("leadcache.service").info("front door listening on %s", server.url)
+    return server
 
 
 def _attach_call_stats(cache: LeadCache, metrics: Any) -> None:

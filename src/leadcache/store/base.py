@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from ..types import Fields, Lead, LeadId, RecordId
+from .query import Condition
 
 __all__ = [
     "OPEN_STATES",
@@ -46,6 +47,7 @@ __all__ = [
     "LeadStore",
     "OutboxStore",
     "PendingChange",
+    "RecordRow",
     "RemoteRecord",
     "Store",
     "Transactional",
@@ -112,6 +114,18 @@ class RemoteRecord:
     id: RecordId
     created_time: str
     fields: Fields
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    """A lead in Airtable's record terms, for the front door: its current id, ``createdTime``
+    (Airtable's, or when the cache stored it for a lead Airtable has not seen yet) and the
+    fields an agent sees."""
+
+    id: LeadId
+    created_time: str
+    fields: Fields
+    deleted: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +270,52 @@ class LeadStore(Transactional):
     def iter_all_leads(self) -> Iterator[Lead]:
         """Every lead including deleted ones (default: built on :meth:`list_leads`)."""
         yield from self.list_leads(include_deleted=True)
+
+    # -- index-backed queries (the front door); backends override with index use -----------
+    def match_ids(
+        self, cond: Condition | None, *, sort_fields: Sequence[str] = ()
+    ) -> list[tuple[Any, ...]]:
+        """``(id, *sort values)`` of the live leads matching ``cond`` (see
+        :mod:`leadcache.store.query` for the semantics), in cache order; sort values are the
+        cells of ``sort_fields`` (None when empty). Default: evaluated in Python."""
+        from .query import matches
+
+        return [
+            (lead["id"], *(lead["fields"].get(n) for n in sort_fields))
+            for lead in self.list_leads()
+            if cond is None or matches(cond, lead)
+        ]
+
+    def match_page(
+        self, cond: Condition | None, *, after: int, limit: int
+    ) -> list[tuple[int, LeadId]]:
+        """``(position, id)`` of up to ``limit`` live leads matching ``cond`` after position
+        ``after`` (-1: from the start), in cache order: keyset paging, so each page costs one
+        page. Default: positions in :meth:`list_leads` order."""
+        from .query import matches
+
+        out: list[tuple[int, LeadId]] = []
+        for position, lead in enumerate(self.list_leads(include_deleted=True)):
+            if position <= after or lead["deleted"]:
+                continue
+            if cond is None or matches(cond, lead):
+                out.append((position, lead["id"]))
+                if len(out) == limit:
+                    break
+        return out
+
+    def record_rows(self, lead_ids: Sequence[LeadId]) -> dict[LeadId, RecordRow]:
+        """The leads known by these ids or aliases (deleted ones flagged), keyed by the id
+        asked; unknown ids are absent."""
+        out: dict[LeadId, RecordRow] = {}
+        for asked in lead_ids:
+            lead = self.get_lead(asked)
+            state = self.lead_state(asked)
+            if lead is None or state is None:
+                continue
+            created = state.created_time or lead["created_at"]
+            out[asked] = RecordRow(lead["id"], created, lead["fields"], lead["deleted"])
+        return out
 
 
 class OutboxStore(Transactional):

@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, cast
 
+import msgspec
+
 from ..clock import now_iso
 from ..errors import StorageError
 from ..fields import FieldMap
@@ -42,8 +44,9 @@ from .migrations import FTS_TRIGGERS, current_version, statements
 from .search import plan_search
 from .sqlite_open import open_connection, translate_open_error
 from .sqlite_outbox import SQLiteOutbox
+from .sqlite_query import SQLiteQueries
 from .sqlite_sync import SQLiteCoordination
-from .sqlite_util import _guard, _path_safe, _translate, dumps, in_chunks
+from .sqlite_util import _guard, _path_safe, _translate, dumps, in_chunks, loads
 
 __all__ = ["SQLiteStore", "dumps"]
 
@@ -73,8 +76,14 @@ def _apply_diff(data: Fields, diff: Fields) -> Fields:
 _FTS_TRIGGER_NAMES = ("leads_fts_insert", "leads_fts_delete", "leads_fts_update")
 _BULK_INDEXES = {"idx_leads_status": "status", "idx_leads_company": "company"}
 # The mapped columns in LEAD_KEYS order, which is also the order of FieldMap.columns().
-_LEAD_COLUMNS = f"id, {', '.join(LEAD_KEYS)}, data_json, created_at, last_updated, deleted_at"
-_SQL_GET = f"SELECT {_LEAD_COLUMNS} FROM leads WHERE id = ?"
+# data_json is read as a BLOB: the decoder takes the bytes as they are, without building a
+# Python str of each 1 KB document first (measured ~10% of a 100,000-lead list read).
+_LEAD_COLUMNS = (
+    f"l.id, {', '.join('l.' + k for k in LEAD_KEYS)}, CAST(l.data_json AS BLOB), l.created_at, "
+    "l.last_updated, l.deleted_at"
+)
+_SQL_GET = f"SELECT {_LEAD_COLUMNS} FROM leads l WHERE id = ?"
+_DECODE = msgspec.json.Decoder().decode
 _SQL_ALIAS = "SELECT lead_id FROM lead_aliases WHERE alias = ?"
 _SQL_UPSERT_REMOTE = """
 INSERT INTO leads(id, name, company, email, status, title, linkedin_url, website, location,
@@ -91,6 +100,54 @@ WHERE leads.remote_diff_json IS NOT '{}'
    OR leads.data_json IS NOT excluded.data_json
    OR leads.deleted_at IS NOT NULL
 """
+
+
+#: The columns list reads fetch: the mapped columns are derived from the decoded fields
+#: instead (they are written from them on every write path), which saves creating eight
+#: Python strings per lead (measured: ~35% of a 100,000-lead list read).
+_LIST_COLUMNS = "l.id, CAST(l.data_json AS BLOB), l.created_at, l.last_updated, l.deleted_at"
+
+
+def _leads(rows: list[tuple[Any, ...]], field_map: FieldMap) -> list[Lead]:
+    """Rows of ``_LIST_COLUMNS`` as leads: the list-read hot path (100,000 leads per
+    ``get_all_leads``), so one loop with everything bound locally."""
+    decode = _DECODE
+    name_f, company_f, email_f, status_f, title_f, li_f, web_f, loc_f = field_map.mapped_fields
+    columns = field_map.columns
+    out: list[Lead] = []
+    append = out.append
+    for r in rows:
+        try:
+            fields = decode(r[1])
+        except msgspec.DecodeError:
+            fields = loads(r[1])
+        get = fields.get
+        cols: tuple[Any, ...] = (
+            get(name_f), get(company_f), get(email_f), get(status_f),
+            get(title_f), get(li_f), get(web_f), get(loc_f),
+        )  # fmt: skip
+        for value in cols:
+            if value is not None and value.__class__ is not str:
+                cols = columns(fields)  # a list, number or object cell: as the column holds it
+                break
+        append(
+            {
+                "id": r[0],
+                "name": cols[0],
+                "company": cols[1],
+                "email": cols[2],
+                "status": cols[3],
+                "title": cols[4],
+                "linkedin_url": cols[5],
+                "website": cols[6],
+                "location": cols[7],
+                "fields": fields,
+                "created_at": r[2],
+                "last_updated": r[3],
+                "deleted": r[4] is not None,
+            }
+        )
+    return out
 
 
 def _by_id_or_alias(
@@ -112,7 +169,7 @@ def _by_id_or_alias(
     return None
 
 
-class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
+class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
     """The SQLite implementation of :class:`~leadcache.store.base.Store`: the leads part and
     the lifecycle here, the outbox (``sqlite_outbox.py``) and coordination (``sqlite_sync.py``)
     parts inherited, all over one connection (``sqlite_conn.py``).
@@ -206,7 +263,7 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
             "linkedin_url": row[6],
             "website": row[7],
             "location": row[8],
-            "fields": json.loads(row[9]),
+            "fields": loads(row[9]),
             "created_at": row[10],
             "last_updated": row[11],
             "deleted": row[12] is not None,
@@ -239,30 +296,30 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
             params.append(status)
         if not include_deleted:
             where.append("deleted_at IS NULL")
-        sql = f"SELECT {_LEAD_COLUMNS} FROM leads"
+        sql = f"SELECT {_LIST_COLUMNS} FROM leads l"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY rid"
         with self._lock:
             rows = self._db().execute(sql, params).fetchall()
-        return [self._lead(r) for r in rows]
+        return _leads(rows, self.field_map)
 
     @_guard
     def page_leads(self, *, offset: int, limit: int) -> list[Lead]:
         sql = (
-            f"SELECT {_LEAD_COLUMNS} FROM leads WHERE deleted_at IS NULL "
+            f"SELECT {_LIST_COLUMNS} FROM leads l WHERE deleted_at IS NULL "
             "ORDER BY rid LIMIT ? OFFSET ?"
         )
         with self._lock:
             rows = self._db().execute(sql, (limit, offset)).fetchall()
-        return [self._lead(r) for r in rows]
+        return _leads(rows, self.field_map)
 
     @_guard
     def search_leads(self, query: str, *, limit: int | None) -> list[Lead]:
         plan = plan_search(query)
         if plan is None:
             return []
-        cols = ", ".join(f"l.{c.strip()}" for c in _LEAD_COLUMNS.split(","))
+        cols = _LIST_COLUMNS
         params: list[Any] = []
         like_sql = ""
         for pattern in plan.like:
@@ -290,7 +347,7 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
             params.append(first.replace("%", "\\%").replace("_", "\\_") + "%")
         with self._lock:
             rows = self._db().execute(sql, params).fetchall()
-        return [self._lead(r) for r in rows]
+        return _leads(rows, self.field_map)
 
     @_guard
     def count_leads(self, *, include_deleted: bool = False) -> int:
@@ -302,8 +359,8 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
 
     @staticmethod
     def _state(row: tuple[Any, ...]) -> LeadState:
-        data = json.loads(row[1])
-        remote = None if row[2] is None else _apply_diff(data, json.loads(row[2]))
+        data = loads(row[1])
+        remote = None if row[2] is None else _apply_diff(data, loads(row[2]))
         return LeadState(id=row[0], data=data, remote=remote, deleted=row[3], created_time=row[4])
 
     @_guard
@@ -348,7 +405,7 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
             return None
 
         def value(text: str | None) -> Any:
-            return None if text is None else json.loads(text)
+            return None if text is None else loads(text)
 
         current = {n: value(row[3 + 2 * i]) for i, n in enumerate(names)}
         remote = None if row[2] else {n: value(row[4 + 2 * i]) for i, n in enumerate(names)}

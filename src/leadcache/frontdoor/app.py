@@ -1,0 +1,307 @@
+"""The front door's request pipeline, independent of the HTTP plumbing.
+
+Order: the bearer token (401), the route (Airtable's ``{"error": "NOT_FOUND"}`` for paths it
+does not have), the body (400 for JSON that does not parse, 413 beyond ``MAX_BODY``), then
+the cache, which answers or says :class:`~.errors.Forward`; then Airtable, through
+:class:`~.forward.Forwarder`. Requests for other bases and tables, the Meta API and webhooks
+go to Airtable directly.
+
+Responses carry ``X-LeadCache-Source: cache`` or ``airtable``; write responses carry
+``X-LeadCache-Pending``: the ids (comma-separated) of the returned records whose changes have
+not reached Airtable yet.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import parse_qsl, unquote
+
+import msgspec
+
+from ..cache import LeadCache
+from ..errors import LeadCacheError
+from .engine import QueryEngine
+from .errors import ApiError, Forward, auth_required, invalid_records, not_found
+from .forward import Forwarder
+from .params import parse_bool, parse_list_body, parse_list_query
+from .writes import WriteEngine, WriteResult
+
+__all__ = ["MAX_BODY", "FrontDoorApp", "Response"]
+
+log = logging.getLogger("leadcache.frontdoor")
+
+#: Largest request body accepted (bytes); 10 records of generous leads fit many times over.
+MAX_BODY: Final = 2 * 1024 * 1024
+_JSON: Final = ("Content-Type", "application/json; charset=utf-8")
+_JSON_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_MSGSPEC_ENCODE = msgspec.json.Encoder().encode
+
+
+def _encode(value: Any) -> bytes:
+    """Compact JSON: msgspec (several times faster than ``json`` on a page of 100 records),
+    ``json`` for what msgspec refuses (integers beyond 64 bits)."""
+    try:
+        return _MSGSPEC_ENCODE(value)
+    except (msgspec.EncodeError, OverflowError, TypeError):
+        return _JSON_ENCODE(value).encode()
+
+
+@dataclass(slots=True)
+class Response:
+    """What the HTTP layer sends."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _ok(value: Any, *headers: tuple[str, str]) -> Response:
+    return Response(200, _encode(value), [_JSON, ("X-LeadCache-Source", "cache"), *headers])
+
+
+def _error(error: ApiError) -> Response:
+    return Response(error.status, _encode(error.body()), [_JSON])
+
+
+def _pending(result: WriteResult) -> tuple[str, str]:
+    return ("X-LeadCache-Pending", ",".join(result.pending))
+
+
+_BAD_BODY = ApiError(400, "INVALID_REQUEST_BODY", "Could not parse the request body")
+_TOO_LARGE = ApiError(413, "REQUEST_TOO_LARGE", f"Request body exceeds {MAX_BODY} bytes")
+
+
+class FrontDoorApp:
+    """Answers Airtable records API requests for the cached table.
+
+    Args:
+        cache: the cache read and written.
+        tokens: bearer tokens accepted (``LEAD_CACHE_API_TOKEN``, ``AIRTABLE_API_KEY``).
+        forwarder: where requests the cache cannot answer go (None: they get 503).
+    """
+
+    def __init__(
+        self, cache: LeadCache, tokens: Sequence[str], forwarder: Forwarder | None
+    ) -> None:
+        if not [t for t in tokens if t]:
+            raise ValueError("the front door needs at least one token to accept")
+        self.cache = cache
+        self.engine = QueryEngine(cache)
+        self.writes = WriteEngine(cache, self.engine)
+        self.forwarder = forwarder
+        self._tokens = [t.encode() for t in tokens if t]
+
+    def _authorized(self, header: str | None) -> bool:
+        if not header or not header.startswith("Bearer "):
+            return False
+        given = header[7:].strip().encode()
+        # Compare against every token, in constant time each.
+        return any([hmac.compare_digest(given, t) for t in self._tokens])
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        authorization: str | None,
+        body: bytes | None,
+        *,
+        content_type: str | None = None,
+    ) -> Response:
+        """Answer one request (``path`` still percent-encoded; ``body`` None when too large)."""
+        if not self._authorized(authorization):
+            return _error(auth_required())
+        raw = path.split("/")
+        if len(raw) < 3 or raw[1] != "v0":
+            return _error(not_found())
+        segments = [unquote(s) for s in raw[2:]]
+        if segments and segments[-1] == "" and len(segments) == 3:
+            segments = segments[:-1]  # the JS client's trailing slash on writes
+        if any(s in (".", "..") or not s.isprintable() for s in segments):
+            return _error(not_found())
+        if body is None:
+            return _error(_TOO_LARGE)
+        try:
+            route = self._route(method, segments, parse_qsl(query, keep_blank_values=True), body)
+            if route is None:
+                return self._forward(
+                    method, path, query, body or b"", content_type=content_type, reason="not cached"
+                )
+            return route()
+        except ApiError as error:
+            return _error(error)
+        except Forward as decision:
+            answer = self._forward(
+                method, path, query, body or b"", content_type=content_type, reason=decision.reason
+            )
+            if method in ("POST", "PATCH", "PUT") and answer.status == 200:
+                self._ingest(answer.body)
+            return answer
+
+    def _ingest(self, body: bytes) -> None:
+        try:
+            self.writes.ingest(json.loads(body))
+        except (ValueError, LeadCacheError):
+            log.warning("could not store the records of a forwarded write; the next pull will")
+
+    def _forward(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        body: bytes,
+        *,
+        content_type: str | None,
+        reason: str,
+    ) -> Response:
+        if self.forwarder is None:
+            return _error(ApiError(503, "AIRTABLE_NOT_CONFIGURED", f"needs Airtable: {reason}"))
+        log.debug("forwarding %s %s: %s", method, path, reason)
+        answer = self.forwarder.send(method, path, query, body, content_type)
+        headers = [*answer.headers, ("X-LeadCache-Source", "airtable")]
+        return Response(answer.status, answer.body, headers)
+
+    def _route(
+        self, method: str, seg: list[str], query: list[tuple[str, str]], raw: bytes
+    ) -> Callable[[], Response] | None:
+        if len(seg) not in (2, 3) or seg[0] in ("meta", "bases"):
+            return None
+        info = self.engine.schema.info()
+        if (info.base_id is not None and seg[0] != info.base_id) or not info.is_table(seg[1]):
+            return None
+        handlers = _Handlers(self, method, query, raw)
+        if len(seg) == 2:
+            return {
+                "GET": handlers.list_get,
+                "POST": handlers.create,
+                "PATCH": handlers.update_many,
+                "PUT": handlers.update_many,
+                "DELETE": handlers.delete_many,
+            }.get(method, handlers.no_route)
+        record_id = seg[2]
+        if record_id == "listRecords" and method == "POST":
+            return handlers.list_post
+        return {
+            "GET": lambda: handlers.get(record_id),
+            "PATCH": lambda: handlers.update_one(record_id),
+            "PUT": lambda: handlers.update_one(record_id),
+            "DELETE": lambda: handlers.delete_one(record_id),
+        }.get(method, handlers.no_route)
+
+
+class _Handlers:
+    """The cached table's endpoints for one request."""
+
+    def __init__(
+        self, app: FrontDoorApp, method: str, query: list[tuple[str, str]], raw: bytes
+    ) -> None:
+        self.app = app
+        self.method = method
+        self.query = query
+        self.raw = raw
+
+    def no_route(self) -> Response:
+        return _error(not_found())
+
+    def body(self) -> dict[str, Any]:
+        if not self.raw.strip():
+            return {}
+        try:
+            value = json.loads(self.raw)
+        except ValueError:
+            raise _BAD_BODY from None
+        if not isinstance(value, dict):
+            raise ApiError(422, "INVALID_REQUEST_UNKNOWN", "The request body must be a JSON object")
+        return value
+
+    def flags(self, body: dict[str, Any]) -> tuple[bool, bool]:
+        typecast = parse_bool(body.get("typecast", False), "typecast")
+        by_id = parse_bool(body.get("returnFieldsByFieldId", False), "returnFieldsByFieldId")
+        return typecast, by_id
+
+    # -- reads -------------------------------------------------------------------------------
+    def list_get(self) -> Response:
+        return _ok(self.app.engine.list_page(parse_list_query(self.query)))
+
+    def list_post(self) -> Response:
+        return _ok(self.app.engine.list_page(parse_list_body(self.body(), self.query)))
+
+    def get(self, record_id: str) -> Response:
+        params = parse_list_query(
+            p for p in self.query if p[0] in ("returnFieldsByFieldId", "cellFormat")
+        )
+        if params.cell_format != "json":
+            raise Forward("cellFormat=string is rendered by Airtable only")
+        return _ok(self.app.engine.get(record_id, by_id=params.by_id))
+
+    # -- writes ------------------------------------------------------------------------------
+    def create(self) -> Response:
+        body = self.body()
+        typecast, by_id = self.flags(body)
+        writes = self.app.writes
+        if "records" in body:
+            items = body["records"]
+            if not isinstance(items, list):
+                raise invalid_records("records must be an array")
+            cells = [i.get("fields") if isinstance(i, dict) else None for i in items]
+            result = writes.create(cells, by_id=by_id, typecast=typecast)
+            return _ok({"records": result.records}, _pending(result))
+        result = writes.create([body.get("fields")], by_id=by_id, typecast=typecast)
+        return _ok(result.records[0], _pending(result))
+
+    def _items(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        items = body.get("records")
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise invalid_records(
+                "You must provide an array of up to 10 record objects, each with an 'id' ID "
+                "field and a 'fields' object for cell values."
+            )
+        return items
+
+    def update_many(self) -> Response:
+        body = self.body()
+        typecast, by_id = self.flags(body)
+        items = self._items(body)
+        replace = self.method == "PUT"
+        writes = self.app.writes
+        if body.get("performUpsert") is not None:
+            perform = body["performUpsert"]
+            merge_on = perform.get("fieldsToMergeOn") if isinstance(perform, dict) else None
+            result = writes.upsert(items, merge_on, replace=replace, by_id=by_id, typecast=typecast)
+            answer = {
+                "records": result.records,
+                "createdRecords": result.created,
+                "updatedRecords": result.updated,
+            }
+            return _ok(answer, _pending(result))
+        if not all(isinstance(i.get("id"), str) for i in items):
+            raise invalid_records("Each record must have an 'id' and a 'fields' object")
+        pairs = [(i["id"], i.get("fields")) for i in items]
+        result = writes.update(pairs, replace=replace, by_id=by_id, typecast=typecast)
+        return _ok({"records": result.records}, _pending(result))
+
+    def update_one(self, record_id: str) -> Response:
+        body = self.body()
+        typecast, by_id = self.flags(body)
+        result = self.app.writes.update(
+            [(record_id, body.get("fields"))],
+            replace=self.method == "PUT",
+            by_id=by_id,
+            typecast=typecast,
+            single=True,
+        )
+        return _ok(result.records[0], _pending(result))
+
+    def delete_one(self, record_id: str) -> Response:
+        self.app.writes.delete([record_id])
+        return _ok({"deleted": True, "id": record_id})
+
+    def delete_many(self) -> Response:
+        ids = [v for k, v in self.query if k in ("records[]", "records")]
+        self.app.writes.delete(ids)
+        return _ok({"records": [{"deleted": True, "id": i} for i in ids]})

@@ -94,9 +94,8 @@ def with_session(emu: Emulator, db: Path, body: Session) -> None:
 async def call(session: ClientSession, name: str, **args: Any) -> dict[str, Any]:
     result = await session.call_tool(name, args)
     assert not result.is_error, result.content
-    data = result.structured_content
-    if isinstance(data, dict) and set(data) == {"result"}:
-        data = data["result"]
+    (block,) = result.content
+    data = json.loads(getattr(block, "text", ""))
     assert isinstance(data, dict)
     return data
 

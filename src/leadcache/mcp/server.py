@@ -15,7 +15,7 @@ import hmac
 import ipaddress
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -37,7 +37,6 @@ INSTRUCTIONS: Final = (
     "paged: pass next_cursor back to get more."
 )
 
-T = TypeVar("T")
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -57,11 +56,14 @@ FieldsArg = Annotated[
 ]
 
 
-def _call(fn: Callable[[], T]) -> T:
+def _call(fn: Callable[[], dict[str, Any]]) -> str:
+    """Run one tool body; its answer as compact JSON text (what a model reads), or a tool
+    error naming the field and the fix."""
     try:
-        return fn()
+        result = fn()
     except LeadCacheError as exc:
         raise ToolError(explain(exc)) from None
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def build_server(cache: LeadCache) -> MCPServer:
@@ -69,16 +71,16 @@ def build_server(cache: LeadCache) -> MCPServer:
     tools = LeadTools(cache)
     server: MCPServer = MCPServer(name="leadcache", instructions=INSTRUCTIONS, log_level="WARNING")
 
-    @server.tool()
+    @server.tool(structured_output=False)
     def search_leads(
         query: Annotated[str, Field(description="Words to find in name, company or email.")],
         limit: Limit = DEFAULT_LIMIT,
-    ) -> dict[str, Any]:
+    ) -> str:
         """Find leads by name, company or email (case-insensitive, every word must match),
         best matches first. Local and instant."""
         return _call(lambda: tools.search_leads(query, limit))
 
-    @server.tool()
+    @server.tool(structured_output=False)
     def list_leads(
         status: Annotated[
             str | None, Field(description="Only leads with this status (e.g. scraped).")
@@ -87,44 +89,44 @@ def build_server(cache: LeadCache) -> MCPServer:
         cursor: Annotated[
             str | None, Field(description="next_cursor from the previous page.")
         ] = None,
-    ) -> dict[str, Any]:
+    ) -> str:
         """List leads, all or with one status, a page at a time (next_cursor pages on)."""
         return _call(lambda: tools.list_leads(status, limit, cursor))
 
-    @server.tool()
-    def get_lead(lead_id: LeadIdArg) -> dict[str, Any]:
+    @server.tool(structured_output=False)
+    def get_lead(lead_id: LeadIdArg) -> str:
         """One lead with every field whole."""
         return _call(lambda: tools.get_lead(lead_id))
 
-    @server.tool()
-    def update_lead(lead_id: LeadIdArg, fields: FieldsArg) -> dict[str, Any]:
+    @server.tool(structured_output=False)
+    def update_lead(lead_id: LeadIdArg, fields: FieldsArg) -> str:
         """Change some fields of a lead. Saved at once, sent to Airtable on the next push.
         Unknown fields, wrong types and invalid select options are refused (nothing written)."""
         return _call(lambda: tools.update_lead(lead_id, fields))
 
-    @server.tool()
-    def add_lead(fields: FieldsArg) -> dict[str, Any]:
+    @server.tool(structured_output=False)
+    def add_lead(fields: FieldsArg) -> str:
         """Add a new lead. Its id is loc_… until Airtable assigns one; both ids keep working."""
         return _call(lambda: tools.add_lead(fields))
 
-    @server.tool()
-    def delete_lead(lead_id: LeadIdArg) -> dict[str, Any]:
+    @server.tool(structured_output=False)
+    def delete_lead(lead_id: LeadIdArg) -> str:
         """Delete a lead (here at once, in Airtable on the next push)."""
         return _call(lambda: tools.delete_lead(lead_id))
 
-    @server.tool()
-    def pending_changes(limit: Limit = DEFAULT_LIMIT) -> dict[str, Any]:
+    @server.tool(structured_output=False)
+    def pending_changes(limit: Limit = DEFAULT_LIMIT) -> str:
         """Changes not yet in Airtable (pending, rejected by Airtable, held) and open
         conflicts between an agent's edit and a person's edit in Airtable."""
         return _call(lambda: tools.pending(limit))
 
-    @server.tool()
-    def sync_status() -> dict[str, Any]:
+    @server.tool(structured_output=False)
+    def sync_status() -> str:
         """How fresh the cache is, what waits to be pushed, and the API calls spent."""
         return _call(tools.sync_status)
 
-    @server.tool()
-    def describe_fields() -> dict[str, Any]:
+    @server.tool(structured_output=False)
+    def describe_fields() -> str:
         """The table's fields: names, types and the valid options of select fields.
         Call this before writing."""
         return _call(tools.describe_fields)
@@ -132,7 +134,7 @@ def build_server(cache: LeadCache) -> MCPServer:
     @server.resource(SCHEMA_URI, name="fields", mime_type="application/json")
     def fields_resource() -> str:
         """The table's fields, types and select options (same as describe_fields)."""
-        return json.dumps(_call(tools.describe_fields))
+        return _call(tools.describe_fields)
 
     return server
 

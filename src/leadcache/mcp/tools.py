@@ -30,7 +30,7 @@ __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "LeadTools", "ToolInputError"]
 DEFAULT_LIMIT: Final = 20
 MAX_LIMIT: Final = 100
 #: Text longer than this is shortened in list answers (get_lead returns it whole).
-LIST_TEXT_LIMIT: Final = 300
+LIST_TEXT_LIMIT: Final = 160
 _OPEN_STATES: Final = ("pending", "rejected", "held")
 
 

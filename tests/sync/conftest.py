@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from leadcache import LeadCache, Settings
+from leadcache.clock import Clock
 from leadcache.emulator import Emulator, running_emulator
 from leadcache.sync import SyncManager
 
@@ -33,10 +34,12 @@ def settings_for(emu: Emulator, db: Path, **env: str) -> Settings:
     )
 
 
-def open_cache(emu: Emulator, db: Path, **env: str) -> LeadCache:
-    cache = LeadCache(settings=settings_for(emu, db, **env))
-    cache._sync = SyncManager.from_cache(cache, client_options=FAST_RETRIES)
-    return cache
+def open_cache(emu: Emulator, db: Path, *, clock: Clock | None = None, **env: str) -> LeadCache:
+    return LeadCache(
+        settings=settings_for(emu, db, **env),
+        sync=SyncManager.factory(client_options=FAST_RETRIES),
+        clock=clock,
+    )
 
 
 @pytest.fixture
@@ -49,8 +52,10 @@ def emu() -> Iterator[Emulator]:
 def make_cache(tmp_path: Path) -> Iterator[Callable[..., LeadCache]]:
     opened: list[LeadCache] = []
 
-    def make(emulator: Emulator, name: str = "leads.db", **env: str) -> LeadCache:
-        cache = open_cache(emulator, tmp_path / name, **env)
+    def make(
+        emulator: Emulator, name: str = "leads.db", *, clock: Clock | None = None, **env: str
+    ) -> LeadCache:
+        cache = open_cache(emulator, tmp_path / name, clock=clock, **env)
         opened.append(cache)
         return cache
 

@@ -32,13 +32,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ..backup import create_backup, list_backups
 from ..cache import LeadCache
+from ..clock import now_iso, parse_ts
 from ..errors import (
     AirtableError,
     AirtableOffline,
@@ -49,6 +50,7 @@ from ..errors import (
 )
 from ..logs import log_event
 from ..settings import Settings
+from ..store.meta import MetaKey
 
 __all__ = ["BackgroundSync", "TaskState"]
 
@@ -59,9 +61,9 @@ FIRST_DELAY = 1.0
 RETRY_MIN = 5.0
 RETRY_MAX = 300.0
 
-RunListener = Callable[[str, dict[str, Any]], None]
+RunListener = Callable[[str, Mapping[str, Any]], None]
 """Called as ``listener(task, report)`` after each run (``report["outcome"]`` tells how it
-went)."""
+went). Sync runs pass their :class:`~leadcache.sync.report.RunReport` (a ``Mapping``)."""
 
 
 @dataclass
@@ -88,7 +90,6 @@ class _Schedule:
     push: TaskState
     pull: TaskState
     backup: TaskState
-    extra: dict[str, TaskState] = field(default_factory=dict)
 
 
 class BackgroundSync:
@@ -197,8 +198,17 @@ class BackgroundSync:
         due = min(self.schedule.push.due, self.schedule.pull.due, self.schedule.backup.due)
         return max(0.05, min(1.0, due - now))
 
+    def run_once(self, cache: LeadCache | None = None) -> None:
+        """One round of whatever is due, as ``serve --once`` under cron runs it: pending
+        changes are pushed at once; a pull or a backup only when its interval has passed
+        since the last one recorded in the database (not since this process started)."""
+        cache = cache if cache is not None else self.cache
+        self._align_with_database(cache)
+        self.schedule.push.due = self._clock()
+        self.run_round(cache)
+
     def _align_with_database(self, cache: LeadCache) -> None:
-        """Start the pull and backup clocks from what the database and backup dir say."""
+        """Start the pull and backup clocks from what the database (and backup dir) say."""
         now_wall = datetime.now(UTC)
         now = self._clock()
         last_pull = cache.last_pull_time()
@@ -206,10 +216,12 @@ class BackgroundSync:
             age = (now_wall - last_pull).total_seconds()
             self.schedule.pull.due = now + max(0.0, self.settings.effective_pull_interval - age)
         if self.backups:
-            backups = list_backups(self.settings.resolved_backup_dir)
-            if backups:
-                newest = max(b.created for b in backups)
-                age = (now_wall - newest).total_seconds()
+            times = [b.created for b in list_backups(self.settings.resolved_backup_dir)]
+            recorded = cache.store.get_meta(MetaKey.LAST_BACKUP)
+            if recorded:
+                times.append(parse_ts(recorded))
+            if times:
+                age = (now_wall - max(times)).total_seconds()
                 wait = self.settings.backup_interval_hours * 3600 - age
                 self.schedule.backup.due = now + max(0.0, wait)
 
@@ -259,10 +271,11 @@ class BackgroundSync:
             "s3_uri": info.s3_uri,
             "duration_s": round(time.monotonic() - started, 3),
         }
+        cache.store.set_meta(MetaKey.LAST_BACKUP, now_iso())
         log_event(log, logging.INFO, "backup done", **report)
         return report
 
-    def _run(self, task: TaskState, step: Callable[[], dict[str, Any]]) -> None:
+    def _run(self, task: TaskState, step: Callable[[], Mapping[str, Any]]) -> None:
         task.runs += 1
         try:
             report = step()
@@ -309,7 +322,7 @@ class BackgroundSync:
         task.last_ok = self._clock()
         self._notify(task.name, report)
 
-    def _notify(self, task: str, report: dict[str, Any]) -> None:
+    def _notify(self, task: str, report: Mapping[str, Any]) -> None:
         for listener in list(self._listeners):
             try:
                 listener(task, report)

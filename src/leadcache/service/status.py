@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ..clock import format_ts
+from ..store.meta import MetaKey
 
 if TYPE_CHECKING:
     from ..cache import LeadCache
@@ -70,7 +73,7 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
     Reads answered from the cache would each have cost at least one more call; they are
     not counted (nothing is recorded per read).
     """
-    now = now if now is not None else datetime.now(UTC)
+    now = now if now is not None else cache.clock.now()
     store = cache.store
     settings = cache.settings
     runs = store.recent_sync_runs(limit=_RUNS_SCANNED)
@@ -81,7 +84,7 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
     counts = store.pending_counts()
     conflicts = store.list_conflicts(open_only=True)
     meta = store.all_meta()
-    made_meta = meta.get("api_calls_total")
+    made_meta = meta.get(MetaKey.API_CALLS_TOTAL)
     made = (
         int(made_meta)
         if made_meta and made_meta.isdigit()
@@ -96,7 +99,7 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
         "database": str(settings.db_path),
         "database_bytes": database_size(Path(settings.db_path)),
         "fresh": age is not None and age < settings.refresh_interval_hours * 3600,
-        "last_pull_at": last_pull.isoformat().replace("+00:00", "Z") if last_pull else None,
+        "last_pull_at": format_ts(last_pull) if last_pull else None,
         "last_pull_age_s": round(age, 1) if age is not None else None,
         "refresh_interval_hours": settings.refresh_interval_hours,
         "leads": live,

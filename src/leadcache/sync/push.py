@@ -20,16 +20,15 @@ the retries stop the push with nothing lost: the rows stay ``pending``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ..airtable.protocol import AirtableTable
 from ..airtable.types import MAX_RECORDS_PER_WRITE
-from ..cache import LOCAL_ID_PREFIX
 from ..errors import AirtableError, AirtableNotFound, RecordRejected
 from ..store.base import PendingChange, RemoteRecord, Store
-from ..types import Fields, LeadId
+from ..types import Fields, LeadId, is_local_id
 from .reconcile import Reconciler
 
 __all__ = ["PlannedRequest", "PushResult", "Pusher", "plan_operations"]
@@ -80,7 +79,7 @@ def plan_operations(rows: Sequence[PendingChange]) -> list[Operation]:
             if row.action != "delete":
                 fields.update(row.changes)
         creates = [r for r in lead_rows if r.action == "create"]
-        local = lead_id.startswith(LOCAL_ID_PREFIX)
+        local = is_local_id(lead_id)
         if any(r.action == "delete" for r in lead_rows):
             if not local:
                 ops.append(Operation("delete", lead_id, {}, lead_rows))
@@ -98,6 +97,15 @@ def plan_operations(rows: Sequence[PendingChange]) -> list[Operation]:
         else:
             ops.append(Operation("update", lead_id, fields, lead_rows))
     return ops
+
+
+def _batches(ops: Sequence[Operation]) -> Iterator[list[Operation]]:
+    """Operations grouped into requests: creates, then updates, then deletes, at most
+    ``MAX_RECORDS_PER_WRITE`` records each (operations that need no request are skipped)."""
+    for method in ("upsert", "update", "delete"):
+        same = [op for op in ops if op.method == method]
+        for start in range(0, len(same), MAX_RECORDS_PER_WRITE):
+            yield same[start : start + MAX_RECORDS_PER_WRITE]
 
 
 def _payload(op: Operation) -> dict[str, Any]:
@@ -143,26 +151,27 @@ class Pusher:
 
     def plan(self) -> list[PlannedRequest]:
         """The requests a push would send now."""
-        ops = plan_operations(self.store.open_pending(states=("pending",)))
-        planned = []
-        for method in ("upsert", "update", "delete"):
-            batch = [op for op in ops if op.method == method]
-            for start in range(0, len(batch), MAX_RECORDS_PER_WRITE):
-                chunk = batch[start : start + MAX_RECORDS_PER_WRITE]
-                planned.append(
-                    PlannedRequest(
-                        method=method,
-                        lead_ids=[op.lead_id for op in chunk],
-                        pending_ids=[r.id for op in chunk for r in op.rows],
-                        records=[_payload(op) for op in chunk],
-                    )
-                )
-        return planned
+        return [
+            PlannedRequest(
+                method=cast(Method, chunk[0].method),  # batches never hold "none"
+                lead_ids=[op.lead_id for op in chunk],
+                pending_ids=[r.id for op in chunk for r in op.rows],
+                records=[_payload(op) for op in chunk],
+            )
+            for chunk in _batches(self._planned())
+        ]
+
+    def _planned(self) -> list[Operation]:
+        return plan_operations(self.store.open_pending(states=("pending",)))
 
     def push(self, progress: Callable[[int], None] | None = None) -> PushResult:
-        """Send everything pending. Raises the AirtableError that stopped it, if any."""
+        """Send everything pending. Raises the AirtableError that stopped it, if any.
+
+        ``progress`` is called after each request with the running total of queued changes
+        settled so far (sent, or parked when Airtable refused them).
+        """
         result = PushResult()
-        ops = plan_operations(self.store.open_pending(states=("pending",)))
+        ops = self._planned()
         if any(op.method == "upsert" for op in ops):
             self.before_creates()
         nothing = [op for op in ops if op.method == "none"]
@@ -172,21 +181,23 @@ class Pusher:
                     self.store.update_pending([r.id for r in op.rows], state="synced")
                     result.pushed += len(op.rows)
         # Creates first: updates queued for the same lead were coalesced into them anyway.
+        # Leads created (or found) only so that they could be deleted come back from the
+        # creates as delete operations, sent right after them.
         deletes_after_create: list[Operation] = []
-        for method in ("upsert", "update", "delete"):
-            batch = [op for op in ops if op.method == method]
-            for start in range(0, len(batch), MAX_RECORDS_PER_WRITE):
-                chunk = batch[start : start + MAX_RECORDS_PER_WRITE]
-                self._send(chunk, result, deletes_after_create)
-                if progress is not None:
-                    progress(len(chunk))
-            if method == "upsert" and deletes_after_create:
-                # Leads created (or found) only so that they could be deleted.
-                for op in deletes_after_create:
-                    op.method = "delete"
-                batch_deletes = deletes_after_create
-                for start in range(0, len(batch_deletes), MAX_RECORDS_PER_WRITE):
-                    self._send(batch_deletes[start : start + MAX_RECORDS_PER_WRITE], result, [])
+        settled = sum(len(op.rows) for op in nothing)  # progress: a running total of changes
+        creates = [op for op in ops if op.method == "upsert"]
+        for chunk in _batches(creates):
+            self._send(chunk, result, deletes_after_create)
+            settled += sum(len(op.rows) for op in chunk)
+            if progress is not None:
+                progress(settled)
+        for chunk in _batches(deletes_after_create):
+            self._send(chunk, result, [])
+        for chunk in _batches([op for op in ops if op.method != "upsert"]):
+            self._send(chunk, result, [])
+            settled += sum(len(op.rows) for op in chunk)
+            if progress is not None:
+                progress(settled)
         return result
 
     # -- one request ---------------------------------------------------------------------

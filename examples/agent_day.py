@@ -107,10 +107,10 @@ def _way_in(mode: str, emu: Emulator, workdir: Path, per_round: int) -> Iterator
 
             yield compat_round
         else:
-            from leadcache.frontdoor import running_front_door
+            from leadcache.frontdoor.server import FrontDoorServer
 
-            with running_front_door(cache) as url:
-                table = Api(emu.token, endpoint_url=url).table(emu.base_id, emu.table_name)
+            with FrontDoorServer(cache, port=0) as server:
+                table = Api(emu.token, endpoint_url=server.url).table(emu.base_id, emu.table_name)
 
                 def door_round(n: int) -> None:
                     scraper.scrape(table, n, per_round)

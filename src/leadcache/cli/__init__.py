@@ -30,6 +30,7 @@ from ..errors import LeadCacheError
 from .commands_api import COMMANDS as API_COMMANDS
 from .commands_config import COMMANDS as CONFIG_COMMANDS
 from .commands_leads import COMMANDS as LEAD_COMMANDS
+from .commands_mcp import COMMANDS as MCP_COMMANDS
 from .commands_ops import COMMANDS as OPS_COMMANDS
 from .commands_sync import COMMANDS as SYNC_COMMANDS
 from .context import Env, common_options
@@ -112,7 +113,8 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(Env)
 
 
-for _command in (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS, *CONFIG_COMMANDS, *API_COMMANDS):
+_ALL = (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS, *CONFIG_COMMANDS, *API_COMMANDS)
+for _command in (*_ALL, *MCP_COMMANDS):
     cli.add_command(_command)
 cli.add_command(emulator_command)
 

@@ -26,6 +26,7 @@ def test_demo_runs_and_leaves_nothing_running(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["human_edit"]["status"] == "qualified"
+    assert summary["drop_in"]["calls"] == 0 and summary["drop_in"]["records_read"] > 0
     calls = summary["api_calls"]
     assert calls["with_cache"] < calls["direct"]
     assert calls["pull"] >= 2  # ceil(120/100) list pages, plus the schema read
@@ -49,6 +50,7 @@ def test_demo_text_output_tells_the_story(tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    for phrase in ("1. Pull", "2. Enricher", "3. Push", "4. A person edits", "5. Status",
+    for phrase in ("1. Pull", "2. Enricher", "3. Push", "4. A person edits",
+                   "5. An agent written for pyairtable", "6. Status",
                    "calling Airtable directly", "nothing left running"):  # fmt: skip
         assert phrase in proc.stdout

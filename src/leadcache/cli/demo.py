@@ -169,6 +169,34 @@ class _Story:
         )
         return seen
 
+    def drop_in(self) -> dict[str, Any]:
+        """An agent written for pyairtable, served by the cache: one import changed."""
+        from ..compat import Api  # the agent's one changed line: was `from pyairtable import Api`
+
+        self.say(
+            "\n5. An agent written for pyairtable, served by the cache: one changed import"
+            "\n   from leadcache.compat import Api    # was: from pyairtable import Api"
+        )
+        before = self.emu.count()
+        table = Api(DEMO_TOKEN, cache=self.cache).table(self.emu.base_id, self.emu.table_name)
+        enriched = table.all(formula="{Status}='enriched'", max_records=50)
+        for record in enriched[:5]:
+            table.update(record["id"], {"Status": "contacted"})
+        local_calls = self.emu.count() - before
+        pushed = self.cache.sync.push_to_airtable()
+        push_calls = self.emu.count() - before - local_calls
+        self.say(
+            f"   table.all(formula=\"{{Status}}='enriched'\") -> {len(enriched)} records and "
+            f"{min(5, len(enriched))} x table.update(...): {local_calls} API calls; the push "
+            f"delivers the {pushed.pushed} updates in {push_calls} request(s)"
+        )
+        return {
+            "records_read": len(enriched),
+            "updated": min(5, len(enriched)),
+            "calls": local_calls,
+            "push_calls": push_calls,
+        }
+
 
 def _demo_settings(db_path: Path, emu: Emulator) -> Settings:
     return Settings(
@@ -200,7 +228,8 @@ def run_demo(db_path: Path, *, leads: int = 1000, say: Say = click.echo) -> dict
         scraped, agent_s = story.enrich()
         push = story.push()
         seen = story.human_edits(scraped)
-        made = emu.count()  # 5. the bill
+        drop_in = story.drop_in()
+        made = emu.count()  # 6. the bill
         snap = status_snapshot(cache)
     direct = _direct_agent_calls(leads)
     _summary(say, snap, made=made, calls=story.calls, direct=direct, agent_s=agent_s)
@@ -218,6 +247,7 @@ def run_demo(db_path: Path, *, leads: int = 1000, say: Say = click.echo) -> dict
         "pull": pull.to_dict(),
         "push": push.to_dict(),
         "human_edit": {"lead_id": seen["id"], "status": seen["status"]},
+        "drop_in": drop_in,
         "seconds": round(elapsed, 1),
     }
 
@@ -225,7 +255,7 @@ def run_demo(db_path: Path, *, leads: int = 1000, say: Say = click.echo) -> dict
 def _summary(
     say: Say, snap: dict[str, Any], *, made: int, calls: dict[str, int], direct: int, agent_s: float
 ) -> None:
-    say("\n5. Status")
+    say("\n6. Status")
     say("   " + format_status(snap).replace("\n", "\n   "))
     say(
         f"\n   Airtable API calls with the cache: {made} "

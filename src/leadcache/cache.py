@@ -26,7 +26,7 @@ from .errors import LeadNotFound, ValidationError
 from .fields import FieldMap, check_cell_value
 from .settings import Settings
 from .store.base import Store
-from .store.sqlite import SQLiteStore
+from .store.factory import open_store
 from .types import CellValue, Fields, Lead, LeadId
 
 if TYPE_CHECKING:
@@ -66,14 +66,10 @@ class LeadCache:
     ) -> None:
         settings = settings if settings is not None else Settings.from_env()
         if db_path is not None:
-            settings = settings.replace(db_path=Path(db_path))
+            settings = settings.replace(db_path=Path(db_path), database_url=None)
         self.settings = settings
         self.field_map = FieldMap(settings.field_map)
-        self.store: Store = (
-            store
-            if store is not None
-            else SQLiteStore(settings.db_path, self.field_map, synchronous=settings.synchronous)
-        )
+        self.store: Store = store if store is not None else open_store(settings, self.field_map)
         self._field_types: dict[str, str | None] | None = None
         self._sync: SyncManager | None = None
 

@@ -63,3 +63,19 @@ def pg_schema() -> Iterator[str]:
         yield schema
     finally:
         drop_schema(schema)
+
+
+def drop_schemas(prefix: str) -> None:
+    """Drop every schema whose name starts with ``prefix``."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (prefix,)
+            )
+        ]
+        for name in names:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))

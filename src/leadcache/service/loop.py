@@ -123,6 +123,7 @@ class BackgroundSync:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.alive_at: float | None = None
+        self._storage_error: str | None = None
         now = clock()
         self.schedule = _Schedule(
             push=TaskState("push", now + FIRST_DELAY),
@@ -188,8 +189,21 @@ class BackgroundSync:
         while not self._stop.is_set():
             self.alive_at = self._clock()
             self.run_round(cache)
-            self._stop.wait(self._sleep_time())
+            self._pause(cache)
         log.info("background sync stopped")
+
+    def _pause(self, cache: LeadCache) -> None:
+        """Wait for the next round. While a push is due but nothing is queued, wait on the
+        store's wake-up (PostgreSQL: LISTEN/NOTIFY from any host), so a change an agent
+        queues is pushed at once."""
+        timeout = self._sleep_time()
+        if self.schedule.push.due > self._clock() or self._stop.is_set():
+            self._stop.wait(timeout)
+            return
+        try:
+            cache.store.wait_for_pending(min(1.0, max(timeout, 0.05)))
+        except LeadCacheError:  # pragma: no cover - implementations never raise
+            self._stop.wait(timeout)
 
     def _sleep_time(self) -> float:
         # Wake at least every second: a push may become due because an agent queued a change.
@@ -218,8 +232,9 @@ class BackgroundSync:
         cache = cache if cache is not None else self.cache
         now = self._clock()
         push = self.schedule.push
-        if now >= push.due and not self._stop.is_set():
-            if cache.store.pending_counts().get("pending", 0):
+        pending = self._pending(cache, push) if now >= push.due else None
+        if pending is not None and not self._stop.is_set():
+            if pending:
                 # Pull what changed first (one call when nothing did), so a person's edit made
                 # since the last pull is seen and settled by the conflict policy before our
                 # push could overwrite it.
@@ -230,6 +245,9 @@ class BackgroundSync:
             else:
                 # Nothing to send: look again next round, push as soon as something is queued.
                 push.due = now
+                if push.failures and push.last_error == self._storage_error:
+                    push.failures = 0  # the database answers again
+                    push.last_error = None
         pull = self.schedule.pull
         if self._clock() >= pull.due and not self._stop.is_set():
             self._run(pull, lambda: cache.sync.refresh())  # noqa: PLW0108
@@ -240,6 +258,26 @@ class BackgroundSync:
             self._run(backup, lambda: self._backup(cache))
             if backup.failures == 0:
                 backup.due = self._clock() + self.settings.backup_interval_hours * 3600
+
+    def _pending(self, cache: LeadCache, push: TaskState) -> int | None:
+        """How many changes wait, or None when the database failed: that counts as a failed
+        push (reported in health and metrics), never as a crash of the loop."""
+        try:
+            return cache.store.pending_counts().get("pending", 0)
+        except LeadCacheError as exc:
+            self._storage_error = str(exc)
+            delay = push.failed(self._clock(), str(exc))
+            log_event(
+                log,
+                logging.ERROR,
+                "push failed, will retry",
+                error=type(exc).__name__,
+                message=str(exc),
+                hint=exc.hint,
+                retry_in_s=delay,
+            )
+            self._notify(push.name, {"kind": push.name, "outcome": "error"})
+            return None
 
     def _backup(self, cache: LeadCache) -> dict[str, Any]:
         started = time.monotonic()

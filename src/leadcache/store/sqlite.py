@@ -39,7 +39,7 @@ from .base import (
 )
 from .migrations import FTS_TRIGGERS, apply_migrations, current_version, statements
 from .search import plan_search
-from .sqlite_outbox import OutboxMixin
+from .sqlite_outbox import OutboxMixin, pending_event
 from .sqlite_sync import SyncTablesMixin
 from .sqlite_util import _guard, _path_safe, _translate, dumps, in_chunks
 
@@ -221,6 +221,18 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
 
     def transaction(self) -> _Transaction:
         return _Transaction(self)
+
+    def _pending_event(self) -> threading.Event:
+        return pending_event(self.path)
+
+    def wait_for_pending(self, timeout: float) -> bool:
+        """In-process wake-up: a change queued through any store on this file in this process
+        wakes the waiter at once. Changes from other processes are seen by polling: the wait
+        lasts at most 50 ms (what the service loop polled at before)."""
+        event = self._pending_event()
+        woke = event.wait(max(0.0, min(timeout, 0.05)))
+        event.clear()
+        return woke
 
     @_guard
     def schema_version(self) -> int:

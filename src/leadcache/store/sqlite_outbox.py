@@ -17,7 +17,21 @@ from ..types import Fields, LeadId
 from .base import OPEN_STATES, Action, PendingChange, PendingState
 from .sqlite_util import _guard, _translate, dumps, in_chunks
 
-__all__ = ["OutboxMixin"]
+__all__ = ["OutboxMixin", "pending_event"]
+
+_EVENTS: dict[str, threading.Event] = {}
+_EVENTS_LOCK = threading.Lock()
+
+
+def pending_event(path: Any) -> threading.Event:
+    """The in-process "new pending change" event of the database at ``path``."""
+    key = str(path)
+    with _EVENTS_LOCK:
+        event = _EVENTS.get(key)
+        if event is None:
+            event = _EVENTS[key] = threading.Event()
+        return event
+
 
 _SQL_ADD_PENDING = (
     "INSERT INTO pending_sync(lead_id, action, changes_json, base_json, created_at) "
@@ -36,6 +50,9 @@ class OutboxMixin:
     def transaction(self) -> Any:
         raise NotImplementedError
 
+    def _pending_event(self) -> threading.Event:
+        raise NotImplementedError
+
     # -- pending_sync ----------------------------------------------------------------------
     def add_pending(self, lead_id: LeadId, action: Action, changes: Fields, base: Fields) -> int:
         try:
@@ -43,6 +60,9 @@ class OutboxMixin:
                 cur = self._db().execute(
                     _SQL_ADD_PENDING, (lead_id, action, dumps(changes), dumps(base), now_iso())
                 )
+                # Set before the commit: a waiter that looks too early finds the change at its
+                # next look (at most 50 ms later); a rollback costs one empty look.
+                self._pending_event().set()
                 return int(cast(int, cur.lastrowid))
         except sqlite3.Error as exc:
             raise _translate(exc) from exc

@@ -1,0 +1,24 @@
+"""The sync state machines of ``test_stateful.py``, unchanged, on the PostgreSQL backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.sync.conftest import use_postgres
+from tests.sync.test_stateful import SyncMachine, WebhookSyncMachine
+
+pytestmark = pytest.mark.postgres
+
+
+class TestSyncOnPostgres(SyncMachine.TestCase):  # type: ignore[valid-type,misc]
+    def setUp(self) -> None:
+        self._pg = use_postgres()
+        self._pg.__enter__()
+
+    def tearDown(self) -> None:
+        self._pg.__exit__(None, None, None)
+
+
+class TestWebhookSyncOnPostgres(WebhookSyncMachine.TestCase):  # type: ignore[valid-type,misc]
+    setUp = TestSyncOnPostgres.setUp
+    tearDown = TestSyncOnPostgres.tearDown

@@ -65,9 +65,13 @@ def _problem(exc: LeadCacheError) -> str:
 def _database_check(settings: Settings) -> Check:
     from ..cache import LeadCache
 
-    path = settings.db_path
-    if not path.exists():
-        return Check("database", "warn", f"no database at {path} yet (`leadcache init`)")
+    if settings.database_url is not None:
+        # PostgreSQL: the URL is shown with its password masked; opening creates the schema.
+        path: object = f"{settings.database_url.redacted} (schema {settings.pg_schema})"
+    else:
+        path = settings.db_path
+        if not settings.db_path.exists():
+            return Check("database", "warn", f"no database at {path} yet (`leadcache init`)")
     try:
         with LeadCache(settings=settings) as cache:
             problems = cache.store.integrity_check()

@@ -115,11 +115,17 @@ class PostgresStore(PgSyncMixin, Store):
     """
 
     def __init__(
-        self, url: str, field_map: FieldMap, *, schema: str = "leadcache", pool_size: int = 4
+        self,
+        url: str,
+        field_map: FieldMap,
+        *,
+        schema: str = "leadcache",
+        synchronous: str = "normal",
+        pool_size: int = 4,
     ) -> None:
         self.field_map = field_map
         self.schema = schema
-        self._c = PgConnections(url, schema, size=pool_size)
+        self._c = PgConnections(url, schema, size=pool_size, synchronous=synchronous)
         self._listener: Conn | None = None
         self._migrate()
 
@@ -358,16 +364,22 @@ class PostgresStore(PgSyncMixin, Store):
             ).fetchone()
             if row is None:
                 return
-            diff = None
+            remote = None
             if row[1] is not None:
-                diff = _remote_diff(data, _apply_diff(json.loads(row[0]), json.loads(row[1])))
-            sets = "".join(f"{key}=%s, " for key in LEAD_KEYS)
-            values = [_text(_as_text(data.get(self.field_map.key_to_field[k]))) for k in LEAD_KEYS]
-            conn.execute(
-                f"UPDATE leads SET {sets}data_json=%s, remote_diff_json=%s, last_updated=%s "
-                "WHERE id=%s",
-                (*values, dumps(data), diff, now_iso(), lead_id),
-            )
+                remote = _apply_diff(json.loads(row[0]), json.loads(row[1]))
+            self._replace_data(conn, lead_id, data, remote)
+
+    def _replace_data(
+        self, conn: Conn, lead_id: LeadId, data: Fields, remote: Fields | None
+    ) -> None:
+        """Write a lead's data, keeping Airtable's values (re-expressed as a difference)."""
+        sets = "".join(f"{key}=%s, " for key in LEAD_KEYS)
+        values = [_text(_as_text(data.get(self.field_map.key_to_field[k]))) for k in LEAD_KEYS]
+        conn.execute(
+            f"UPDATE leads SET {sets}data_json=%s, remote_diff_json=%s, last_updated=%s "
+            "WHERE id=%s",
+            (*values, dumps(data), _remote_diff(data, remote), now_iso(), lead_id),
+        )
 
     @pg_guard
     def patch_lead_data(self, lead_id: LeadId, set_values: Fields, remove: Sequence[str]) -> None:
@@ -377,7 +389,7 @@ class PostgresStore(PgSyncMixin, Store):
                 return
             data = {k: v for k, v in state.data.items() if k not in remove}
             data.update(set_values)
-            self.set_lead_data(state.id, data, changed=[*set_values, *remove])
+            self._replace_data(self._tx(), state.id, data, state.remote)
 
     @pg_guard
     def upsert_remote(self, records: Sequence[RemoteRecord]) -> int:
@@ -469,7 +481,11 @@ def _search_sql(words: Sequence[str], limit: int | None) -> tuple[str, list[Any]
         order = f"({score}) DESC, length(search_text), rid"
     else:
         first = words[0].lower().replace("%", "\\%").replace("_", "\\_") + "%"
-        order = 'coalesce(lower(name) LIKE %s, false) DESC, name COLLATE "C" NULLS FIRST, rid'
+        # SQLite sorts NULL below false: leads without a name come last.
+        order = (
+            "CASE WHEN name IS NULL THEN 0 WHEN lower(name) LIKE %s THEN 2 ELSE 1 END DESC, "
+            'name COLLATE "C", rid'
+        )
         params.append(first)
     text = f"SELECT {_LEAD_COLUMNS} FROM leads WHERE {where} ORDER BY {order}{limit_sql}"
     return text, params

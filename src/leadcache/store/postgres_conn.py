@@ -106,8 +106,12 @@ class PgConnections:
         connect_timeout: float = 5.0,
         lock_timeout: float = 10.0,
         pool_timeout: float = 10.0,
+        synchronous: str = "normal",
     ) -> None:
         self.url = url
+        # "normal", like SQLite's synchronous=NORMAL, does not wait for the disk on each
+        # commit (docs/decisions/0031); "full" waits (PostgreSQL's default).
+        self.synchronous_commit = "on" if synchronous == "full" else "off"
         self.schema = schema
         self.size = size
         self.connect_timeout = connect_timeout
@@ -132,7 +136,10 @@ class PgConnections:
             "autocommit": True,
             "connect_timeout": max(1, round(self.connect_timeout)),
             "application_name": "leadcache",
-            "options": f"-c lock_timeout={lock_ms} -c idle_in_transaction_session_timeout=60000",
+            "options": (
+                f"-c lock_timeout={lock_ms} -c idle_in_transaction_session_timeout=60000 "
+                f"-c synchronous_commit={self.synchronous_commit}"
+            ),
             "keepalives": 1,
             "keepalives_idle": 5,
             "keepalives_interval": 2,

@@ -13,39 +13,30 @@ either fully recorded (and will reach Airtable) or not at all.
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from .clock import parse_ts
+from .catalog import FieldCatalog
+from .clock import SYSTEM_CLOCK, Clock, parse_ts
 from .errors import LeadNotFound, ValidationError
-from .fields import FieldMap, check_cell_value
+from .fields import FieldMap, check_cell_value, is_blank
 from .settings import Settings
 from .store.base import Store
 from .store.factory import open_store
-from .types import CellValue, Fields, Lead, LeadId
-
-if TYPE_CHECKING:
-    from .sync.manager import SyncManager
+from .store.meta import MetaKey
+from .sync.manager import SyncFactory, SyncManager
+from .types import LOCAL_ID_PREFIX, Fields, Lead, LeadId, new_local_id
 
 __all__ = ["LOCAL_ID_PREFIX", "LeadCache"]
 
-#: Ids of leads created locally and not yet in Airtable start with this.
-LOCAL_ID_PREFIX: Final = "loc_"
-#: cache_meta keys (the design sketch names the first three).
-META_LAST_FULL_SYNC: Final = "last_full_sync"
-META_LAST_INCREMENTAL_SYNC: Final = "last_incremental_sync"
-META_TOTAL_LEADS: Final = "total_leads"
-META_FIELD_TYPES: Final = "field_types"
-
-
-def _empty(value: CellValue) -> bool:
-    # Airtable omits "", [] and false from records; treat them as a cleared field.
-    return value is None or value is False or value in ("", [])
+#: cache_meta keys (kept for compatibility; :class:`~leadcache.store.meta.MetaKey` has all).
+META_LAST_FULL_SYNC: Final = MetaKey.LAST_FULL_SYNC
+META_LAST_INCREMENTAL_SYNC: Final = MetaKey.LAST_INCREMENTAL_SYNC
+META_TOTAL_LEADS: Final = MetaKey.TOTAL_LEADS
+META_FIELD_TYPES: Final = MetaKey.FIELD_TYPES
 
 
 class LeadCache:
@@ -55,6 +46,11 @@ class LeadCache:
         db_path: the SQLite file; overrides ``LEAD_CACHE_DB_PATH``.
         settings: all settings; read from the environment when omitted.
         store: a ready storage backend (e.g. PostgreSQL); overrides ``db_path``.
+        sync: how this cache talks to Airtable: a ready :class:`~leadcache.sync.SyncManager`
+            (the cache then uses its store, field catalog and clock), or a
+            :class:`~leadcache.sync.manager.SyncFactory` called on first use with the cache's
+            parts. Default: ``SyncManager.from_settings`` (pyairtable, shared pacing).
+        clock: where the cache reads time (freshness); the sync engine gets the same one.
     """
 
     def __init__(
@@ -63,15 +59,31 @@ class LeadCache:
         *,
         settings: Settings | None = None,
         store: Store | None = None,
+        sync: SyncManager | SyncFactory | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        if isinstance(sync, SyncManager):
+            if store is not None and store is not sync.store:
+                raise ValueError("the sync manager must use the cache's store")
+            store = sync.store
+            settings = settings if settings is not None else sync.settings
+            clock = clock if clock is not None else sync.clock
         settings = settings if settings is not None else Settings.from_env()
         if db_path is not None:
             settings = settings.replace(db_path=Path(db_path), database_url=None)
         self.settings = settings
         self.field_map = FieldMap(settings.field_map)
+        self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self.store: Store = store if store is not None else open_store(settings, self.field_map)
-        self._field_types: dict[str, str | None] | None = None
         self._sync: SyncManager | None = None
+        self._sync_factory: SyncFactory = SyncManager.from_settings
+        if isinstance(sync, SyncManager):
+            self._sync = sync
+            self.catalog = sync.catalog
+        else:
+            self.catalog = FieldCatalog(self.store)
+            if sync is not None:
+                self._sync_factory = sync
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -146,7 +158,7 @@ class LeadCache:
             to_remove: list[str] = []
             for name, value in changes.items():
                 current = peek.current[name]
-                if _empty(value):
+                if is_blank(value):
                     if current is not None:
                         to_remove.append(name)
                 elif current != value:
@@ -170,10 +182,10 @@ class LeadCache:
         """
         changes = self._validated(lead_data)
         self._check_known(changes, ())
-        data = {k: v for k, v in changes.items() if not _empty(v)}
+        data = {k: v for k, v in changes.items() if not is_blank(v)}
         if not data:
             raise ValidationError("a new lead needs at least one non-empty field")
-        lead_id = LOCAL_ID_PREFIX + uuid.uuid4().hex
+        lead_id = new_local_id()
         # The local id travels to Airtable in the key field: creates are upserts on it, so a
         # create whose answer was lost cannot produce a second record.
         data[self.settings.sync_key_field] = lead_id
@@ -204,8 +216,8 @@ class LeadCache:
         times = [
             parse_ts(v)
             for v in (
-                self.store.get_meta(META_LAST_FULL_SYNC),
-                self.store.get_meta(META_LAST_INCREMENTAL_SYNC),
+                self.store.get_meta(MetaKey.LAST_FULL_SYNC),
+                self.store.get_meta(MetaKey.LAST_INCREMENTAL_SYNC),
             )
             if v
         ]
@@ -218,16 +230,16 @@ class LeadCache:
         last = self.last_pull_time()
         if last is None:
             return False
-        return datetime.now(UTC) - last < timedelta(hours=hours)
+        return self.clock.now() - last < timedelta(hours=hours)
 
     @property
     def sync(self) -> SyncManager:
         """The :class:`~leadcache.sync.SyncManager` for this cache (built on first use from
         the Airtable settings)."""
         if self._sync is None:
-            from .sync.manager import SyncManager
-
-            self._sync = SyncManager.from_cache(self)
+            self._sync = self._sync_factory(
+                self.store, self.settings, catalog=self.catalog, clock=self.clock
+            )
         return self._sync
 
     def refresh_cache(self, force: bool = False) -> dict[str, Any] | None:
@@ -313,8 +325,5 @@ class LeadCache:
 
     def field_types(self, *, reload: bool = False) -> dict[str, str | None]:
         """Airtable field name -> type (None when only seen in data), as the last sync
-        recorded them."""
-        if self._field_types is None or reload:
-            raw = self.store.get_meta(META_FIELD_TYPES)
-            self._field_types = json.loads(raw) if raw else {}
-        return self._field_types
+        recorded them (the :class:`~leadcache.catalog.FieldCatalog` shared with the engine)."""
+        return self.catalog.types(reload=reload)

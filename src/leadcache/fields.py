@@ -14,7 +14,7 @@ from typing import Any, Final
 from .errors import ValidationError
 from .types import LEAD_KEYS, CellValue, FieldName, Fields
 
-__all__ = ["COMPUTED_FIELD_TYPES", "FieldMap", "as_text", "check_cell_value"]
+__all__ = ["COMPUTED_FIELD_TYPES", "FieldMap", "as_text", "check_cell_value", "is_blank"]
 
 #: Airtable field types whose values Airtable computes; writing them is a 422.
 COMPUTED_FIELD_TYPES: Final = frozenset(
@@ -38,6 +38,12 @@ _TEXT_TYPES: Final = frozenset(
     {"singleLineText", "multilineText", "email", "url", "phoneNumber", "richText", "singleSelect"}
 )
 _NUMBER_TYPES: Final = frozenset({"number", "percent", "currency", "rating", "duration"})
+
+
+def is_blank(value: CellValue) -> bool:
+    """Whether a cell value is empty as Airtable sees it: it omits ``""``, ``[]`` and ``false``
+    from records, so those and ``None`` all mean "a cleared field"."""
+    return value is None or value is False or value in ("", [])
 
 
 class FieldMap:

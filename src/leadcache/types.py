@@ -18,9 +18,24 @@ A *lead* (what every read returns) is a plain dict, typed as :class:`Lead`::
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Final, TypeAlias, TypedDict
 
-__all__ = ["LEAD_KEYS", "CellValue", "FieldName", "Fields", "Lead", "LeadId", "RecordId"]
+__all__ = [
+    "LEAD_KEYS",
+    "LOCAL_ID_PREFIX",
+    "CellValue",
+    "FieldName",
+    "Fields",
+    "Lead",
+    "LeadId",
+    "RecordId",
+    "is_local_id",
+    "new_local_id",
+]
+
+#: Ids of leads created locally and not yet in Airtable start with this.
+LOCAL_ID_PREFIX: Final = "loc_"
 
 #: An Airtable record id, ``rec`` + 14 characters.
 RecordId: TypeAlias = str
@@ -44,6 +59,16 @@ LEAD_KEYS: Final = (
     "website",
     "location",
 )
+
+
+def is_local_id(lead_id: LeadId) -> bool:
+    """Whether ``lead_id`` is a local id (the lead may not exist in Airtable yet)."""
+    return lead_id.startswith(LOCAL_ID_PREFIX)
+
+
+def new_local_id() -> LeadId:
+    """A fresh local id for a lead created in the cache (``loc_`` + 32 hex digits)."""
+    return LOCAL_ID_PREFIX + uuid.uuid4().hex
 
 
 class Lead(TypedDict):

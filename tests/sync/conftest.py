@@ -87,9 +87,10 @@ def settings_for(emu: Emulator, db: Path, **env: str) -> Settings:
 
 
 def open_cache(emu: Emulator, db: Path, **env: str) -> LeadCache:
-    cache = LeadCache(settings=settings_for(emu, db, **env))
-    cache._sync = SyncManager.from_cache(cache, client_options=FAST_RETRIES)
-    return cache
+    return LeadCache(
+        settings=settings_for(emu, db, **env),
+        sync=SyncManager.factory(client_options=FAST_RETRIES),
+    )
 
 
 @pytest.fixture

@@ -38,9 +38,9 @@ from leadcache import LeadCache, Settings
 from leadcache.errors import AirtableError, SyncBusy
 from leadcache.sync import SyncManager
 import os
-cache = LeadCache(settings=Settings.from_env(os.environ))
-sync = SyncManager.from_cache(cache, client_options={
-    "backoff_base": 0.005, "backoff_cap": 0.02, "offline_delay": 0.01})
+cache = LeadCache(settings=Settings.from_env(os.environ), sync=SyncManager.factory(
+    client_options={"backoff_base": 0.005, "backoff_cap": 0.02, "offline_delay": 0.01}))
+sync = cache.sync
 print("ready", flush=True)
 while True:
     try:
@@ -171,10 +171,12 @@ def test_syncer_killed_at_random_points_loses_and_duplicates_nothing(tmp_path: P
     with running_emulator(seed=40) as emu:
         db = tmp_path / "leads.db"
         env = _env(emu, db)
-        cache = LeadCache(settings=settings_for(emu, db, LEAD_CACHE_INCREMENTAL="formula"))
         from leadcache.sync import SyncManager
 
-        cache._sync = SyncManager.from_cache(cache, client_options=FAST_RETRIES, lease_wait=3)
+        cache = LeadCache(
+            settings=settings_for(emu, db, LEAD_CACHE_INCREMENTAL="formula"),
+            sync=SyncManager.factory(client_options=FAST_RETRIES, lease_wait=3),
+        )
         _final_sync(cache, emu)
         ids = [lead["id"] for lead in cache.get_all_leads()]
         emu.faults.configure(lost_response_rate=0.1, drop_rate=0.05, seed=5)
@@ -208,10 +210,12 @@ def test_agent_processes_write_while_a_syncer_runs(tmp_path: Path) -> None:
     with running_emulator(seed=30) as emu:
         db = tmp_path / "leads.db"
         env = _env(emu, db)
-        cache = LeadCache(settings=settings_for(emu, db, LEAD_CACHE_INCREMENTAL="formula"))
         from leadcache.sync import SyncManager
 
-        cache._sync = SyncManager.from_cache(cache, client_options=FAST_RETRIES, lease_wait=3)
+        cache = LeadCache(
+            settings=settings_for(emu, db, LEAD_CACHE_INCREMENTAL="formula"),
+            sync=SyncManager.factory(client_options=FAST_RETRIES, lease_wait=3),
+        )
         _final_sync(cache, emu)
         syncer = subprocess.Popen(
             [sys.executable, "-c", SYNCER], env=env, stdout=subprocess.PIPE, text=True

@@ -38,9 +38,9 @@ class SyncMachine(RuleBasedStateMachine):
         self.cache = LeadCache(
             settings=settings_for(
                 self.emu, Path(self.tmp.name) / "l.db", LEAD_CACHE_INCREMENTAL=self.mode
-            )
+            ),
+            sync=SyncManager.factory(client_options=FAST_RETRIES),
         )
-        self.cache._sync = SyncManager.from_cache(self.cache, client_options=FAST_RETRIES)
         for i in range(4):
             self.emu.human_create({"Name": f"seed{i}"})
         self.cache.sync.pull_from_airtable()

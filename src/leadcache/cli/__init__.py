@@ -11,7 +11,7 @@ Modules:
     commands_sync    status, pull, push, sync, pending, conflicts
     commands_ops     backup, restore, verify, doctor, serve
     emulator_cmd     emulator
-    (leadcache.demo) demo
+    demo             demo (the whole story, against the emulator)
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .commands_leads import COMMANDS as LEAD_COMMANDS
 from .commands_ops import COMMANDS as OPS_COMMANDS
 from .commands_sync import COMMANDS as SYNC_COMMANDS
 from .context import Env, common_options
+from .demo import demo_command
 from .emulator_cmd import emulator_command
 from .output import EXIT_CODES_HELP, from_library
 
@@ -73,13 +74,7 @@ for _command in (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS):
 cli.add_command(emulator_command)
 
 
-def _add_demo() -> None:
-    from ..demo import demo_command
-
-    cli.add_command(demo_command)
-
-
-_add_demo()
+cli.add_command(demo_command)
 
 
 def main() -> None:

@@ -13,22 +13,20 @@ while it waits for Airtable. See ``docs/sync.md`` for what happens under each fa
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from functools import partial
 from queue import Full, Queue
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..airtable.client import PyAirtableTable
 from ..airtable.pacing import NoPacer, Pacer
 from ..airtable.protocol import AirtableTable
-from ..cache import LOCAL_ID_PREFIX
-from ..clock import format_ts, now_iso, parse_ts
+from ..airtable.types import TableSchemaInfo
+from ..catalog import FieldCatalog
+from ..clock import SYSTEM_CLOCK, Clock, format_ts, parse_ts
 from ..errors import (
     AirtableAuthError,
     AirtableError,
@@ -39,9 +37,9 @@ from ..errors import (
     RateLimited,
     ValidationError,
 )
-from ..fields import COMPUTED_FIELD_TYPES
+from ..settings import Settings
 from ..store.base import OPEN_STATES, PendingState, Store
-from ..types import Fields
+from ..types import Fields, new_local_id
 from .incremental import (
     chunks,
     modified_since_formula,
@@ -55,10 +53,7 @@ from .pacer import StorePacer
 from .push import PlannedRequest, Pusher
 from .reconcile import DELETED_FIELD, IngestResult, Reconciler, same_value
 
-if TYPE_CHECKING:
-    from ..cache import LeadCache
-
-__all__ = ["SyncManager"]
+__all__ = ["SyncFactory", "SyncManager"]
 
 log = logging.getLogger("leadcache.sync")
 
@@ -112,21 +107,45 @@ def prefetched(pages: Iterator[list[Any]], depth: int = 2) -> Iterator[list[Any]
         thread.join(timeout=5)
 
 
+class SyncFactory(Protocol):
+    """Builds the :class:`SyncManager` of a cache from the cache's parts (what
+    ``LeadCache(sync=...)`` accepts besides a ready manager)."""
+
+    def __call__(
+        self, store: Store, settings: Settings, *, catalog: FieldCatalog, clock: Clock
+    ) -> SyncManager: ...
+
+
 class SyncManager:
     """Moves changes between the cache and Airtable.
 
     Args:
+        store: the cache's database.
         airtable: the Airtable boundary (``PyAirtableTable`` or any ``AirtableTable``).
-        cache: the cache whose store and settings are used.
+        settings: the settings (conflict policy, key field, intervals...).
+        catalog: the field catalog shared with the cache (one over ``store`` if omitted).
+        clock: where time comes from (tests pass a :class:`~leadcache.clock.ManualClock`).
         lease_wait: seconds a run waits for another syncer before raising ``SyncBusy``.
     """
 
-    def __init__(self, airtable: AirtableTable, cache: LeadCache, *, lease_wait: float = 0.0):
+    def __init__(
+        self,
+        store: Store,
+        airtable: AirtableTable,
+        settings: Settings,
+        *,
+        catalog: FieldCatalog | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        lease_wait: float = 0.0,
+    ) -> None:
+        self.store = store
         self.airtable = airtable
-        self.cache = cache
-        self.store: Store = cache.store
-        self.settings = cache.settings
-        self.lease = Lease(self.store, ttl=self.settings.lease_ttl, wait=lease_wait)
+        self.settings = settings
+        self.catalog = catalog if catalog is not None else FieldCatalog(store)
+        self.clock = clock
+        self.lease = Lease(
+            store, ttl=settings.lease_ttl, wait=lease_wait, clock=clock.time, sleep=clock.sleep
+        )
         self.reconciler = Reconciler(
             self.store,
             policy=self.settings.conflict_policy,
@@ -142,29 +161,41 @@ class SyncManager:
         )
 
     @classmethod
-    def from_cache(
+    def from_settings(
         cls,
-        cache: LeadCache,
+        store: Store,
+        settings: Settings,
         *,
+        catalog: FieldCatalog | None = None,
+        clock: Clock = SYSTEM_CLOCK,
         client_options: dict[str, Any] | None = None,
-        **kwargs: Any,
+        lease_wait: float = 0.0,
     ) -> SyncManager:
-        """A manager talking to the Airtable named by the cache's settings through
-        pyairtable, paced by a schedule shared with every process on the same database.
+        """A manager talking to the Airtable named by ``settings`` through pyairtable, paced
+        by a schedule shared with every process on the same database.
 
         Args:
             client_options: passed to ``PyAirtableTable.from_settings`` (e.g. retry backoff).
-            kwargs: passed to the constructor (``lease_wait``).
+
+        Raises:
+            ConfigError: the Airtable key or base id is not set.
         """
-        settings = cache.settings
         _key, base_id = settings.require_airtable()
         pacer: Pacer = (
-            StorePacer(cache.store, base_id, settings.rate_limit)
+            StorePacer(store, base_id, settings.rate_limit, clock=clock.time, sleep=clock.sleep)
             if settings.rate_limit > 0
             else NoPacer()
         )
         table = PyAirtableTable.from_settings(settings, pacer=pacer, **(client_options or {}))
-        return cls(table, cache, **kwargs)
+        return cls(store, table, settings, catalog=catalog, clock=clock, lease_wait=lease_wait)
+
+    @classmethod
+    def factory(
+        cls, *, client_options: dict[str, Any] | None = None, lease_wait: float = 0.0
+    ) -> SyncFactory:
+        """A :class:`SyncFactory` for ``LeadCache(sync=...)``: :meth:`from_settings` with these
+        options, e.g. ``LeadCache(sync=SyncManager.factory(lease_wait=5))``."""
+        return partial(cls.from_settings, client_options=client_options, lease_wait=lease_wait)
 
     def close(self) -> None:
         """Nothing to release today; kept for symmetry with ``LeadCache.close``."""
@@ -178,7 +209,7 @@ class SyncManager:
     def _run(self, kind: str) -> Iterator[dict[str, Any]]:
         """Lease + accounting around one run; the report dict is filled in by the body."""
         with self.lease:
-            started, clock = now_iso(), time.monotonic()
+            started, clock = self.clock.iso(), self.clock.monotonic()
             before = self._calls()
             report: dict[str, Any] = {
                 "kind": kind,
@@ -211,7 +242,7 @@ class SyncManager:
                 }
                 report["calls"] = after["total"] - before["total"]
                 report["calls_by_kind"] = by_kind
-                report["duration_s"] = round(time.monotonic() - clock, 4)
+                report["duration_s"] = round(self.clock.monotonic() - clock, 4)
                 self._finish(report)
 
     def _finish(self, report: dict[str, Any]) -> None:
@@ -245,8 +276,8 @@ class SyncManager:
         return report
 
     def _full_pull(self, report: dict[str, Any], progress: Callable[[int], None] | None) -> None:
-        started = now_iso()
-        if self.store.get_meta("table_id") is None:
+        started = self.clock.iso()
+        if self.catalog.table_id() is None:
             self._read_schema_once()
         if self._mode() == "webhook" and not self.store.get_meta("webhook_id"):
             # Create the change feed before listing: this full pull is then its baseline, and
@@ -270,8 +301,8 @@ class SyncManager:
         result.add(self.reconciler.apply_deletions(gone))
         self._fill(report, result)
         self._remember_fields()
-        self.store.set_meta("last_full_sync", now_iso())
-        self.store.set_meta("last_sweep", now_iso())
+        self.store.set_meta("last_full_sync", self.clock.iso())
+        self.store.set_meta("last_sweep", self.clock.iso())
         self.store.set_meta("webhook_baseline_pending", None)
         if self.store.get_meta("incremental_cursor") is None or self._mode() == "formula":
             self.store.set_meta("incremental_cursor", started)
@@ -306,14 +337,8 @@ class SyncManager:
         report["deleted"] += result.deleted
 
     def _remember_fields(self) -> None:
-        """Record the field names seen, so agents may write them (types stay unknown until a
-        schema read fills them in)."""
-        types = self.cache.field_types(reload=True)
-        seen = self.store.known_fields()
-        if seen - set(types):
-            merged = {**dict.fromkeys(seen), **types}
-            self.store.set_meta("field_types", json.dumps(merged, sort_keys=True))
-            self.cache.field_types(reload=True)
+        """Record the field names seen, so agents may write them."""
+        self.catalog.remember_seen(self.store.known_fields())
 
     def _mode(self) -> str:
         mode = self.settings.incremental_mode
@@ -333,13 +358,13 @@ class SyncManager:
                 self._formula_pull(report)
             if self._sweep_due():
                 self._sweep(report)
-            self.store.set_meta("last_incremental_sync", now_iso())
+            self.store.set_meta("last_incremental_sync", self.clock.iso())
         return report
 
     def _formula_pull(self, report: dict[str, Any]) -> None:
         cursor = self.store.get_meta("incremental_cursor") or self.store.get_meta("last_full_sync")
         assert cursor is not None
-        started = now_iso()
+        started = self.clock.iso()
         formula = modified_since_formula(cursor, self.settings.modified_slack)
         result = IngestResult()
         for page in self._pages_with_restart(formula):
@@ -363,14 +388,18 @@ class SyncManager:
                 log.warning("list iterator expired; restarting the listing")
 
     def _table_id(self) -> str:
-        table_id = self.store.get_meta("table_id")
+        table_id = self.catalog.table_id()
         if not table_id:
-            schema = self.airtable.schema()
-            table_id = schema.id
-            self.store.set_meta("table_id", table_id)
-            self._store_schema_types({n: f.type for n, f in schema.fields.items()})
-            self._store_field_ids({n: f.id for n, f in schema.fields.items()})
+            table_id = self._read_schema().id
         return table_id
+
+    def _read_schema(self) -> TableSchemaInfo:
+        """Read the table's schema into the catalog."""
+        schema = self.airtable.schema()
+        self.catalog.record_schema(
+            schema.id, {name: (f.id, f.type) for name, f in schema.fields.items()}
+        )
+        return schema
 
     def _read_schema_once(self) -> None:
         """One Meta API call per cache: field types let writes be checked locally (numbers,
@@ -380,17 +409,7 @@ class SyncManager:
             self._table_id()
         except AirtableAuthError:
             log.info("the token cannot read the base schema; field types stay unknown")
-            self.store.set_meta("table_id", "")
-
-    def _store_field_ids(self, ids: dict[str, str]) -> None:
-        """Field id -> name: webhook payloads key cell values by field id."""
-        self.store.set_meta("field_ids", json.dumps({i: n for n, i in ids.items()}))
-
-    def _store_schema_types(self, types: dict[str, str]) -> None:
-        current = self.cache.field_types(reload=True)
-        merged = {**current, **types}
-        self.store.set_meta("field_types", json.dumps(merged, sort_keys=True))
-        self.cache.field_types(reload=True)
+            self.catalog.mark_schema_unreadable()
 
     def _ensure_webhook(self, report: dict[str, Any], *, baseline_done: bool) -> bool:
         """Create our poll-only webhook if there is none. Returns False when webhooks are not
@@ -432,7 +451,7 @@ class SyncManager:
         table_id = self._table_id()
         cursor = int(self.store.get_meta("webhook_cursor") or "1")
         try:
-            if needs_refresh(self.store.get_meta("webhook_expires")):
+            if needs_refresh(self.store.get_meta("webhook_expires"), self.clock.now()):
                 expires = self.airtable.refresh_webhook(hook_id)
                 self.store.set_meta("webhook_expires", format_ts(expires) if expires else None)
             changes = read_webhook_changes(self.airtable, hook_id, table_id, cursor)
@@ -443,7 +462,7 @@ class SyncManager:
             self._ensure_webhook(report, baseline_done=False)
             return
         result = IngestResult()
-        names = json.loads(self.store.get_meta("field_ids") or "{}")
+        names = self.catalog.names_by_id()
         stale = {r for r in changes.changed if not self._holds(r, changes.values.get(r), names)}
         for ids in chunks(stale):
             for page in self._pages_with_restart(records_by_id_formula(ids)):
@@ -476,7 +495,7 @@ class SyncManager:
         last = self.store.get_meta("last_sweep")
         if last is None:
             return True
-        age = (datetime.now(UTC) - parse_ts(last)).total_seconds()
+        age = (self.clock.now() - parse_ts(last)).total_seconds()
         return age >= self.settings.sweep_interval_hours * 3600
 
     def sweep_deletions(self) -> dict[str, Any]:
@@ -494,7 +513,7 @@ class SyncManager:
             seen.update(r["id"] for r in page)
         result = self.reconciler.apply_deletions(self.store.remote_ids() - seen)
         self._fill(report, result)
-        self.store.set_meta("last_sweep", now_iso())
+        self.store.set_meta("last_sweep", self.clock.iso())
 
     def refresh(self) -> dict[str, Any]:
         """A full pull the first time, an incremental one afterwards."""
@@ -505,16 +524,12 @@ class SyncManager:
     # -- push --------------------------------------------------------------------------
     def _ensure_key_field(self) -> None:
         key = self.settings.sync_key_field
-        if self.store.get_meta("key_field_ready") == key:
+        if self.catalog.key_field_ready(key):
             return
-        schema = self.airtable.schema()
-        self.store.set_meta("table_id", schema.id)
-        self._store_schema_types({n: f.type for n, f in schema.fields.items()})
-        self._store_field_ids({n: f.id for n, f in schema.fields.items()})
-        if key not in schema.fields:
+        if key not in self._read_schema().fields:
             log.info("creating the %r field that makes creates idempotent", key)
             self.airtable.create_field(key, "singleLineText")
-        self.store.set_meta("key_field_ready", key)
+        self.catalog.mark_key_field_ready(key)
 
     def push_to_airtable(
         self,
@@ -538,7 +553,7 @@ class SyncManager:
         report["pushed"] += result.pushed
         report["rejected"] += result.rejected
         report["conflicts"] += result.conflicts
-        self.store.set_meta("last_push", now_iso())
+        self.store.set_meta("last_push", self.clock.iso())
 
     def plan_push(self) -> list[PlannedRequest]:
         """The requests a push would send now; sends nothing."""
@@ -556,7 +571,7 @@ class SyncManager:
                 self._webhook_pull(report)
             else:
                 self._formula_pull(report)
-            self.store.set_meta("last_incremental_sync", now_iso())
+            self.store.set_meta("last_incremental_sync", self.clock.iso())
             self._push(report, None)
             if self._sweep_due():
                 self._sweep(report)
@@ -653,11 +668,9 @@ class SyncManager:
         # Re-create the lead from what the agent last saw, under a fresh key.
         state = self.store.lead_state(lead_id)
         assert state is not None
-        key = LOCAL_ID_PREFIX + uuid.uuid4().hex
-        types = self.cache.field_types()
-        # Airtable computes these (autoNumber, created time...): a create must not send them.
-        writable = {k: v for k, v in state.data.items() if types.get(k) not in COMPUTED_FIELD_TYPES}
-        data = {**writable, self.settings.sync_key_field: key}
+        key = new_local_id()
+        # Airtable computes some fields (autoNumber, created time...): a create must not send them.
+        data = {**self.catalog.writable(state.data), self.settings.sync_key_field: key}
         # A new record under a fresh local id, exactly like add_lead: a lost answer is then
         # adopted by the key, and the old record id stays an alias of the lead.
         self.store.rename_lead(lead_id, key)

@@ -26,10 +26,9 @@ from typing import Any, Literal
 
 from ..airtable.protocol import AirtableTable
 from ..airtable.types import MAX_RECORDS_PER_WRITE
-from ..cache import LOCAL_ID_PREFIX
 from ..errors import AirtableError, AirtableNotFound, RecordRejected
 from ..store.base import PendingChange, RemoteRecord, Store
-from ..types import Fields, LeadId
+from ..types import Fields, LeadId, is_local_id
 from .reconcile import Reconciler
 
 __all__ = ["PlannedRequest", "PushResult", "Pusher", "plan_operations"]
@@ -80,7 +79,7 @@ def plan_operations(rows: Sequence[PendingChange]) -> list[Operation]:
             if row.action != "delete":
                 fields.update(row.changes)
         creates = [r for r in lead_rows if r.action == "create"]
-        local = lead_id.startswith(LOCAL_ID_PREFIX)
+        local = is_local_id(lead_id)
         if any(r.action == "delete" for r in lead_rows):
             if not local:
                 ops.append(Operation("delete", lead_id, {}, lead_rows))

@@ -27,9 +27,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from ..cache import LOCAL_ID_PREFIX
+from ..fields import is_blank
 from ..store.base import LeadState, PendingChange, RemoteRecord, Store
-from ..types import Fields, LeadId
+from ..types import Fields, LeadId, is_local_id
 
 __all__ = ["DELETED_FIELD", "IngestResult", "Reconciler", "overlay", "same_value"]
 
@@ -37,13 +37,9 @@ __all__ = ["DELETED_FIELD", "IngestResult", "Reconciler", "overlay", "same_value
 DELETED_FIELD: Final = "(deleted in Airtable)"
 
 
-def _blank(value: Any) -> bool:
-    return value is None or value is False or value in ("", [])
-
-
 def same_value(a: Any, b: Any) -> bool:
     """Equality as Airtable sees cells: ``None``, ``""``, ``[]`` and ``False`` are all empty."""
-    if _blank(a) and _blank(b):
+    if is_blank(a) and is_blank(b):
         return True
     return bool(a == b)
 
@@ -55,7 +51,7 @@ def overlay(remote: Fields, rows: Iterable[PendingChange]) -> Fields:
         if row.action == "delete":
             continue
         for name, value in row.changes.items():
-            if _blank(value):
+            if is_blank(value):
                 data.pop(name, None)
             else:
                 data[name] = value
@@ -123,7 +119,7 @@ class Reconciler:
         keyed: dict[str, str] = {}
         for rec in records:
             key = rec.fields.get(self.key_field)
-            if isinstance(key, str) and key.startswith(LOCAL_ID_PREFIX):
+            if isinstance(key, str) and is_local_id(key):
                 keyed[key] = rec.id
         if not keyed:
             return []
@@ -243,7 +239,7 @@ class Reconciler:
     # -- deletions ---------------------------------------------------------------------
     def apply_deletions(self, record_ids: Iterable[LeadId]) -> IngestResult:
         """Leads Airtable no longer has: soft-deleted locally; open edits become conflicts."""
-        ids = [i for i in record_ids if not i.startswith(LOCAL_ID_PREFIX)]
+        ids = [i for i in record_ids if not is_local_id(i)]
         result = IngestResult()
         if not ids:
             return result

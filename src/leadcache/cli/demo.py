@@ -26,12 +26,12 @@ from typing import Any, Final
 
 import click
 
-from .cache import LeadCache
-from .cli.context import Env, common_options, pass_env
-from .cli.output import echo_json, format_status, progress
-from .emulator import running_emulator
-from .service.status import status_snapshot
-from .settings import Secret, Settings
+from ..cache import LeadCache
+from ..emulator import running_emulator
+from ..service.status import status_snapshot
+from ..settings import Secret, Settings
+from .context import Env, common_options, pass_env
+from .output import echo_json, format_status, progress
 
 __all__ = ["DEMO_TOKEN", "demo_command", "run_demo"]
 

@@ -23,6 +23,7 @@ import click
 from ..errors import LeadCacheError
 from .commands_leads import COMMANDS as LEAD_COMMANDS
 from .commands_ops import COMMANDS as OPS_COMMANDS
+from .commands_store import COMMANDS as STORE_COMMANDS
 from .commands_sync import COMMANDS as SYNC_COMMANDS
 from .context import Env, common_options
 from .demo import demo_command
@@ -69,7 +70,7 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(Env)
 
 
-for _command in (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS):
+for _command in (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS, *STORE_COMMANDS):
     cli.add_command(_command)
 cli.add_command(emulator_command)
 

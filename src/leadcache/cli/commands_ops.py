@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from ..backup import create_backup, list_backups, restore_backup, verify_backup
+from ..backup import RestorePlan, list_backups, restore_backup, verify_backup
+from ..backup.pg import PgRestorePlan, backup_configured, restore_pg_backup
 from ..cache import LeadCache
 from ..logs import configure_logging
 from ..service.doctor import run_doctor
@@ -75,17 +76,11 @@ def backup_cmd(env: Env, list_only: bool) -> None:
                 render_table(rows, (("name", "name"), ("created", "created"), ("bytes", "bytes")))
             )
         return
-    if not settings.db_path.exists():
+    if settings.database_url is None and not settings.db_path.exists():
         raise env.error(ExitCode.CONFIG, f"no cache database at {settings.db_path}")
     with progress("backing up", None, enabled=not env.json) as bar:
-        info = create_backup(
-            settings.db_path,
-            settings.resolved_backup_dir,
-            keep=settings.backup_keep,
-            s3_url=settings.backup_s3_url,
-            s3_endpoint_url=settings.s3_endpoint_url,
-            progress=bar,
-        )
+        # A PostgreSQL cache is snapshotted into the same kind of SQLite backup file.
+        info = backup_configured(settings, progress=bar)
     data = {"path": str(info.path), "bytes": info.size, "s3_uri": info.s3_uri}
     if env.json:
         echo_json(data)
@@ -114,7 +109,11 @@ def restore_cmd(env: Env, backup: str | None, dry_run: bool) -> None:
     settings = env.settings()
     env.configure_logging()
     path = _pick_backup(env, backup)
-    plan = restore_backup(path, settings.db_path, dry_run=dry_run)
+    plan: RestorePlan | PgRestorePlan
+    if settings.database_url is not None:
+        plan = restore_pg_backup(path, settings, dry_run=dry_run)
+    else:
+        plan = restore_backup(path, settings.db_path, dry_run=dry_run)
     data: dict[str, Any] = {
         "dry_run": plan.dry_run,
         "backup": str(plan.backup),

@@ -121,7 +121,7 @@ def _run_copy(
 
     opened: list[Side] = []
     try:
-        src = open_side(source[0], field_map, schema=source[1])
+        src = open_side(source[0], field_map, schema=source[1], readonly=True)
         opened.append(src)
         dst = open_side(target[0], field_map, schema=target[1])
         opened.append(dst)

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..backup import create_backup, list_backups
+from ..backup import list_backups
+from ..backup.pg import backup_configured
 from ..cache import LeadCache
 from ..errors import (
     AirtableError,
@@ -282,13 +283,7 @@ class BackgroundSync:
     def _backup(self, cache: LeadCache) -> dict[str, Any]:
         started = time.monotonic()
         s = self.settings
-        info = create_backup(
-            s.db_path,
-            s.resolved_backup_dir,
-            keep=s.backup_keep,
-            s3_url=s.backup_s3_url,
-            s3_endpoint_url=s.s3_endpoint_url,
-        )
+        info = backup_configured(s)  # SQLite file or PostgreSQL schema
         report = {
             "kind": "backup",
             "outcome": "ok",

@@ -40,10 +40,15 @@ if TYPE_CHECKING:
 else:
     Conn = psycopg.Connection
 
-__all__ = ["Conn", "PgConnections", "pg_guard", "translate_pg"]
+__all__ = ["Conn", "PgConnections", "application_name", "pg_guard", "translate_pg"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def application_name(schema: str) -> str:
+    """How this cache's connections name themselves (``restore`` looks for them)."""
+    return f"leadcache:{schema}"[:63]
 
 
 def translate_pg(exc: BaseException, secret: str | None = None) -> LeadCacheError:
@@ -135,7 +140,7 @@ class PgConnections:
         return {
             "autocommit": True,
             "connect_timeout": max(1, round(self.connect_timeout)),
-            "application_name": "leadcache",
+            "application_name": application_name(self.schema),
             "options": (
                 f"-c lock_timeout={lock_ms} -c idle_in_transaction_session_timeout=60000 "
                 f"-c synchronous_commit={self.synchronous_commit}"

@@ -136,10 +136,19 @@ def _order(table: str, columns: Sequence[str]) -> str:
 class SqliteSide:
     """A SQLite cache file (created and migrated when missing)."""
 
-    def __init__(self, path: Path, field_map: FieldMap) -> None:
+    def __init__(self, path: Path, field_map: FieldMap, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self.label = f"sqlite {self.path}"
-        self.store = SQLiteStore(self.path, field_map)
+        if readonly and not self.path.is_file():
+            raise StorageError(f"no cache database at {self.path}")
+        # A source is only read (a backup file stays byte for byte as it was).
+        self._store = None if readonly else SQLiteStore(self.path, field_map)
+
+    @property
+    def store(self) -> SQLiteStore:
+        if self._store is None:
+            raise StorageError(f"{self.path} was opened read-only")
+        return self._store
 
     @contextmanager
     def snapshot(self) -> Iterator[Callable[[str, Sequence[str]], Iterator[Any]]]:
@@ -180,7 +189,8 @@ class SqliteSide:
         return self.store.integrity_check()
 
     def close(self) -> None:
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
 
 
 class PgSide:
@@ -271,14 +281,15 @@ def _digest(rows: Iterable[Sequence[Any]]) -> tuple[int, str]:
     return n, h.hexdigest()
 
 
-def open_side(target: str, field_map: FieldMap, *, schema: str) -> Side:
-    """A copy end from a ``postgresql://`` URL (with ``schema``) or a SQLite file path."""
+def open_side(target: str, field_map: FieldMap, *, schema: str, readonly: bool = False) -> Side:
+    """A copy end from a ``postgresql://`` URL (with ``schema``) or a SQLite file path
+    (``readonly``: a source that must exist and is never changed)."""
     from ..settings import DatabaseUrl
 
     if target.startswith(("postgresql://", "postgres://")):
         url = DatabaseUrl(target)
         return PgSide(target, schema, field_map, f"postgresql {url.redacted} schema {schema}")
-    return SqliteSide(Path(target), field_map)
+    return SqliteSide(Path(target), field_map, readonly=readonly)
 
 
 def copy_cache(source: Side, target: Side, *, replace: bool = False) -> CopyReport:

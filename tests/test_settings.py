@@ -79,3 +79,47 @@ def test_require_airtable_names_the_missing_variable() -> None:
         Settings.from_env({}).require_airtable()
     with pytest.raises(ConfigError, match="AIRTABLE_BASE_ID"):
         Settings.from_env({"AIRTABLE_API_KEY": "pat1"}).require_airtable()
+
+
+DURATIONS = [
+    "CACHE_REFRESH_INTERVAL",
+    "LEAD_CACHE_RATE_LIMIT_PENALTY",
+    "LEAD_CACHE_REQUEST_TIMEOUT",
+    "LEAD_CACHE_MODIFIED_SLACK",
+    "LEAD_CACHE_SWEEP_INTERVAL",
+    "LEAD_CACHE_LEASE_TTL",
+    "LEAD_CACHE_PUSH_INTERVAL",
+    "LEAD_CACHE_PULL_INTERVAL",
+    "LEAD_CACHE_BACKUP_INTERVAL",
+]
+
+
+@pytest.mark.parametrize("variable", DURATIONS)
+def test_absurd_durations_are_config_errors_not_overflows(variable: str) -> None:
+    # Issue 8: CACHE_REFRESH_INTERVAL=1e11 passed validation, then is_cache_fresh() raised
+    # OverflowError (timedelta). Every duration is bounded when it is read.
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({variable: "1e11"})
+    assert info.value.variable == variable
+    assert "at most" in str(info.value)
+
+
+def test_the_longest_accepted_refresh_interval_works(tmp_path: Path) -> None:
+    from leadcache import LeadCache
+    from leadcache.settings import MAX_HOURS
+
+    settings = Settings.from_env({"CACHE_REFRESH_INTERVAL": str(MAX_HOURS)})
+    with LeadCache(tmp_path / "l.db", settings=settings) as cache:
+        cache.store.set_meta("last_full_sync", "2026-01-01T00:00:00.000Z")
+        assert cache.is_cache_fresh() is True
+
+
+def test_choices_are_typed_and_each_default_is_declared_once() -> None:
+    from typing import get_args
+
+    from leadcache.settings import CONFLICT_POLICIES, ConflictPolicy
+
+    assert get_args(ConflictPolicy) == CONFLICT_POLICIES
+    defaults = {s.attr: s.default for s in SETTINGS}
+    assert defaults["conflict_policy"] == Settings().conflict_policy == "airtable-wins"
+    assert all(getattr(Settings(), name) == value for name, value in defaults.items())

@@ -28,6 +28,7 @@ from .store.base import Store
 from .store.factory import open_store
 from .store.meta import MetaKey
 from .sync.manager import SyncFactory, SyncManager
+from .sync.report import RunReport
 from .types import LOCAL_ID_PREFIX, Fields, Lead, LeadId, new_local_id
 
 __all__ = ["LOCAL_ID_PREFIX", "LeadCache"]
@@ -242,7 +243,7 @@ class LeadCache:
             )
         return self._sync
 
-    def refresh_cache(self, force: bool = False) -> dict[str, Any] | None:
+    def refresh_cache(self, force: bool = False) -> RunReport | None:
         """Pull from Airtable when the cache is stale (or always with ``force=True``).
 
         The first pull is a full one; later ones are incremental. Returns the run's figures,
@@ -257,7 +258,7 @@ class LeadCache:
             return None
         return self.sync.refresh()
 
-    def sync_pending_changes(self) -> dict[str, Any]:
+    def sync_pending_changes(self) -> RunReport:
         """Push every pending change to Airtable now; returns the run's figures.
 
         Raises the same errors as :meth:`refresh_cache`; changes that were not delivered stay

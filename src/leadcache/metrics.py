@@ -37,7 +37,7 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -51,6 +51,7 @@ from .errors import LeadCacheError
 from .logs import log_event
 from .service.status import status_snapshot
 from .settings import Settings
+from .sync.report import RunReport
 
 if TYPE_CHECKING:
     from .service.loop import BackgroundSync
@@ -180,12 +181,13 @@ class Metrics:
         self.api_requests.labels(kind, str(status)).inc()
         self.api_seconds.labels(kind).observe(seconds)
 
-    def on_run(self, task: str, report: dict[str, Any]) -> None:
-        """A :class:`~leadcache.service.BackgroundSync` run listener."""
-        kind = str(report.get("kind", task))
-        self.sync_runs.labels(kind, str(report.get("outcome", "ok"))).inc()
-        if "duration_s" in report:
-            self.sync_seconds.labels(kind).observe(float(report["duration_s"]))
+    def on_run(self, task: str, report: Mapping[str, Any]) -> None:
+        """A :class:`~leadcache.service.BackgroundSync` run listener: sync runs pass their
+        :class:`~leadcache.sync.report.RunReport`; backups and failed runs a plain mapping."""
+        run = report if isinstance(report, RunReport) else RunReport.from_dict(report, kind=task)
+        self.sync_runs.labels(run.kind, run.outcome).inc()
+        if run.duration_s is not None:
+            self.sync_seconds.labels(run.kind).observe(run.duration_s)
 
     # -- health ----------------------------------------------------------------------------
     def health(self) -> tuple[int, dict[str, Any]]:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 from urllib.parse import urlparse
 
 from .errors import ConfigError
@@ -25,10 +25,13 @@ __all__ = [
     "CONFLICT_POLICIES",
     "DEFAULT_FIELD_MAP",
     "SETTINGS",
+    "ConflictPolicy",
     "DatabaseUrl",
+    "IncrementalMode",
     "Secret",
     "Setting",
     "Settings",
+    "Synchronous",
 ]
 
 #: Lead key -> Airtable field name, as the design sketch's table names them.
@@ -43,7 +46,16 @@ DEFAULT_FIELD_MAP: Final[dict[str, str]] = {
     "location": "Location",
 }
 
-CONFLICT_POLICIES: Final = ("airtable-wins", "local-wins", "manual")
+#: What to do when Airtable changed a field that also has a pending local change.
+ConflictPolicy = Literal["airtable-wins", "local-wins", "manual"]
+#: How incremental pulls find changes (``auto``: webhook if allowed, else formula).
+IncrementalMode = Literal["auto", "webhook", "formula"]
+#: SQLite's ``synchronous`` pragma.
+Synchronous = Literal["normal", "full"]
+LogFormat = Literal["text", "json"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+CONFLICT_POLICIES: Final[tuple[ConflictPolicy, ...]] = get_args(ConflictPolicy)
 
 
 class Secret:
@@ -138,6 +150,37 @@ def _nonnegative_float(var: str, raw: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise ConfigError(var, f"must be zero or a positive number, got {raw!r}")
     return value
+
+
+#: The longest duration a setting may name: ten years. Longer ones are surely typos, and
+#: Python's datetime and sleep calls overflow somewhere above it (``1e11`` hours did).
+MAX_HOURS: Final = 10 * 365 * 24
+MAX_SECONDS: Final = MAX_HOURS * 3600
+
+
+def _at_most(parse: Parser, limit: float, unit: str) -> Parser:
+    def bounded(var: str, raw: str) -> Any:
+        value = parse(var, raw)
+        if value > limit:
+            raise ConfigError(var, f"must be at most {limit:g} {unit} (ten years), got {raw!r}")
+        return value
+
+    return bounded
+
+
+def _hours(var: str, raw: str) -> float:
+    """A positive number of hours, at most ten years."""
+    return float(_at_most(_positive_float, MAX_HOURS, "hours")(var, raw))
+
+
+def _seconds(var: str, raw: str) -> float:
+    """A positive number of seconds, at most ten years."""
+    return float(_at_most(_positive_float, MAX_SECONDS, "seconds")(var, raw))
+
+
+def _seconds_or_zero(var: str, raw: str) -> float:
+    """Zero or a positive number of seconds, at most ten years."""
+    return float(_at_most(_nonnegative_float, MAX_SECONDS, "seconds")(var, raw))
 
 
 def _nonnegative_int(var: str, raw: str) -> int:
@@ -267,7 +310,8 @@ def _field_map(var: str, raw: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting: where it comes from, its default, and how it is checked."""
+    """One setting: where it comes from, its default, and how it is checked (derived from the
+    declaration of the matching :class:`Settings` field)."""
 
     attr: str
     env: str
@@ -278,212 +322,29 @@ class Setting:
     secret: bool = False
 
 
-SETTINGS: Final[tuple[Setting, ...]] = (
-    Setting(
-        "db_path",
-        "LEAD_CACHE_DB_PATH",
-        Path("data/leads_cache.db"),
-        "Path of the SQLite cache database. DATABASE_PATH is accepted as an alias.",
-        _path,
-        aliases=("DATABASE_PATH",),
-    ),
-    Setting(
-        "database_url",
-        "LEAD_CACHE_DATABASE_URL",
-        None,
-        "postgresql://user@host:5432/db selects the PostgreSQL backend (several hosts share "
-        "one cache); unset: SQLite at LEAD_CACHE_DB_PATH. The password is never printed.",
-        _database_url,
-    ),
-    Setting(
-        "pg_schema",
-        "LEAD_CACHE_PG_SCHEMA",
-        "leadcache",
-        "PostgreSQL schema holding this cache's tables (several caches can share a database).",
-        _schema_name,
-    ),
-    Setting(
-        "refresh_interval_hours",
-        "CACHE_REFRESH_INTERVAL",
-        2.0,
-        "Hours after which the cache counts as stale and a pull is due.",
-        _positive_float,
-    ),
-    Setting(
-        "api_key",
-        "AIRTABLE_API_KEY",
-        None,
-        "Airtable personal access token. Never printed, logged or stored.",
-        _secret,
-        secret=True,
-    ),
-    Setting("base_id", "AIRTABLE_BASE_ID", None, "Airtable base id (appXXXXXXXXXXXXXX).", _base_id),
-    Setting("table_name", "AIRTABLE_TABLE_NAME", "Leads", "Airtable table name or id.", _nonempty),
-    Setting(
-        "endpoint_url",
-        "AIRTABLE_ENDPOINT_URL",
-        "https://api.airtable.com",
-        "Airtable API root; point it at the emulator for tests and demos.",
-        _url,
-    ),
-    Setting(
-        "field_map",
-        "LEAD_CACHE_FIELD_MAP",
-        dict(DEFAULT_FIELD_MAP),
-        'JSON object overriding lead key -> Airtable field name, e.g. {"name": "Full Name"}.',
-        _field_map,
-    ),
-    Setting(
-        "sync_key_field",
-        "LEAD_CACHE_SYNC_KEY_FIELD",
-        "Lead Cache ID",
-        "Airtable text field holding the client id that makes creates idempotent.",
-        _nonempty,
-    ),
-    Setting(
-        "conflict_policy",
-        "LEAD_CACHE_CONFLICT_POLICY",
-        "airtable-wins",
-        "What to do when Airtable changed a field that also has a pending local change.",
-        _choice(*CONFLICT_POLICIES),
-    ),
-    Setting(
-        "rate_limit",
-        "LEAD_CACHE_RATE_LIMIT",
-        4.5,
-        "Requests per second per base, shared by all processes on this database; 0 turns "
-        "pacing off.",
-        _nonnegative_float,
-    ),
-    Setting(
-        "rate_limit_penalty",
-        "LEAD_CACHE_RATE_LIMIT_PENALTY",
-        30.0,
-        "Seconds to wait after a 429 before any process sends again.",
-        _nonnegative_float,
-    ),
-    Setting(
-        "request_timeout",
-        "LEAD_CACHE_REQUEST_TIMEOUT",
-        30.0,
-        "Seconds before one Airtable request times out.",
-        _positive_float,
-    ),
-    Setting(
-        "max_retries",
-        "LEAD_CACHE_MAX_RETRIES",
-        5,
-        "Retries of a request that failed with 429, 5xx or a network error.",
-        _nonnegative_int,
-    ),
-    Setting(
-        "incremental_mode",
-        "LEAD_CACHE_INCREMENTAL",
-        "auto",
-        "How incremental pulls find changes: webhook, formula, or auto (webhook if allowed).",
-        _choice("auto", "webhook", "formula"),
-    ),
-    Setting(
-        "modified_slack",
-        "LEAD_CACHE_MODIFIED_SLACK",
-        60.0,
-        "Seconds of overlap for LAST_MODIFIED_TIME() filters (1-second resolution, clock skew).",
-        _nonnegative_float,
-    ),
-    Setting(
-        "sweep_interval_hours",
-        "LEAD_CACHE_SWEEP_INTERVAL",
-        24.0,
-        "Hours between id sweeps that find records deleted in Airtable.",
-        _positive_float,
-    ),
-    Setting(
-        "lease_ttl",
-        "LEAD_CACHE_LEASE_TTL",
-        60.0,
-        "Seconds a sync lease lasts unless renewed; a killed syncer blocks others this long.",
-        _positive_float,
-    ),
-    Setting(
-        "push_interval",
-        "LEAD_CACHE_PUSH_INTERVAL",
-        60.0,
-        "Seconds between pushes of pending changes in `leadcache serve`.",
-        _positive_float,
-    ),
-    Setting(
-        "pull_interval",
-        "LEAD_CACHE_PULL_INTERVAL",
-        None,
-        "Seconds between incremental pulls in `serve`; defaults to CACHE_REFRESH_INTERVAL.",
-        _positive_float,
-    ),
-    Setting(
-        "synchronous",
-        "LEAD_CACHE_SYNCHRONOUS",
-        "normal",
-        "SQLite synchronous mode: normal (durable across crashes) or full (also power loss).",
-        _choice("normal", "full"),
-    ),
-    Setting(
-        "backup_dir",
-        "LEAD_CACHE_BACKUP_DIR",
-        None,
-        "Directory for backups; defaults to backups/ next to the database.",
-        _path,
-    ),
-    Setting("backup_keep", "LEAD_CACHE_BACKUP_KEEP", 7, "Backups to keep.", _nonnegative_int),
-    Setting(
-        "backup_interval_hours",
-        "LEAD_CACHE_BACKUP_INTERVAL",
-        24.0,
-        "Hours between automatic backups in `serve`.",
-        _positive_float,
-    ),
-    Setting(
-        "backup_s3_url",
-        "LEAD_CACHE_BACKUP_S3",
-        None,
-        "Optional s3://bucket/prefix to upload each backup to (needs the [s3] extra).",
-        _s3_url,
-    ),
-    Setting(
-        "s3_endpoint_url",
-        "LEAD_CACHE_S3_ENDPOINT_URL",
-        None,
-        "Optional S3-compatible endpoint (MinIO, moto) for backup uploads.",
-        _url,
-    ),
-    Setting(
-        "log_format", "LEAD_CACHE_LOG_FORMAT", "text", "text or json.", _choice("text", "json")
-    ),
-    Setting(
-        "log_level",
-        "LEAD_CACHE_LOG_LEVEL",
-        "info",
-        "debug, info, warning or error.",
-        _choice("debug", "info", "warning", "error"),
-    ),
-    Setting(
-        "metrics_host",
-        "LEAD_CACHE_METRICS_HOST",
-        "127.0.0.1",
-        "Address `serve` binds its metrics and health endpoint to.",
-        _nonempty,
-    ),
-    Setting(
-        "metrics_port",
-        "LEAD_CACHE_METRICS_PORT",
-        9464,
-        "Port of the metrics and health endpoint of `serve` (0 picks a free port).",
-        _port,
-    ),
-)
+def _declare(
+    default: Any,
+    env: str,
+    help: str,
+    parse: Parser,
+    *,
+    aliases: tuple[str, ...] = (),
+    secret: bool = False,
+) -> Any:
+    """A :class:`Settings` field: its default (written only here), variable, help, parser."""
+    meta = {"env": env, "help": help, "parse": parse, "aliases": aliases, "secret": secret}
+    if isinstance(default, dict):
+        frozen = dict(default)
+        return field(default_factory=lambda: dict(frozen), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings. Build with :meth:`from_env`; override with :meth:`replace`.
+
+    Each field is declared once, with its default, variable, help and validation; ``SETTINGS``
+    (the table ``doctor`` and docs/configuration.md show) is derived from these declarations.
 
     Example:
         >>> s = Settings.from_env({"CACHE_REFRESH_INTERVAL": "4"})
@@ -491,37 +352,182 @@ class Settings:
         4.0
     """
 
-    db_path: Path = Path("data/leads_cache.db")
-    database_url: DatabaseUrl | None = None
-    pg_schema: str = "leadcache"
-    refresh_interval_hours: float = 2.0
-    api_key: Secret | None = None
-    base_id: str | None = None
-    table_name: str = "Leads"
-    endpoint_url: str = "https://api.airtable.com"
-    field_map: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FIELD_MAP))
-    sync_key_field: str = "Lead Cache ID"
-    conflict_policy: str = "airtable-wins"
-    rate_limit: float = 4.5
-    rate_limit_penalty: float = 30.0
-    request_timeout: float = 30.0
-    max_retries: int = 5
-    incremental_mode: str = "auto"
-    modified_slack: float = 60.0
-    sweep_interval_hours: float = 24.0
-    lease_ttl: float = 60.0
-    push_interval: float = 60.0
-    pull_interval: float | None = None
-    synchronous: str = "normal"
-    backup_dir: Path | None = None
-    backup_keep: int = 7
-    backup_interval_hours: float = 24.0
-    backup_s3_url: str | None = None
-    s3_endpoint_url: str | None = None
-    log_format: str = "text"
-    log_level: str = "info"
-    metrics_host: str = "127.0.0.1"
-    metrics_port: int = 9464
+    db_path: Path = _declare(
+        Path("data/leads_cache.db"),
+        "LEAD_CACHE_DB_PATH",
+        "Path of the SQLite cache database. DATABASE_PATH is accepted as an alias.",
+        _path,
+        aliases=("DATABASE_PATH",),
+    )
+    database_url: DatabaseUrl | None = _declare(
+        None,
+        "LEAD_CACHE_DATABASE_URL",
+        "postgresql://user@host:5432/db selects the PostgreSQL backend (several hosts share "
+        "one cache); unset: SQLite at LEAD_CACHE_DB_PATH. The password is never printed.",
+        _database_url,
+    )
+    pg_schema: str = _declare(
+        "leadcache",
+        "LEAD_CACHE_PG_SCHEMA",
+        "PostgreSQL schema holding this cache's tables (several caches can share a database).",
+        _schema_name,
+    )
+    refresh_interval_hours: float = _declare(
+        2.0,
+        "CACHE_REFRESH_INTERVAL",
+        "Hours after which the cache counts as stale and a pull is due.",
+        _hours,
+    )
+    api_key: Secret | None = _declare(
+        None,
+        "AIRTABLE_API_KEY",
+        "Airtable personal access token. Never printed, logged or stored.",
+        _secret,
+        secret=True,
+    )
+    base_id: str | None = _declare(
+        None, "AIRTABLE_BASE_ID", "Airtable base id (appXXXXXXXXXXXXXX).", _base_id
+    )
+    table_name: str = _declare(
+        "Leads", "AIRTABLE_TABLE_NAME", "Airtable table name or id.", _nonempty
+    )
+    endpoint_url: str = _declare(
+        "https://api.airtable.com",
+        "AIRTABLE_ENDPOINT_URL",
+        "Airtable API root; point it at the emulator for tests and demos.",
+        _url,
+    )
+    field_map: dict[str, str] = _declare(
+        DEFAULT_FIELD_MAP,
+        "LEAD_CACHE_FIELD_MAP",
+        'JSON object overriding lead key -> Airtable field name, e.g. {"name": "Full Name"}.',
+        _field_map,
+    )
+    sync_key_field: str = _declare(
+        "Lead Cache ID",
+        "LEAD_CACHE_SYNC_KEY_FIELD",
+        "Airtable text field holding the client id that makes creates idempotent.",
+        _nonempty,
+    )
+    conflict_policy: ConflictPolicy = _declare(
+        "airtable-wins",
+        "LEAD_CACHE_CONFLICT_POLICY",
+        "What to do when Airtable changed a field that also has a pending local change.",
+        _choice(*CONFLICT_POLICIES),
+    )
+    rate_limit: float = _declare(
+        4.5,
+        "LEAD_CACHE_RATE_LIMIT",
+        "Requests per second per base, shared by all processes on this database; 0 turns "
+        "pacing off.",
+        _nonnegative_float,
+    )
+    rate_limit_penalty: float = _declare(
+        30.0,
+        "LEAD_CACHE_RATE_LIMIT_PENALTY",
+        "Seconds to wait after a 429 before any process sends again.",
+        _seconds_or_zero,
+    )
+    request_timeout: float = _declare(
+        30.0,
+        "LEAD_CACHE_REQUEST_TIMEOUT",
+        "Seconds before one Airtable request times out.",
+        _seconds,
+    )
+    max_retries: int = _declare(
+        5,
+        "LEAD_CACHE_MAX_RETRIES",
+        "Retries of a request that failed with 429, 5xx or a network error.",
+        _nonnegative_int,
+    )
+    incremental_mode: IncrementalMode = _declare(
+        "auto",
+        "LEAD_CACHE_INCREMENTAL",
+        "How incremental pulls find changes: webhook, formula, or auto (webhook if allowed).",
+        _choice(*get_args(IncrementalMode)),
+    )
+    modified_slack: float = _declare(
+        60.0,
+        "LEAD_CACHE_MODIFIED_SLACK",
+        "Seconds of overlap for LAST_MODIFIED_TIME() filters (1-second resolution, clock skew).",
+        _seconds_or_zero,
+    )
+    sweep_interval_hours: float = _declare(
+        24.0,
+        "LEAD_CACHE_SWEEP_INTERVAL",
+        "Hours between id sweeps that find records deleted in Airtable.",
+        _hours,
+    )
+    lease_ttl: float = _declare(
+        60.0,
+        "LEAD_CACHE_LEASE_TTL",
+        "Seconds a sync lease lasts unless renewed; a killed syncer blocks others this long.",
+        _seconds,
+    )
+    push_interval: float = _declare(
+        60.0,
+        "LEAD_CACHE_PUSH_INTERVAL",
+        "Seconds between pushes of pending changes in `leadcache serve`.",
+        _seconds,
+    )
+    pull_interval: float | None = _declare(
+        None,
+        "LEAD_CACHE_PULL_INTERVAL",
+        "Seconds between incremental pulls in `serve`; defaults to CACHE_REFRESH_INTERVAL.",
+        _seconds,
+    )
+    synchronous: Synchronous = _declare(
+        "normal",
+        "LEAD_CACHE_SYNCHRONOUS",
+        "SQLite synchronous mode: normal (durable across crashes) or full (also power loss).",
+        _choice(*get_args(Synchronous)),
+    )
+    backup_dir: Path | None = _declare(
+        None,
+        "LEAD_CACHE_BACKUP_DIR",
+        "Directory for backups; defaults to backups/ next to the database.",
+        _path,
+    )
+    backup_keep: int = _declare(7, "LEAD_CACHE_BACKUP_KEEP", "Backups to keep.", _nonnegative_int)
+    backup_interval_hours: float = _declare(
+        24.0,
+        "LEAD_CACHE_BACKUP_INTERVAL",
+        "Hours between automatic backups in `serve`.",
+        _hours,
+    )
+    backup_s3_url: str | None = _declare(
+        None,
+        "LEAD_CACHE_BACKUP_S3",
+        "Optional s3://bucket/prefix to upload each backup to (needs the [s3] extra).",
+        _s3_url,
+    )
+    s3_endpoint_url: str | None = _declare(
+        None,
+        "LEAD_CACHE_S3_ENDPOINT_URL",
+        "Optional S3-compatible endpoint (MinIO, moto) for backup uploads.",
+        _url,
+    )
+    log_format: LogFormat = _declare(
+        "text", "LEAD_CACHE_LOG_FORMAT", "text or json.", _choice(*get_args(LogFormat))
+    )
+    log_level: LogLevel = _declare(
+        "info",
+        "LEAD_CACHE_LOG_LEVEL",
+        "debug, info, warning or error.",
+        _choice(*get_args(LogLevel)),
+    )
+    metrics_host: str = _declare(
+        "127.0.0.1",
+        "LEAD_CACHE_METRICS_HOST",
+        "Address `serve` binds its metrics and health endpoint to.",
+        _nonempty,
+    )
+    metrics_port: int = _declare(
+        9464,
+        "LEAD_CACHE_METRICS_PORT",
+        "Port of the metrics and health endpoint of `serve` (0 picks a free port).",
+        _port,
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -579,3 +585,21 @@ class Settings:
                 shown = value
             rows.append({"variable": setting.env, "value": shown, "help": setting.help})
         return rows
+
+
+def _setting(f: dataclasses.Field[Any]) -> Setting:
+    meta = f.metadata
+    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    return Setting(
+        attr=f.name,
+        env=meta["env"],
+        default=default,
+        help=meta["help"],
+        parse=meta["parse"],
+        aliases=meta["aliases"],
+        secret=meta["secret"],
+    )
+
+
+#: Every setting, in declaration order: variable, default, help and parser.
+SETTINGS: Final[tuple[Setting, ...]] = tuple(_setting(f) for f in dataclasses.fields(Settings))

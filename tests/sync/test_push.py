@@ -82,7 +82,7 @@ def test_lost_create_response_never_duplicates(
 ) -> None:
     cache, _ = pulled
     local_id = cache.add_lead({"name": "Only Once"})
-    cache.sync._ensure_key_field()
+    cache.sync.schema.ensure_key_field()
     emu.faults.lose_next_response(count=3)
     cache.sync_pending_changes()
     named = [r for r in emu.records() if r["fields"].get("Name") == "Only Once"]
@@ -95,7 +95,7 @@ def test_lost_create_response_then_crash_is_adopted_by_pull(
 ) -> None:
     cache, _ = pulled
     local_id = cache.add_lead({"name": "Adopted"})
-    cache.sync._ensure_key_field()
+    cache.sync.schema.ensure_key_field()
     # The create reaches Airtable, every answer is lost and the push gives up.
     emu.faults.lose_next_response(count=50)
     with pytest.raises(AirtableOffline):

@@ -183,4 +183,4 @@ def test_a_lead_deleted_locally_because_airtable_dropped_it_is_fetched_when_repo
     ids = {name: field_id for field_id, name in names.items()}
     reported = {ids[k]: v for k, v in state.remote.items() if k in ids}
     # The webhook reports the record again (restored in Airtable) with the values we hold.
-    assert cache.sync._holds(lead, reported, names) is False
+    assert cache.sync.puller.already_holds(lead, reported, names) is False

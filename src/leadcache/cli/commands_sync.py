@@ -8,26 +8,33 @@ from typing import Any
 import click
 
 from ..service.status import status_snapshot
+from ..sync.report import RunReport
 from .context import Env, common_options, pass_env
 from .output import ExitCode, echo_json, format_status, progress, render_table
 
 __all__ = ["COMMANDS"]
 
 
-def _report_line(report: dict[str, Any]) -> str:
-    bits = [f"{report.get('kind', 'run')} {report.get('outcome', 'ok')}"]
-    for key in ("records", "changed", "pushed", "rejected", "conflicts", "deleted", "calls"):
-        if key in report:
-            bits.append(f"{key}={report[key]}")
-    if "duration_s" in report:
-        bits.append(f"in {float(report['duration_s']):.2f} s")
+def _report_line(report: RunReport) -> str:
+    counts = (
+        ("records", report.records),
+        ("changed", report.changed),
+        ("pushed", report.pushed),
+        ("rejected", report.rejected),
+        ("conflicts", report.conflicts),
+        ("deleted", report.deleted),
+        ("calls", report.calls),
+    )
+    bits = [f"{report.kind} {report.outcome}", *(f"{k}={n}" for k, n in counts)]
+    if report.duration_s is not None:
+        bits.append(f"in {report.duration_s:.2f} s")
     return " ".join(bits)
 
 
-def _finish(env: Env, report: dict[str, Any], open_conflicts: int) -> None:
+def _finish(env: Env, report: RunReport, open_conflicts: int) -> None:
     """Print a run's report; exit 5 when conflicts wait for a decision."""
     if env.json:
-        echo_json({**report, "open_conflicts": open_conflicts})
+        echo_json({**report.to_dict(), "open_conflicts": open_conflicts})
     else:
         click.echo(_report_line(report))
         if open_conflicts:

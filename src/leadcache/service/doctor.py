@@ -22,6 +22,7 @@ from ..errors import (
     RateLimited,
 )
 from ..settings import Settings
+from ..store.meta import MetaKey
 
 __all__ = ["REQUIRED_SCOPES", "Check", "run_doctor"]
 
@@ -93,7 +94,7 @@ def _webhook_check(settings: Settings, table: Any, scopes: list[str] | None) -> 
 
         with LeadCache(settings=settings) as cache:
             meta = cache.store.all_meta()
-    hook_id = meta.get("webhook_id")
+    hook_id = meta.get(MetaKey.WEBHOOK_ID)
     if not hook_id:
         return Check(
             "webhook", "ok", "no webhook yet; the first incremental pull creates one if allowed"

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -60,9 +60,9 @@ FIRST_DELAY = 1.0
 RETRY_MIN = 5.0
 RETRY_MAX = 300.0
 
-RunListener = Callable[[str, dict[str, Any]], None]
+RunListener = Callable[[str, Mapping[str, Any]], None]
 """Called as ``listener(task, report)`` after each run (``report["outcome"]`` tells how it
-went)."""
+went). Sync runs pass their :class:`~leadcache.sync.report.RunReport` (a ``Mapping``)."""
 
 
 @dataclass
@@ -295,7 +295,7 @@ class BackgroundSync:
         log_event(log, logging.INFO, "backup done", **report)
         return report
 
-    def _run(self, task: TaskState, step: Callable[[], dict[str, Any]]) -> None:
+    def _run(self, task: TaskState, step: Callable[[], Mapping[str, Any]]) -> None:
         task.runs += 1
         try:
             report = step()
@@ -342,7 +342,7 @@ class BackgroundSync:
         task.last_ok = self._clock()
         self._notify(task.name, report)
 
-    def _notify(self, task: str, report: dict[str, Any]) -> None:
+    def _notify(self, task: str, report: Mapping[str, Any]) -> None:
         for listener in list(self._listeners):
             try:
                 listener(task, report)

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..store.meta import MetaKey
+
 if TYPE_CHECKING:
     from ..cache import LeadCache
 
@@ -81,7 +83,7 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
     counts = store.pending_counts()
     conflicts = store.list_conflicts(open_only=True)
     meta = store.all_meta()
-    made_meta = meta.get("api_calls_total")
+    made_meta = meta.get(MetaKey.API_CALLS_TOTAL)
     made = (
         int(made_meta)
         if made_meta and made_meta.isdigit()

@@ -2,7 +2,17 @@
 
 The store is deliberately *primitive*: it persists leads, the pending-change queue (the outbox),
 conflicts, sync runs, the sync lease and the shared rate-limit slot, and it offers one write
-transaction. Domain rules (merging edits, conflict policy, batching) live above it, in
+transaction. The interface comes in three narrow parts, which one backend class implements
+together as :class:`Store`:
+
+* :class:`LeadStore`: the leads (reads, writes, soft deletes, renames, bulk loading);
+* :class:`OutboxStore`: ``pending_sync`` (the outbox) and the conflicts;
+* :class:`CoordinationStore`: ``cache_meta``, sync runs, the sync lease, the pacer's slot.
+
+Code that needs one part takes that part (the lease and the pacer take a
+``CoordinationStore``), so a new backend can be built and tested part by part.
+
+Domain rules (merging edits, conflict policy, batching) live above it, in
 ``leadcache.cache`` and ``leadcache.sync``, so every backend behaves the same by construction and
 ``tests/store/test_contract.py`` runs unchanged against each one.
 
@@ -31,11 +41,15 @@ from ..types import Fields, Lead, LeadId, RecordId
 __all__ = [
     "OPEN_STATES",
     "Conflict",
+    "CoordinationStore",
     "FieldPeek",
     "LeadState",
+    "LeadStore",
+    "OutboxStore",
     "PendingChange",
     "RemoteRecord",
     "Store",
+    "Transactional",
 ]
 
 Action = Literal["create", "update", "delete"]
@@ -117,38 +131,19 @@ class Conflict:
     resolved_at: str | None
 
 
-class Store(abc.ABC):
-    """Persistence for the cache. See the module docstring for the shared contract."""
-
-    # -- lifecycle -------------------------------------------------------------------------
-    @abc.abstractmethod
-    def close(self) -> None:
-        """Release connections and the in-use marker. Idempotent."""
+class Transactional(abc.ABC):
+    """What every part of a store shares: one write transaction."""
 
     @abc.abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """A write transaction: commits on success, rolls back on exception; reentrant."""
 
-    @abc.abstractmethod
-    def schema_version(self) -> int:
-        """The highest migration applied."""
 
-    @abc.abstractmethod
-    def integrity_check(self) -> list[str]:
-        """Problems found by the backend's integrity checks; empty when healthy."""
+class LeadStore(Transactional):
+    """The leads: reads (by id or alias, by status, search), writes, soft deletes, renames.
 
-    # -- cache_meta --------------------------------------------------------------------------
-    @abc.abstractmethod
-    def get_meta(self, key: str) -> str | None:
-        """The value stored under ``key`` in ``cache_meta``, or None."""
-
-    @abc.abstractmethod
-    def set_meta(self, key: str, value: str | None) -> None:
-        """Store (or, with None, delete) ``key`` in ``cache_meta``."""
-
-    @abc.abstractmethod
-    def all_meta(self) -> dict[str, str]:
-        """Every ``cache_meta`` entry."""
+    Optional hooks with defaults: :meth:`bulk_load`, :meth:`optimize`, :meth:`iter_all_leads`.
+    """
 
     # -- lead reads --------------------------------------------------------------------------
     @abc.abstractmethod
@@ -246,6 +241,22 @@ class Store(abc.ABC):
     def rename_lead(self, old_id: LeadId, new_id: RecordId) -> None:
         """Give a local lead its Airtable id; ``old_id`` stays an alias, pending rows follow."""
 
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """A context in which loading many leads into an empty cache may be faster (indexes
+        rebuilt at the end). Default: no special handling."""
+        return nullcontext()
+
+    def optimize(self) -> None:
+        """Compact search structures after a large load. Default: nothing to do."""
+
+    def iter_all_leads(self) -> Iterator[Lead]:
+        """Every lead including deleted ones (default: built on :meth:`list_leads`)."""
+        yield from self.list_leads(include_deleted=True)
+
+
+class OutboxStore(Transactional):
+    """The outbox (``pending_sync``: changes waiting for Airtable) and the conflicts."""
+
     # -- pending_sync (the outbox) -----------------------------------------------------------
     @abc.abstractmethod
     def add_pending(self, lead_id: LeadId, action: Action, changes: Fields, base: Fields) -> int:
@@ -315,6 +326,24 @@ class Store(abc.ABC):
     def close_conflict(self, conflict_id: int, status: str) -> None:
         """Mark a conflict resolved (``kept-local`` or ``kept-airtable``)."""
 
+
+class CoordinationStore(Transactional):
+    """What processes sharing the database coordinate through: ``cache_meta``, the sync runs,
+    the sync lease and the shared rate-limit slot."""
+
+    # -- cache_meta --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_meta(self, key: str) -> str | None:
+        """The value stored under ``key`` in ``cache_meta``, or None."""
+
+    @abc.abstractmethod
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Store (or, with None, delete) ``key`` in ``cache_meta``."""
+
+    @abc.abstractmethod
+    def all_meta(self) -> dict[str, str]:
+        """Every ``cache_meta`` entry."""
+
     # -- sync bookkeeping --------------------------------------------------------------------
     @abc.abstractmethod
     def record_sync_run(self, run: dict[str, Any]) -> int:
@@ -355,14 +384,20 @@ class Store(abc.ABC):
         time.sleep(max(0.0, timeout))
         return False
 
-    def bulk_load(self) -> AbstractContextManager[None]:
-        """A context in which loading many leads into an empty cache may be faster (indexes
-        rebuilt at the end). Default: no special handling."""
-        return nullcontext()
 
-    def optimize(self) -> None:  # noqa: B027 - optional hook, deliberately a no-op by default
-        """Compact search structures after a large load. Default: nothing to do."""
+class Store(LeadStore, OutboxStore, CoordinationStore):
+    """Persistence for the cache: the three parts, implemented together by one backend, plus
+    its lifecycle. See the module docstring for the shared contract."""
 
-    def iter_all_leads(self) -> Iterator[Lead]:
-        """Every lead including deleted ones (default: built on :meth:`list_leads`)."""
-        yield from self.list_leads(include_deleted=True)
+    # -- lifecycle -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections and the in-use marker. Idempotent."""
+
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The highest migration applied."""
+
+    @abc.abstractmethod
+    def integrity_check(self) -> list[str]:
+        """Problems found by the backend's integrity checks; empty when healthy."""

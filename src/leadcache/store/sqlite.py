@@ -20,15 +20,15 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal, cast
 
 from ..clock import now_iso
 from ..errors import StorageError
 from ..fields import FieldMap
 from ..fields import as_text as _as_text
+from ..settings import Synchronous
 from ..types import LEAD_KEYS, Fields, Lead, LeadId, RecordId
 from . import inuse
 from .base import (
@@ -37,17 +37,17 @@ from .base import (
     RemoteRecord,
     Store,
 )
+from .meta import MetaKey
 from .migrations import FTS_TRIGGERS, apply_migrations, current_version, statements
 from .search import plan_search
-from .sqlite_outbox import OutboxMixin, pending_event
-from .sqlite_sync import SyncTablesMixin
+from .sqlite_outbox import SQLiteOutbox
+from .sqlite_sync import SQLiteCoordination
 from .sqlite_util import _guard, _path_safe, _translate, dumps, in_chunks
 
 __all__ = ["SQLiteStore", "dumps"]
 
 _BUSY_TIMEOUT_S = 10.0
 _MIN_SQLITE = (3, 38, 0)
-_META_FTS_PENDING = "fts_rebuild_pending"
 
 
 def _remote_diff(data: Fields, remote: Fields | None) -> str | None:
@@ -92,61 +92,29 @@ WHERE leads.remote_diff_json IS NOT '{}'
 """
 
 
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``; nested use joins the outer transaction.
+def _by_id_or_alias(
+    conn: sqlite3.Connection, sql: str, lead_id: LeadId, named: dict[str, Any] | None = None
+) -> tuple[Any, ...] | None:
+    """The row ``sql`` selects for the lead ``lead_id`` names, directly or as an alias.
 
-    A plain class rather than ``@contextmanager``: it sits on the hot write path, entered
-    three times per ``update_lead``.
+    ``sql`` binds the id as its only ``?``, or as ``:id`` next to the ``named`` parameters.
     """
-
-    __slots__ = ("_store",)
-
-    def __init__(self, store: SQLiteStore) -> None:
-        self._store = store
-
-    def __enter__(self) -> None:
-        store = self._store
-        store._lock.acquire()
-        if store._depth:
-            store._depth += 1
-            return
-        try:
-            store._db().execute("BEGIN IMMEDIATE")
-        except BaseException as exc:
-            store._lock.release()
-            if isinstance(exc, sqlite3.Error):
-                raise _translate(exc) from exc
-            raise
-        store._depth = 1
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        store = self._store
-        try:
-            store._depth -= 1
-            if store._depth:
-                return
-            conn = store._db()
-            if exc_type is not None:
-                with suppress(sqlite3.Error):  # the original error matters more
-                    conn.execute("ROLLBACK")
-                return
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as commit_error:
-                with suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise _translate(commit_error) from commit_error
-        finally:
-            store._lock.release()
+    for _ in range(2):
+        params: Any = (lead_id,) if named is None else {**named, "id": lead_id}
+        row: tuple[Any, ...] | None = conn.execute(sql, params).fetchone()
+        if row is not None:
+            return row
+        alias = conn.execute(_SQL_ALIAS, (lead_id,)).fetchone()
+        if alias is None:
+            return None
+        lead_id = alias[0]
+    return None
 
 
-class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
-    """The SQLite implementation of :class:`~leadcache.store.base.Store`.
+class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
+    """The SQLite implementation of :class:`~leadcache.store.base.Store`: the leads part and
+    the lifecycle here, the outbox (``sqlite_outbox.py``) and coordination (``sqlite_sync.py``)
+    parts inherited, all over one connection (``sqlite_conn.py``).
 
     Args:
         path: database file; parent directories are created, the file is readable by its owner
@@ -156,7 +124,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
     """
 
     def __init__(
-        self, path: Path | str, field_map: FieldMap, *, synchronous: str = "normal"
+        self, path: Path | str, field_map: FieldMap, *, synchronous: Synchronous = "normal"
     ) -> None:
         self.path = Path(path)
         self.field_map = field_map
@@ -198,19 +166,8 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
             raise
         self._conn = conn
         self._pid = os.getpid()
-        if self.get_meta(_META_FTS_PENDING):
+        if self.get_meta(MetaKey.FTS_REBUILD_PENDING):
             self._restore_fts()  # a bulk load was interrupted
-
-    def _db(self) -> sqlite3.Connection:
-        conn = self._conn
-        if conn is None:
-            raise StorageError("the store is closed")
-        if self._pid != os.getpid():
-            # Inherited across fork(): never touch the parent's connection (howtocorrupt §2.6).
-            self._conn = None
-            self._open()
-            conn = cast(sqlite3.Connection, self._conn)
-        return conn
 
     def close(self) -> None:
         with self._lock:
@@ -218,21 +175,6 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
                 self._conn.close()
             self._conn = None
             self._usage.release()
-
-    def transaction(self) -> _Transaction:
-        return _Transaction(self)
-
-    def _pending_event(self) -> threading.Event:
-        return pending_event(self.path)
-
-    def wait_for_pending(self, timeout: float) -> bool:
-        """In-process wake-up: a change queued through any store on this file in this process
-        wakes the waiter at once. Changes from other processes are seen by polling: the wait
-        lasts at most 50 ms (what the service loop polled at before)."""
-        event = self._pending_event()
-        woke = event.wait(max(0.0, min(timeout, 0.05)))
-        event.clear()
-        return woke
 
     @_guard
     def schema_version(self) -> int:
@@ -249,32 +191,6 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
             except sqlite3.DatabaseError as exc:
                 problems.append(f"full-text index: {exc}")
             return problems
-
-    # -- cache_meta ------------------------------------------------------------------------
-    @_guard
-    def get_meta(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db().execute("SELECT value FROM cache_meta WHERE key=?", (key,)).fetchone()
-            return None if row is None else cast(str | None, row[0])
-
-    @_guard
-    def set_meta(self, key: str, value: str | None) -> None:
-        with self.transaction():
-            if value is None:
-                self._db().execute("DELETE FROM cache_meta WHERE key=?", (key,))
-            else:
-                self._db().execute(
-                    "INSERT INTO cache_meta(key, value, updated_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value, "
-                    "updated_at=excluded.updated_at",
-                    (key, value, now_iso()),
-                )
-
-    @_guard
-    def all_meta(self) -> dict[str, str]:
-        with self._lock:
-            rows = self._db().execute("SELECT key, value FROM cache_meta ORDER BY key")
-            return {k: v for k, v in rows if v is not None}
 
     # -- lead reads ------------------------------------------------------------------------
     @staticmethod
@@ -299,18 +215,10 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
         # The hot read path: no decorator, no helper calls beyond the two queries.
         try:
             with self._lock:
-                conn = self._db()
-                row = conn.execute(_SQL_GET, (lead_id,)).fetchone()
-                if row is None:
-                    alias = conn.execute(_SQL_ALIAS, (lead_id,)).fetchone()
-                    if alias is None:
-                        return None
-                    row = conn.execute(_SQL_GET, (alias[0],)).fetchone()
-                    if row is None:
-                        return None
+                row = _by_id_or_alias(self._db(), _SQL_GET, lead_id)
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
-        return self._lead(row)
+        return None if row is None else self._lead(row)
 
     @_guard
     def resolve(self, lead_id: LeadId) -> LeadId | None:
@@ -394,16 +302,8 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
             "FROM leads WHERE id=?"
         )
         with self._lock:
-            conn = self._db()
-            row = conn.execute(sql, (lead_id,)).fetchone()
-            if row is None:
-                alias = conn.execute(_SQL_ALIAS, (lead_id,)).fetchone()
-                if alias is None:
-                    return None
-                row = conn.execute(sql, (alias[0],)).fetchone()
-                if row is None:
-                    return None
-        return self._state(row)
+            row = _by_id_or_alias(self._db(), sql, lead_id)
+        return None if row is None else self._state(row)
 
     def peek_fields(self, lead_id: LeadId, names: Sequence[str]) -> FieldPeek | None:
         if not all(_path_safe(n) for n in names):
@@ -430,17 +330,11 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
         sql = f"SELECT id, deleted_reason, remote_diff_json IS NULL{cols} FROM leads WHERE id=:id"
         try:
             with self._lock:
-                conn = self._db()
-                row = conn.execute(sql, {**params, "id": lead_id}).fetchone()
-                if row is None:
-                    alias = conn.execute(_SQL_ALIAS, (lead_id,)).fetchone()
-                    if alias is None:
-                        return None
-                    row = conn.execute(sql, {**params, "id": alias[0]}).fetchone()
-                    if row is None:
-                        return None
+                row = _by_id_or_alias(self._db(), sql, lead_id, params)
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
+        if row is None:
+            return None
 
         def value(text: str | None) -> Any:
             return None if text is None else json.loads(text)
@@ -678,7 +572,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
             # 100,000 random insertions (measured: 5.8 s -> 4.8 s of ingest at 100k leads).
             for name in _BULK_INDEXES:
                 conn.execute(f"DROP INDEX IF EXISTS {name}")
-            self.set_meta(_META_FTS_PENDING, "1")
+            self.set_meta(MetaKey.FTS_REBUILD_PENDING, "1")
         try:
             yield
         finally:
@@ -693,7 +587,7 @@ class SQLiteStore(OutboxMixin, SyncTablesMixin, Store):
             conn.execute("INSERT INTO leads_fts(leads_fts) VALUES ('rebuild')")
             for name, column in _BULK_INDEXES.items():
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON leads({column})")
-            self.set_meta(_META_FTS_PENDING, None)
+            self.set_meta(MetaKey.FTS_REBUILD_PENDING, None)
 
     @_guard
     def optimize(self) -> None:

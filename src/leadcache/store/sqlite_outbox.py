@@ -1,7 +1,5 @@
-"""The SQLite store's ``pending_sync`` table: the outbox of changes waiting for Airtable.
-
-Split from :mod:`leadcache.store.sqlite`; implements the outbox part of
-:class:`~leadcache.store.base.Store`.
+"""The SQLite store's ``pending_sync`` table (the outbox of changes waiting for Airtable) and
+its ``conflicts``: the :class:`~leadcache.store.base.OutboxStore` part of ``SQLiteStore``.
 """
 
 from __future__ import annotations
@@ -10,14 +8,16 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 from ..clock import now_iso
 from ..types import Fields, LeadId
-from .base import OPEN_STATES, Action, PendingChange, PendingState
+from .base import OPEN_STATES, Action, Conflict, OutboxStore, PendingChange, PendingState
+from .sqlite_conn import SQLiteBase
 from .sqlite_util import _guard, _translate, dumps, in_chunks
 
-__all__ = ["OutboxMixin", "pending_event"]
+__all__ = ["SQLiteOutbox", "pending_event"]
 
 _EVENTS: dict[str, threading.Event] = {}
 _EVENTS_LOCK = threading.Lock()
@@ -39,19 +39,22 @@ _SQL_ADD_PENDING = (
 )
 
 
-class OutboxMixin:
-    """Needs ``_lock``, ``_db()`` and ``transaction()`` from the store it is mixed into."""
+class SQLiteOutbox(SQLiteBase, OutboxStore):
+    """The outbox and conflicts part of :class:`~leadcache.store.sqlite.SQLiteStore`."""
 
-    _lock: threading.RLock
-
-    def _db(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def transaction(self) -> Any:
-        raise NotImplementedError
+    path: Path
 
     def _pending_event(self) -> threading.Event:
-        raise NotImplementedError
+        return pending_event(self.path)
+
+    def wait_for_pending(self, timeout: float) -> bool:
+        """In-process wake-up: a change queued through any store on this file in this process
+        wakes the waiter at once. Changes from other processes are seen by polling: the wait
+        lasts at most 50 ms (what the service loop polled at before)."""
+        event = self._pending_event()
+        woke = event.wait(max(0.0, min(timeout, 0.05)))
+        event.clear()
+        return woke
 
     # -- pending_sync ----------------------------------------------------------------------
     def add_pending(self, lead_id: LeadId, action: Action, changes: Fields, base: Fields) -> int:
@@ -189,3 +192,80 @@ class OutboxMixin:
                 "SELECT state, COUNT(*) FROM pending_sync WHERE synced_at IS NULL GROUP BY state"
             )
             return {state: int(n) for state, n in rows}
+
+    # -- conflicts -------------------------------------------------------------------------
+    @_guard
+    def add_conflict(
+        self,
+        lead_id: LeadId,
+        field: str,
+        *,
+        local_value: Any,
+        remote_value: Any,
+        base_value: Any,
+        policy: str,
+    ) -> int:
+        with self.transaction():
+            cur = self._db().execute(
+                "INSERT INTO conflicts(lead_id, field, local_json, remote_json, base_json, "
+                "policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    lead_id,
+                    field,
+                    dumps(local_value),
+                    dumps(remote_value),
+                    dumps(base_value),
+                    policy,
+                    now_iso(),
+                ),
+            )
+            return int(cast(int, cur.lastrowid))
+
+    @staticmethod
+    def _conflict(row: tuple[Any, ...]) -> Conflict:
+        return Conflict(
+            id=row[0],
+            lead_id=row[1],
+            field=row[2],
+            local_value=json.loads(row[3]),
+            remote_value=json.loads(row[4]),
+            base_value=json.loads(row[5]),
+            policy=row[6],
+            status=row[7],
+            created_at=row[8],
+            resolved_at=row[9],
+        )
+
+    _CONFLICT_COLUMNS = (
+        "id, lead_id, field, local_json, remote_json, base_json, policy, status, "
+        "created_at, resolved_at"
+    )
+
+    @_guard
+    def list_conflicts(self, *, open_only: bool = True) -> list[Conflict]:
+        sql = f"SELECT {self._CONFLICT_COLUMNS} FROM conflicts"
+        if open_only:
+            sql += " WHERE status='open'"
+        with self._lock:
+            rows = self._db().execute(sql + " ORDER BY id").fetchall()
+        return [self._conflict(r) for r in rows]
+
+    @_guard
+    def get_conflict(self, conflict_id: int) -> Conflict | None:
+        with self._lock:
+            row = (
+                self._db()
+                .execute(
+                    f"SELECT {self._CONFLICT_COLUMNS} FROM conflicts WHERE id=?", (conflict_id,)
+                )
+                .fetchone()
+            )
+        return None if row is None else self._conflict(row)
+
+    @_guard
+    def close_conflict(self, conflict_id: int, status: str) -> None:
+        with self.transaction():
+            self._db().execute(
+                "UPDATE conflicts SET status=?, resolved_at=? WHERE id=?",
+                (status, now_iso(), conflict_id),
+            )

@@ -1,114 +1,51 @@
-"""The SQLite store's sync bookkeeping: conflicts, sync runs, the lease and the rate slot.
-
-Split from :mod:`leadcache.store.sqlite` to keep each module readable in one sitting; the
-methods implement the matching parts of :class:`~leadcache.store.base.Store`.
+"""The SQLite store's coordination tables: ``cache_meta``, sync runs, the lease and the rate
+slot: the :class:`~leadcache.store.base.CoordinationStore` part of ``SQLiteStore``.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from typing import Any, cast
 
 from ..clock import now_iso
-from ..types import LeadId
-from .base import Conflict
+from .base import CoordinationStore
+from .sqlite_conn import SQLiteBase
 from .sqlite_util import _guard, dumps
 
-__all__ = ["SYNC_RUNS_KEPT", "SyncTablesMixin"]
+__all__ = ["SYNC_RUNS_KEPT", "SQLiteCoordination"]
 
 #: How many sync runs are kept; older ones are deleted as new ones are recorded.
 SYNC_RUNS_KEPT = 10_000
 
 
-class SyncTablesMixin:
-    """Needs ``_lock``, ``_db()`` and ``transaction()`` from the store it is mixed into."""
+class SQLiteCoordination(SQLiteBase, CoordinationStore):
+    """The coordination part of :class:`~leadcache.store.sqlite.SQLiteStore`."""
 
-    _lock: threading.RLock
-
-    def _db(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def transaction(self) -> Any:
-        raise NotImplementedError
-
-    # -- conflicts -------------------------------------------------------------------------
+    # -- cache_meta ------------------------------------------------------------------------
     @_guard
-    def add_conflict(
-        self,
-        lead_id: LeadId,
-        field: str,
-        *,
-        local_value: Any,
-        remote_value: Any,
-        base_value: Any,
-        policy: str,
-    ) -> int:
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db().execute("SELECT value FROM cache_meta WHERE key=?", (key,)).fetchone()
+            return None if row is None else cast(str | None, row[0])
+
+    @_guard
+    def set_meta(self, key: str, value: str | None) -> None:
         with self.transaction():
-            cur = self._db().execute(
-                "INSERT INTO conflicts(lead_id, field, local_json, remote_json, base_json, "
-                "policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    lead_id,
-                    field,
-                    dumps(local_value),
-                    dumps(remote_value),
-                    dumps(base_value),
-                    policy,
-                    now_iso(),
-                ),
-            )
-            return int(cast(int, cur.lastrowid))
-
-    @staticmethod
-    def _conflict(row: tuple[Any, ...]) -> Conflict:
-        return Conflict(
-            id=row[0],
-            lead_id=row[1],
-            field=row[2],
-            local_value=json.loads(row[3]),
-            remote_value=json.loads(row[4]),
-            base_value=json.loads(row[5]),
-            policy=row[6],
-            status=row[7],
-            created_at=row[8],
-            resolved_at=row[9],
-        )
-
-    _CONFLICT_COLUMNS = (
-        "id, lead_id, field, local_json, remote_json, base_json, policy, status, "
-        "created_at, resolved_at"
-    )
-
-    @_guard
-    def list_conflicts(self, *, open_only: bool = True) -> list[Conflict]:
-        sql = f"SELECT {self._CONFLICT_COLUMNS} FROM conflicts"
-        if open_only:
-            sql += " WHERE status='open'"
-        with self._lock:
-            rows = self._db().execute(sql + " ORDER BY id").fetchall()
-        return [self._conflict(r) for r in rows]
-
-    @_guard
-    def get_conflict(self, conflict_id: int) -> Conflict | None:
-        with self._lock:
-            row = (
-                self._db()
-                .execute(
-                    f"SELECT {self._CONFLICT_COLUMNS} FROM conflicts WHERE id=?", (conflict_id,)
+            if value is None:
+                self._db().execute("DELETE FROM cache_meta WHERE key=?", (key,))
+            else:
+                self._db().execute(
+                    "INSERT INTO cache_meta(key, value, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value, "
+                    "updated_at=excluded.updated_at",
+                    (key, value, now_iso()),
                 )
-                .fetchone()
-            )
-        return None if row is None else self._conflict(row)
 
     @_guard
-    def close_conflict(self, conflict_id: int, status: str) -> None:
-        with self.transaction():
-            self._db().execute(
-                "UPDATE conflicts SET status=?, resolved_at=? WHERE id=?",
-                (status, now_iso(), conflict_id),
-            )
+    def all_meta(self) -> dict[str, str]:
+        with self._lock:
+            rows = self._db().execute("SELECT key, value FROM cache_meta ORDER BY key")
+            return {k: v for k, v in rows if v is not None}
 
     # -- sync bookkeeping ------------------------------------------------------------------
     @_guard

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 from ..errors import SyncBusy
-from ..store.base import Store
+from ..store.base import CoordinationStore
 
 __all__ = ["Lease"]
 
@@ -31,7 +31,7 @@ class Lease:
 
     def __init__(
         self,
-        store: Store,
+        store: CoordinationStore,
         *,
         ttl: float,
         wait: float = 0.0,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..store.base import Store
+from ..store.base import CoordinationStore
 
 __all__ = ["StorePacer"]
 
@@ -27,7 +27,7 @@ class StorePacer:
 
     def __init__(
         self,
-        store: Store,
+        store: CoordinationStore,
         bucket: str,
         rate: float,
         *,

@@ -20,7 +20,7 @@ the retries stop the push with nothing lost: the rows stay ``pending``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -99,6 +99,15 @@ def plan_operations(rows: Sequence[PendingChange]) -> list[Operation]:
     return ops
 
 
+def _batches(ops: Sequence[Operation]) -> Iterator[list[Operation]]:
+    """Operations grouped into requests: creates, then updates, then deletes, at most
+    ``MAX_RECORDS_PER_WRITE`` records each (operations that need no request are skipped)."""
+    for method in ("upsert", "update", "delete"):
+        same = [op for op in ops if op.method == method]
+        for start in range(0, len(same), MAX_RECORDS_PER_WRITE):
+            yield same[start : start + MAX_RECORDS_PER_WRITE]
+
+
 def _payload(op: Operation) -> dict[str, Any]:
     if op.method == "update":
         return {"id": op.lead_id, "fields": op.fields}
@@ -142,26 +151,23 @@ class Pusher:
 
     def plan(self) -> list[PlannedRequest]:
         """The requests a push would send now."""
-        ops = plan_operations(self.store.open_pending(states=("pending",)))
-        planned = []
-        for method in ("upsert", "update", "delete"):
-            batch = [op for op in ops if op.method == method]
-            for start in range(0, len(batch), MAX_RECORDS_PER_WRITE):
-                chunk = batch[start : start + MAX_RECORDS_PER_WRITE]
-                planned.append(
-                    PlannedRequest(
-                        method=method,
-                        lead_ids=[op.lead_id for op in chunk],
-                        pending_ids=[r.id for op in chunk for r in op.rows],
-                        records=[_payload(op) for op in chunk],
-                    )
-                )
-        return planned
+        return [
+            PlannedRequest(
+                method=chunk[0].method,  # type: ignore[arg-type]  # batches never hold "none"
+                lead_ids=[op.lead_id for op in chunk],
+                pending_ids=[r.id for op in chunk for r in op.rows],
+                records=[_payload(op) for op in chunk],
+            )
+            for chunk in _batches(self._planned())
+        ]
+
+    def _planned(self) -> list[Operation]:
+        return plan_operations(self.store.open_pending(states=("pending",)))
 
     def push(self, progress: Callable[[int], None] | None = None) -> PushResult:
         """Send everything pending. Raises the AirtableError that stopped it, if any."""
         result = PushResult()
-        ops = plan_operations(self.store.open_pending(states=("pending",)))
+        ops = self._planned()
         if any(op.method == "upsert" for op in ops):
             self.before_creates()
         nothing = [op for op in ops if op.method == "none"]
@@ -171,21 +177,20 @@ class Pusher:
                     self.store.update_pending([r.id for r in op.rows], state="synced")
                     result.pushed += len(op.rows)
         # Creates first: updates queued for the same lead were coalesced into them anyway.
+        # Leads created (or found) only so that they could be deleted come back from the
+        # creates as delete operations, sent right after them.
         deletes_after_create: list[Operation] = []
-        for method in ("upsert", "update", "delete"):
-            batch = [op for op in ops if op.method == method]
-            for start in range(0, len(batch), MAX_RECORDS_PER_WRITE):
-                chunk = batch[start : start + MAX_RECORDS_PER_WRITE]
-                self._send(chunk, result, deletes_after_create)
-                if progress is not None:
-                    progress(len(chunk))
-            if method == "upsert" and deletes_after_create:
-                # Leads created (or found) only so that they could be deleted.
-                for op in deletes_after_create:
-                    op.method = "delete"
-                batch_deletes = deletes_after_create
-                for start in range(0, len(batch_deletes), MAX_RECORDS_PER_WRITE):
-                    self._send(batch_deletes[start : start + MAX_RECORDS_PER_WRITE], result, [])
+        creates = [op for op in ops if op.method == "upsert"]
+        for chunk in _batches(creates):
+            self._send(chunk, result, deletes_after_create)
+            if progress is not None:
+                progress(len(chunk))
+        for chunk in _batches(deletes_after_create):
+            self._send(chunk, result, [])
+        for chunk in _batches([op for op in ops if op.method != "upsert"]):
+            self._send(chunk, result, [])
+            if progress is not None:
+                progress(len(chunk))
         return result
 
     # -- one request ---------------------------------------------------------------------

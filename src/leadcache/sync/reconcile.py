@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from ..fields import is_blank
+from ..settings import ConflictPolicy
 from ..store.base import LeadState, PendingChange, RemoteRecord, Store
 from ..types import Fields, LeadId, is_local_id
 
@@ -85,7 +86,7 @@ class Reconciler:
         key_field: the Airtable field holding a lead's local id (idempotent creates).
     """
 
-    def __init__(self, store: Store, *, policy: str, key_field: str) -> None:
+    def __init__(self, store: Store, *, policy: ConflictPolicy, key_field: str) -> None:
         self.store = store
         self.policy = policy
         self.key_field = key_field
@@ -147,55 +148,64 @@ class Reconciler:
             for name, value in row.changes.items():
                 ours.setdefault(name, []).append(value)
         for row in reversed(rows):  # newest first: the latest local value is the one to report
-            if row.action != "update" or row.state == "held":
-                continue
-            changes, base = dict(row.changes), dict(row.base)
-            hold = False
-            for name, local_value in row.changes.items():
-                remote_value = rec.fields.get(name)
-                base_value = row.base.get(name)
-                if same_value(remote_value, base_value):
-                    continue
-                if any(same_value(remote_value, v) for v in ours[name]):
-                    # Airtable holds a value we queued (an unacknowledged push): that is now
-                    # the value this change replaces. Keeping the old base would make a
-                    # person's later revert to it look like "nobody touched the field".
-                    base[name] = remote_value
-                    continue
-                if name not in decided:
-                    decided.add(name)
-                    conflicts += 1
-                    cid = self.store.add_conflict(
-                        rec.id,
-                        name,
-                        local_value=local_value,
-                        remote_value=remote_value,
-                        base_value=base_value,
-                        policy=self.policy,
-                    )
-                    if self.policy == "local-wins":
-                        self.store.close_conflict(cid, "kept-local")
-                if self.policy == "airtable-wins":
-                    del changes[name]
-                    base.pop(name, None)
-                elif self.policy == "local-wins":
-                    base[name] = remote_value
-                else:
-                    hold = True
-            if changes != row.changes or base != row.base:
-                if changes:
-                    self.store.update_pending([row.id], changes=changes, base=base)
-                else:
-                    self.store.update_pending(
-                        [row.id],
-                        changes=changes,
-                        base=base,
-                        state="dropped",
-                        error={"kind": "conflict", "message": "Airtable's values won"},
-                    )
-            if hold:
-                self.store.update_pending([row.id], state="held")
+            if row.action == "update" and row.state != "held":
+                conflicts += self._settle_row(rec, row, ours, decided)
         self.rebuild(rec.id, rec.fields, created_time=rec.created_time, state=state)
+        return conflicts
+
+    def _settle_row(
+        self, rec: RemoteRecord, row: PendingChange, ours: dict[str, list[Any]], decided: set[str]
+    ) -> int:
+        """Compare one open update with Airtable's record, field by field, and apply the
+        policy to the fields both sides changed. Returns the conflicts recorded (a field is
+        recorded once per record: ``decided``)."""
+        conflicts = 0
+        changes, base = dict(row.changes), dict(row.base)
+        hold = False
+        for name, local_value in row.changes.items():
+            remote_value = rec.fields.get(name)
+            base_value = row.base.get(name)
+            if same_value(remote_value, base_value):
+                continue
+            if any(same_value(remote_value, v) for v in ours[name]):
+                # Airtable holds a value we queued (an unacknowledged push): that is now
+                # the value this change replaces. Keeping the old base would make a
+                # person's later revert to it look like "nobody touched the field".
+                base[name] = remote_value
+                continue
+            if name not in decided:
+                decided.add(name)
+                conflicts += 1
+                cid = self.store.add_conflict(
+                    rec.id,
+                    name,
+                    local_value=local_value,
+                    remote_value=remote_value,
+                    base_value=base_value,
+                    policy=self.policy,
+                )
+                if self.policy == "local-wins":
+                    self.store.close_conflict(cid, "kept-local")
+            if self.policy == "airtable-wins":
+                del changes[name]
+                base.pop(name, None)
+            elif self.policy == "local-wins":
+                base[name] = remote_value
+            else:
+                hold = True
+        if changes != row.changes or base != row.base:
+            if changes:
+                self.store.update_pending([row.id], changes=changes, base=base)
+            else:
+                self.store.update_pending(
+                    [row.id],
+                    changes=changes,
+                    base=base,
+                    state="dropped",
+                    error={"kind": "conflict", "message": "Airtable's values won"},
+                )
+        if hold:
+            self.store.update_pending([row.id], state="held")
         return conflicts
 
     def rebuild(

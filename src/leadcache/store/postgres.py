@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from typing import Any, Literal
 
 import psycopg
@@ -25,8 +24,9 @@ from ..fields import as_text as _as_text
 from ..types import LEAD_KEYS, Fields, Lead, LeadId, RecordId
 from .base import FieldPeek, LeadState, RemoteRecord, Store
 from .postgres_conn import Conn, PgConnections, pg_guard
+from .postgres_outbox import PgOutbox
 from .postgres_schema import PG_MIGRATIONS, apply_pg_migrations, pg_current_version
-from .postgres_sync import PgSyncMixin
+from .postgres_sync import PgCoordination
 from .search import plan_search
 from .sqlite import _apply_diff, _remote_diff
 from .sqlite_util import dumps
@@ -105,7 +105,7 @@ def _text(value: str | None) -> str | None:
     return value.replace("\x00", "") if value is not None and "\x00" in value else value
 
 
-class PostgresStore(PgSyncMixin, Store):
+class PostgresStore(PgOutbox, PgCoordination, Store):
     """The PostgreSQL implementation of :class:`~leadcache.store.base.Store`.
 
     Args:
@@ -143,9 +143,6 @@ class PostgresStore(PgSyncMixin, Store):
         self._close_listener()
         self._c.close()
 
-    def transaction(self) -> AbstractContextManager[None]:
-        return self._c.transaction()
-
     @pg_guard
     def schema_version(self) -> int:
         return self._c.run(lambda conn: pg_current_version(conn, self.schema))
@@ -177,41 +174,6 @@ class PostgresStore(PgSyncMixin, Store):
             return problems
 
         return self._c.run(check)
-
-    # -- cache_meta ------------------------------------------------------------------------
-    @pg_guard
-    def get_meta(self, key: str) -> str | None:
-        row = self._c.run(
-            lambda c: c.execute("SELECT value FROM cache_meta WHERE key=%s", (key,)).fetchone()
-        )
-        return None if row is None else row[0]
-
-    @pg_guard
-    def set_meta(self, key: str, value: str | None) -> None:
-        with self.transaction():
-            conn = self._tx()
-            if value is None:
-                conn.execute("DELETE FROM cache_meta WHERE key=%s", (key,))
-            else:
-                conn.execute(
-                    "INSERT INTO cache_meta(key, value, updated_at) VALUES (%s, %s, %s) "
-                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value, "
-                    "updated_at=excluded.updated_at",
-                    (key, value, now_iso()),
-                )
-
-    @pg_guard
-    def all_meta(self) -> dict[str, str]:
-        rows = self._c.run(
-            lambda c: c.execute("SELECT key, value FROM cache_meta ORDER BY key").fetchall()
-        )
-        return {k: v for k, v in rows if v is not None}
-
-    def _tx(self) -> Conn:
-        conn = self._c.in_transaction()
-        if conn is None:  # pragma: no cover - callers open the transaction first
-            raise RuntimeError("not in a transaction")
-        return conn
 
     # -- lead reads ------------------------------------------------------------------------
     @pg_guard

@@ -23,8 +23,8 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -33,6 +33,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import DatabaseBusy, LeadCacheError, StorageError
+from .base import Transactional
 from .postgres_schema import lock_key
 
 if TYPE_CHECKING:
@@ -40,7 +41,14 @@ if TYPE_CHECKING:
 else:
     Conn = psycopg.Connection
 
-__all__ = ["Conn", "PgConnections", "application_name", "pg_guard", "translate_pg"]
+__all__ = [
+    "Conn",
+    "PgBase",
+    "PgConnections",
+    "application_name",
+    "pg_guard",
+    "translate_pg",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -311,3 +319,23 @@ class _PgTransaction:
                 raise self._c.translate(commit_error) from commit_error
         finally:
             self._c._put(conn)
+
+
+class PgBase(Transactional):
+    """What every part of the PostgreSQL backend shares: the connections and the schema."""
+
+    _c: PgConnections
+    schema: str
+
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._c.transaction()
+
+    def _tx(self) -> Conn:
+        """This thread's transaction connection (callers open the transaction first)."""
+        conn = self._c.in_transaction()
+        if conn is None:  # pragma: no cover - a programming error, not a runtime condition
+            raise StorageError("no transaction is open")
+        return conn
+
+    def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._c.run(lambda c: c.execute(query, params).fetchall())

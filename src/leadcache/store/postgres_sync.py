@@ -1,7 +1,6 @@
-"""The PostgreSQL store's outbox, conflicts, sync runs, lease, pacer slot and wake-up.
-
-Split from :mod:`leadcache.store.postgres`; implements the matching parts of
-:class:`~leadcache.store.base.Store` with the same semantics as the SQLite mixins.
+"""The PostgreSQL store's coordination part: ``cache_meta``, sync runs, the lease, the
+shared pacer slot and the wake-up on new pending changes (the
+:class:`~leadcache.store.base.CoordinationStore` part, with the SQLite part's semantics).
 
 * The lease is a row (owner, expiry, fencing ``token``): see docs/decisions/0030. Acquire and
   renew are one conditional upsert; a host that crashed or lost its network stops renewing
@@ -17,7 +16,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from typing import Any
 
@@ -25,232 +23,45 @@ import psycopg
 from psycopg import sql
 
 from ..clock import now_iso
-from ..errors import StorageError
-from ..types import Fields, LeadId
-from .base import OPEN_STATES, Action, Conflict, PendingChange, PendingState
-from .postgres_conn import Conn, PgConnections, pg_guard
+from .base import CoordinationStore
+from .postgres_conn import Conn, PgBase, pg_guard
+from .postgres_outbox import returned
 from .postgres_schema import notify_channel
 from .sqlite_sync import SYNC_RUNS_KEPT
 from .sqlite_util import dumps
 
-__all__ = ["PgSyncMixin"]
-
-_PENDING_COLUMNS = (
-    "id, lead_id, action, changes_json, base_json, state, attempts, last_error, "
-    "created_at, synced_at"
-)
-_CONFLICT_COLUMNS = (
-    "id, lead_id, field, local_json, remote_json, base_json, policy, status, "
-    "created_at, resolved_at"
-)
+__all__ = ["PgCoordination"]
 
 
-def _returned(row: tuple[Any, ...] | None) -> tuple[Any, ...]:
-    """The row an ``INSERT ... RETURNING`` gave back (there always is one)."""
-    if row is None:  # pragma: no cover - PostgreSQL returns the inserted row
-        raise StorageError("the database returned no row for an insert")
-    return row
+class PgCoordination(PgBase, CoordinationStore):
+    """The coordination part of :class:`~leadcache.store.postgres.PostgresStore`."""
 
+    _listener: Conn | None = None
 
-def _pending(row: Sequence[Any]) -> PendingChange:
-    return PendingChange(
-        id=row[0],
-        lead_id=row[1],
-        action=row[2],
-        changes=json.loads(row[3]),
-        base=json.loads(row[4]),
-        state=row[5],
-        attempts=row[6],
-        last_error=None if row[7] is None else json.loads(row[7]),
-        created_at=row[8],
-        synced_at=row[9],
-    )
-
-
-def _conflict(row: Sequence[Any]) -> Conflict:
-    return Conflict(
-        id=row[0],
-        lead_id=row[1],
-        field=row[2],
-        local_value=json.loads(row[3]),
-        remote_value=json.loads(row[4]),
-        base_value=json.loads(row[5]),
-        policy=row[6],
-        status=row[7],
-        created_at=row[8],
-        resolved_at=row[9],
-    )
-
-
-class PgSyncMixin:
-    """Needs ``_c`` (the connections), ``schema``, ``transaction()`` and ``_tx()``."""
-
-    _c: PgConnections
-    schema: str
-    _listener: Conn | None
-
-    def transaction(self) -> Any:
-        raise NotImplementedError
-
-    def _tx(self) -> Conn:
-        raise NotImplementedError
-
-    def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._c.run(lambda c: c.execute(query, params).fetchall())
-
-    # -- pending_sync ----------------------------------------------------------------------
+    # -- cache_meta ------------------------------------------------------------------------
     @pg_guard
-    def add_pending(self, lead_id: LeadId, action: Action, changes: Fields, base: Fields) -> int:
+    def get_meta(self, key: str) -> str | None:
+        rows = self._rows("SELECT value FROM cache_meta WHERE key=%s", (key,))
+        return rows[0][0] if rows else None
+
+    @pg_guard
+    def set_meta(self, key: str, value: str | None) -> None:
         with self.transaction():
-            row = (
-                self._tx()
-                .execute(
-                    "INSERT INTO pending_sync(lead_id, action, changes_json, base_json, "
-                    "created_at) VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                    (lead_id, action, dumps(changes), dumps(base), now_iso()),
+            conn = self._tx()
+            if value is None:
+                conn.execute("DELETE FROM cache_meta WHERE key=%s", (key,))
+            else:
+                conn.execute(
+                    "INSERT INTO cache_meta(key, value, updated_at) VALUES (%s, %s, %s) "
+                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value, "
+                    "updated_at=excluded.updated_at",
+                    (key, value, now_iso()),
                 )
-                .fetchone()
-            )
-            row = _returned(row)
-            return int(row[0])
 
     @pg_guard
-    def open_pending(
-        self, *, states: Sequence[str] = ("pending",), limit: int | None = None
-    ) -> list[PendingChange]:
-        query = (
-            f"SELECT {_PENDING_COLUMNS} FROM pending_sync "
-            "WHERE synced_at IS NULL AND state = ANY(%s) ORDER BY id"
-        )
-        if limit is not None:
-            query += f" LIMIT {int(limit)}"
-        return [_pending(r) for r in self._rows(query, (list(states),))]
-
-    @pg_guard
-    def pending_for(
-        self, lead_id: LeadId, *, states: Sequence[str] = OPEN_STATES
-    ) -> list[PendingChange]:
-        rows = self._rows(
-            f"SELECT {_PENDING_COLUMNS} FROM pending_sync WHERE lead_id=%s "
-            "AND synced_at IS NULL AND state = ANY(%s) ORDER BY id",
-            (lead_id, list(states)),
-        )
-        return [_pending(r) for r in rows]
-
-    @pg_guard
-    def get_pending(self, pending_id: int) -> PendingChange | None:
-        rows = self._rows(f"SELECT {_PENDING_COLUMNS} FROM pending_sync WHERE id=%s", (pending_id,))
-        return _pending(rows[0]) if rows else None
-
-    @pg_guard
-    def leads_with_open_pending(self, lead_ids: Iterable[LeadId]) -> set[LeadId]:
-        ids = list(lead_ids)
-        if not ids:
-            return set()
-        rows = self._rows(
-            "SELECT DISTINCT lead_id FROM pending_sync WHERE synced_at IS NULL "
-            "AND state IN ('pending', 'rejected', 'held') AND lead_id = ANY(%s)",
-            (ids,),
-        )
-        return {r[0] for r in rows}
-
-    @pg_guard
-    def update_pending(
-        self,
-        pending_ids: Iterable[int],
-        *,
-        state: PendingState | None = None,
-        error: dict[str, Any] | None = None,
-        add_attempt: bool = False,
-        changes: Fields | None = None,
-        base: Fields | None = None,
-    ) -> None:
-        sets: list[str] = []
-        params: list[Any] = []
-        if state is not None:
-            sets.append("state=%s")
-            params.append(state)
-            if state in ("synced", "dropped"):
-                sets.append("synced_at=%s")
-                params.append(now_iso())
-        if error is not None:
-            sets.append("last_error=%s")
-            params.append(dumps(error))
-        if add_attempt:
-            sets.append("attempts=attempts+1")
-        if changes is not None:
-            sets.append("changes_json=%s")
-            params.append(dumps(changes))
-        if base is not None:
-            sets.append("base_json=%s")
-            params.append(dumps(base))
-        ids = [int(i) for i in pending_ids]
-        if not sets or not ids:
-            return
-        with self.transaction():
-            self._tx().execute(
-                f"UPDATE pending_sync SET {', '.join(sets)} WHERE id = ANY(%s)", (*params, ids)
-            )
-
-    @pg_guard
-    def pending_counts(self) -> dict[str, int]:
-        rows = self._rows(
-            "SELECT state, COUNT(*) FROM pending_sync WHERE synced_at IS NULL GROUP BY state"
-        )
-        return {state: int(n) for state, n in rows}
-
-    # -- conflicts -------------------------------------------------------------------------
-    @pg_guard
-    def add_conflict(
-        self,
-        lead_id: LeadId,
-        field: str,
-        *,
-        local_value: Any,
-        remote_value: Any,
-        base_value: Any,
-        policy: str,
-    ) -> int:
-        with self.transaction():
-            row = (
-                self._tx()
-                .execute(
-                    "INSERT INTO conflicts(lead_id, field, local_json, remote_json, base_json, "
-                    "policy, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                    (
-                        lead_id,
-                        field,
-                        dumps(local_value),
-                        dumps(remote_value),
-                        dumps(base_value),
-                        policy,
-                        now_iso(),
-                    ),
-                )
-                .fetchone()
-            )
-            row = _returned(row)
-            return int(row[0])
-
-    @pg_guard
-    def list_conflicts(self, *, open_only: bool = True) -> list[Conflict]:
-        query = f"SELECT {_CONFLICT_COLUMNS} FROM conflicts"
-        if open_only:
-            query += " WHERE status='open'"
-        return [_conflict(r) for r in self._rows(query + " ORDER BY id")]
-
-    @pg_guard
-    def get_conflict(self, conflict_id: int) -> Conflict | None:
-        rows = self._rows(f"SELECT {_CONFLICT_COLUMNS} FROM conflicts WHERE id=%s", (conflict_id,))
-        return _conflict(rows[0]) if rows else None
-
-    @pg_guard
-    def close_conflict(self, conflict_id: int, status: str) -> None:
-        with self.transaction():
-            self._tx().execute(
-                "UPDATE conflicts SET status=%s, resolved_at=%s WHERE id=%s",
-                (status, now_iso(), conflict_id),
-            )
+    def all_meta(self) -> dict[str, str]:
+        rows = self._rows("SELECT key, value FROM cache_meta ORDER BY key")
+        return {k: v for k, v in rows if v is not None}
 
     # -- sync runs -------------------------------------------------------------------------
     @pg_guard
@@ -269,7 +80,7 @@ class PgSyncMixin:
                     dumps(detail),
                 ),
             ).fetchone()
-            row = _returned(row)
+            row = returned(row)
             run_id = int(row[0])
             conn.execute("DELETE FROM sync_runs WHERE id <= %s", (run_id - SYNC_RUNS_KEPT,))
             return run_id
@@ -343,7 +154,7 @@ class PgSyncMixin:
                 )
                 .fetchone()
             )
-            row = _returned(row)
+            row = returned(row)
             return float(row[0]) - interval
 
     @pg_guard

@@ -7,6 +7,7 @@ collide. When the server cannot be reached the PostgreSQL variants are skipped w
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import uuid
@@ -79,3 +80,84 @@ def drop_schemas(prefix: str) -> None:
         ]
         for name in names:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+class TcpProxy:
+    """A loopback TCP forwarder to PostgreSQL that a test can cut and restore: ``stop()``
+    closes the listener and resets every forwarded connection (the server "goes away");
+    ``start()`` listens again on the same port (it "comes back")."""
+
+    def __init__(self, target: tuple[str, int] = ("127.0.0.1", 5432)) -> None:
+        import socket
+        import threading
+
+        self.target = target
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = int(probe.getsockname()[1])
+        probe.close()
+        self._socket = socket
+        self._threading = threading
+        self._listener: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/test"
+
+    def start(self) -> TcpProxy:
+        sock = self._socket.socket()
+        sock.setsockopt(self._socket.SOL_SOCKET, self._socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        sock.listen(64)
+        self._listener = sock
+        self._threading.Thread(target=self._accept, args=(sock,), daemon=True).start()
+        return self
+
+    def _accept(self, listener: object) -> None:
+        sock = self._socket
+        while True:
+            try:
+                client, _ = listener.accept()  # type: ignore[attr-defined]
+            except OSError:
+                return
+            upstream = sock.create_connection(self.target)
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                self._threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: object, dst: object) -> None:
+        try:
+            while data := src.recv(65536):  # type: ignore[attr-defined]
+                dst.sendall(data)  # type: ignore[attr-defined]
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.close()  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        import struct
+
+        if self._listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would not, and
+            # the kernel would keep accepting.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(self._socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(self._socket.SHUT_RDWR)  # wakes the pump blocked in recv()
+            with contextlib.suppress(OSError):
+                # RST, not FIN: like a server that crashed or a connection torn down.
+                conn.setsockopt(
+                    self._socket.SOL_SOCKET, self._socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                conn.close()

@@ -216,7 +216,13 @@ class BackgroundSync:
         """Start the pull and backup clocks from what the database and backup dir say."""
         now_wall = datetime.now(UTC)
         now = self._clock()
-        last_pull = cache.last_pull_time()
+        try:
+            last_pull = cache.last_pull_time()
+        except LeadCacheError as exc:
+            # The database is away (e.g. PostgreSQL restarting): start with a pull due; the
+            # rounds report the failure and retry.
+            log_event(log, logging.WARNING, "database unreadable at start", message=str(exc))
+            last_pull = None
         if last_pull is not None:
             age = (now_wall - last_pull).total_seconds()
             self.schedule.pull.due = now + max(0.0, self.settings.effective_pull_interval - age)

@@ -3,8 +3,9 @@
 Selected by ``LEAD_CACHE_DATABASE_URL`` (see :func:`leadcache.store.factory.open_store`). Same
 contract as :class:`~leadcache.store.sqlite.SQLiteStore`, same tables and the same JSON text in
 them (:mod:`leadcache.store.postgres_schema`); the connection model, timeouts and the
-single-writer lock are in :mod:`leadcache.store.postgres_conn`. Outbox, conflicts, runs, lease,
-pacer slot and the NOTIFY wake-up are in :mod:`leadcache.store.postgres_sync`.
+single-writer lock are in :mod:`leadcache.store.postgres_conn`. The parts, as in the SQLite
+backend: leads here; outbox and conflicts in :mod:`leadcache.store.postgres_outbox`; meta,
+runs, lease, pacer slot and the NOTIFY wake-up in :mod:`leadcache.store.postgres_sync`.
 
 PostgreSQL text cannot hold NUL characters: a mapped column (name, company, ...) drops them;
 the lead's ``fields`` keep the exact value (JSON escapes it).

@@ -118,7 +118,7 @@ class PgConnections:
         size: int = 4,
         connect_timeout: float = 5.0,
         lock_timeout: float = 10.0,
-        pool_timeout: float = 10.0,
+        pool_timeout: float = 5.0,
         synchronous: str = "normal",
     ) -> None:
         self.url = url
@@ -150,7 +150,7 @@ class PgConnections:
             "connect_timeout": max(1, round(self.connect_timeout)),
             "application_name": application_name(self.schema),
             "options": (
-                f"-c lock_timeout={lock_ms} -c idle_in_transaction_session_timeout=60000 "
+                f"-c lock_timeout={lock_ms} -c idle_in_transaction_session_timeout=15000 "
                 f"-c synchronous_commit={self.synchronous_commit}"
             ),
             "keepalives": 1,
@@ -188,7 +188,6 @@ class PgConnections:
                     kwargs=self.connect_kwargs(),
                     configure=self._configure,
                     timeout=self.pool_timeout,
-                    reconnect_timeout=0,  # keep trying in the background, never give up
                     open=False,
                     name=f"leadcache-{self.schema}",
                 )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import psycopg
@@ -34,6 +35,17 @@ from .sqlite_util import dumps
 
 __all__ = ["PostgresStore"]
 
+#: Indexes dropped during a bulk load and rebuilt at its end (name -> definition).
+_BULK_INDEXES = {
+    "idx_leads_search": "USING gin (search_text gin_trgm_ops)",
+    "idx_leads_status": "(status)",
+    "idx_leads_company": "(company)",
+}
+_META_BULK = "pg_bulk_load_pending"
+_SQL_SET_FLAG = (
+    "INSERT INTO cache_meta(key, value, updated_at) VALUES (%s, %s, %s) "
+    "ON CONFLICT(key) DO UPDATE SET value=excluded.value"
+)
 _LEAD_COLUMNS = f"id, {', '.join(LEAD_KEYS)}, data_json, created_at, last_updated, deleted_at"
 _ALIASED = "(SELECT lead_id FROM lead_aliases WHERE alias = %(id)s)"
 # By id, else by alias: one round trip.
@@ -46,20 +58,33 @@ _SQL_STATE = (
     f"(SELECT {_STATE_COLUMNS} FROM leads WHERE id = %(id)s) UNION ALL "
     f"(SELECT {_STATE_COLUMNS} FROM leads WHERE id = {_ALIASED}) LIMIT 1"
 )
-_SQL_UPSERT_REMOTE = """
-INSERT INTO leads(id, name, company, email, status, title, linkedin_url, website, location,
-                  data_json, remote_diff_json, airtable_created_time, last_updated)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '{}', %s, %s)
+_UPSERT_COLUMNS = (
+    "id, name, company, email, status, title, linkedin_url, website, location, data_json, "
+    "airtable_created_time, last_updated"
+)
+_UPSERT_SET = """
 ON CONFLICT(id) DO UPDATE SET
     name=excluded.name, company=excluded.company, email=excluded.email,
     status=excluded.status, title=excluded.title, linkedin_url=excluded.linkedin_url,
     website=excluded.website, location=excluded.location, data_json=excluded.data_json,
     remote_diff_json='{}', airtable_created_time=excluded.airtable_created_time,
     last_updated=excluded.last_updated, deleted_at=NULL, deleted_reason=NULL
+-- Re-pulling an unchanged record writes nothing: no dead tuple, no index churn.
 WHERE leads.remote_diff_json IS DISTINCT FROM '{}'
    OR leads.data_json IS DISTINCT FROM excluded.data_json
    OR leads.deleted_at IS NOT NULL
 """
+_SQL_UPSERT_REMOTE = (
+    f"INSERT INTO leads({_UPSERT_COLUMNS}, remote_diff_json) "
+    f"VALUES ({', '.join(['%s'] * 12)}, '{{}}') {_UPSERT_SET}"
+)
+# A page of records travels as one array per column and merges in one statement (one round
+# trip per page instead of one per record).
+_SQL_MERGE_ARRAYS = (
+    f"INSERT INTO leads({_UPSERT_COLUMNS}, remote_diff_json) "
+    f"SELECT *, '{{}}' FROM unnest({', '.join(['%s::text[]'] * 12)}) {_UPSERT_SET}"
+)
+_ARRAYS_AT = 10
 _SQL_WRITE = """
 INSERT INTO leads(id, name, company, email, status, title, linkedin_url, website, location,
                   data_json, remote_diff_json, airtable_created_time, deleted_at,
@@ -138,6 +163,10 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
             raise self._c.translate(exc) from exc
         with conn:
             apply_pg_migrations(conn, self.schema)
+            pending = conn.execute("SELECT 1 FROM cache_meta WHERE key=%s", (_META_BULK,))
+            interrupted = pending.fetchone() is not None
+        if interrupted:
+            self._restore_indexes()  # a bulk load was interrupted
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -235,6 +264,9 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
 
     def peek_fields(self, lead_id: LeadId, names: Sequence[str]) -> FieldPeek | None:
         state = self.lead_state(lead_id)
+        local = self._c.local
+        if local.conn is not None:
+            local.peeked = (lead_id, state)
         if state is None:
             return None
         remote = state.remote
@@ -283,6 +315,7 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
     @pg_guard
     def insert_lead(self, lead_id: LeadId, data: Fields, *, remote: Fields | None = None) -> None:
         now = now_iso()
+        self._c.local.peeked = None
         with self.transaction():
             self._tx().execute(
                 "INSERT INTO leads(id, name, company, email, status, title, linkedin_url, "
@@ -302,6 +335,7 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
         created_time: str | None = None,
     ) -> None:
         now = now_iso()
+        self._c.local.peeked = None
         with self.transaction():
             self._tx().execute(
                 _SQL_WRITE,
@@ -320,6 +354,7 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
     def set_lead_data(
         self, lead_id: LeadId, data: Fields, *, changed: Iterable[str] | None = None
     ) -> None:
+        self._c.local.peeked = None
         with self.transaction():
             conn = self._tx()
             row = conn.execute(
@@ -347,7 +382,15 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
     @pg_guard
     def patch_lead_data(self, lead_id: LeadId, set_values: Fields, remove: Sequence[str]) -> None:
         with self.transaction():
-            state = self.lead_state(lead_id)
+            local = self._c.local
+            peeked, local.peeked = local.peeked, None
+            # Inside update_lead's transaction the row was just read (and nothing wrote it
+            # since): one round trip saved on the hot write path.
+            state = (
+                peeked[1]
+                if peeked and peeked[1] is not None and lead_id in (peeked[0], peeked[1].id)
+                else self.lead_state(lead_id)
+            )
             if state is None:
                 return
             data = {k: v for k, v in state.data.items() if k not in remove}
@@ -360,9 +403,17 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
             return 0
         now = now_iso()
         rows = [(rec.id, *self._row_values(rec.fields), rec.created_time, now) for rec in records]
+        self._c.local.peeked = None
         with self.transaction():
-            cur = self._tx().cursor()
-            cur.executemany(_SQL_UPSERT_REMOTE, rows)
+            conn = self._tx()
+            cur = conn.cursor()
+            if len(rows) < _ARRAYS_AT:
+                cur.executemany(_SQL_UPSERT_REMOTE, rows)
+            else:
+                # ON CONFLICT may not touch a row twice in one statement: the last copy of an
+                # id wins, as with one statement per record.
+                unique = list({row[0]: row for row in rows}.values())
+                cur.execute(_SQL_MERGE_ARRAYS, [list(col) for col in zip(*unique, strict=True)])
             return max(cur.rowcount, 0)
 
     @pg_guard
@@ -371,6 +422,7 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
         if not ids:
             return 0
         now = now_iso()
+        self._c.local.peeked = None
         with self.transaction():
             cur = self._tx().execute(
                 "UPDATE leads SET deleted_at=COALESCE(deleted_at, %s), deleted_reason=%s, "
@@ -381,11 +433,13 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
 
     @pg_guard
     def purge_lead(self, lead_id: LeadId) -> None:
+        self._c.local.peeked = None
         with self.transaction():
             self._tx().execute("DELETE FROM leads WHERE id=%s", (lead_id,))
 
     @pg_guard
     def rename_lead(self, old_id: LeadId, new_id: RecordId) -> None:
+        self._c.local.peeked = None
         with self.transaction():
             conn = self._tx()
             conn.execute(
@@ -403,6 +457,30 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
                 )
 
     # -- maintenance -----------------------------------------------------------------------
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Load many leads into an empty cache fast: the trigram and secondary indexes are
+        dropped for the duration and built once at the end (one sort instead of 100,000
+        index insertions). A crash in between is repaired by the next open: the flag that
+        says so commits with the dropped indexes."""
+        with self.transaction():
+            conn = self._tx()
+            for name in _BULK_INDEXES:
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
+            conn.execute(_SQL_SET_FLAG, (_META_BULK, "1", now_iso()))
+        try:
+            yield
+        finally:
+            self._restore_indexes()
+
+    @pg_guard
+    def _restore_indexes(self) -> None:
+        with self.transaction():
+            conn = self._tx()
+            for name, definition in _BULK_INDEXES.items():
+                conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON leads {definition}")
+            conn.execute("DELETE FROM cache_meta WHERE key=%s", (_META_BULK,))
+
     @pg_guard
     def optimize(self) -> None:
         """``ANALYZE`` after a large load, so the planner uses the trigram index."""

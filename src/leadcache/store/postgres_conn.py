@@ -99,6 +99,10 @@ def _broken(conn: Conn) -> bool:
 class _Local(threading.local):
     conn: Conn | None = None
     depth: int = 0
+    #: (asked id, state) read in this transaction by ``peek_fields``; the write that follows
+    #: (``update_lead``: peek, patch) reuses it instead of reading the row again. Any other
+    #: write and the transaction's end forget it.
+    peeked: tuple[str, Any] | None = None
 
 
 class PgConnections:
@@ -226,6 +230,11 @@ class PgConnections:
     def in_transaction(self) -> Conn | None:
         return self._local.conn
 
+    @property
+    def local(self) -> _Local:
+        """This thread's transaction state."""
+        return self._local
+
     def run(self, work: Callable[[Conn], R]) -> R:
         """``work(conn)`` on this thread's transaction, or on a pooled connection (retried
         once on a fresh connection when the first one turned out broken)."""
@@ -289,6 +298,7 @@ class _PgTransaction:
                 raise c.translate(exc) from exc
             local.conn = conn
             local.depth = 1
+            local.peeked = None
             return
 
     def __exit__(
@@ -303,6 +313,7 @@ class _PgTransaction:
             return
         conn = local.conn
         local.conn = None
+        local.peeked = None
         if conn is None:  # pragma: no cover - depth and conn move together
             return
         try:

@@ -323,3 +323,29 @@ def test_pending_ids_grow_in_commit_order_across_connections(schema: str) -> Non
     finally:
         a.close()
         b.close()
+
+
+def test_interrupted_bulk_load_is_repaired_on_open(schema: str) -> None:
+    store = _store(schema)
+    try:
+        with pytest.raises(RuntimeError), store.bulk_load():
+            store.upsert_remote(
+                [RemoteRecord(f"rec{i:014d}", "t", {"Name": "x"}) for i in range(20)]
+            )
+            raise RuntimeError("interrupted")
+        assert _indexes(schema) >= {"idx_leads_search", "idx_leads_status", "idx_leads_company"}
+        # A crash between the drop and the rebuild (the process died): the next open repairs.
+        with store.transaction():
+            store._tx().execute("DROP INDEX idx_leads_search")
+            store.set_meta("pg_bulk_load_pending", "1")
+    finally:
+        store.close()
+    assert "idx_leads_search" not in _indexes(schema)
+    _store(schema).close()
+    assert "idx_leads_search" in _indexes(schema)
+
+
+def _indexes(schema: str) -> set[str]:
+    with _raw() as conn:
+        rows = conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname=%s", (schema,))
+        return {str(r[0]) for r in rows}

@@ -240,3 +240,16 @@ def test_db_path_argument_overrides_settings(tmp_path: Path) -> None:
 
 def test_database_file_is_private(cache: LeadCache) -> None:
     assert (cache.settings.db_path.stat().st_mode & 0o777) == 0o600
+
+
+def test_freshness_follows_the_injected_clock(tmp_path: Path) -> None:
+    from leadcache.clock import ManualClock
+
+    clock = ManualClock()
+    with LeadCache(tmp_path / "c.db", settings=make_settings(tmp_path), clock=clock) as c:
+        c.store.set_meta(META_LAST_FULL_SYNC, clock.iso())
+        assert c.is_cache_fresh() is True
+        clock.advance(2 * 3600 - 1)
+        assert c.is_cache_fresh() is True
+        clock.advance(2)  # CACHE_REFRESH_INTERVAL (2 h) has passed, without sleeping
+        assert c.is_cache_fresh() is False

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from leadcache import LeadCache, Settings
+from leadcache.clock import Clock
 from leadcache.emulator import Emulator, running_emulator
 from leadcache.sync import SyncManager
 from tests.pg_support import PG_URL, drop_schemas, new_schema_name, require_pg
@@ -86,10 +87,11 @@ def settings_for(emu: Emulator, db: Path, **env: str) -> Settings:
     )
 
 
-def open_cache(emu: Emulator, db: Path, **env: str) -> LeadCache:
+def open_cache(emu: Emulator, db: Path, *, clock: Clock | None = None, **env: str) -> LeadCache:
     return LeadCache(
         settings=settings_for(emu, db, **env),
         sync=SyncManager.factory(client_options=FAST_RETRIES),
+        clock=clock,
     )
 
 
@@ -103,8 +105,10 @@ def emu() -> Iterator[Emulator]:
 def make_cache(tmp_path: Path) -> Iterator[Callable[..., LeadCache]]:
     opened: list[LeadCache] = []
 
-    def make(emulator: Emulator, name: str = "leads.db", **env: str) -> LeadCache:
-        cache = open_cache(emulator, tmp_path / name, **env)
+    def make(
+        emulator: Emulator, name: str = "leads.db", *, clock: Clock | None = None, **env: str
+    ) -> LeadCache:
+        cache = open_cache(emulator, tmp_path / name, clock=clock, **env)
         opened.append(cache)
         return cache
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from requests.adapters import HTTPAdapter
 
 from leadcache import LeadCache, Settings
 from leadcache.airtable.client import PyAirtableTable
@@ -126,3 +127,19 @@ def test_formula_mode_dispatch_and_webhooks_refused(make_cache: Callable[..., Le
 
 def _field_map(settings: Settings) -> FieldMap:
     return FieldMap(settings.field_map)
+
+
+def test_closing_the_cache_releases_the_airtable_connections(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    seed_leads(emu, 2)
+    cache = make_cache(emu)
+    cache.sync.pull_from_airtable()
+    table = cache.sync.airtable
+    assert isinstance(table, PyAirtableTable)
+    adapter = table._api.session.get_adapter(emu.url)
+    assert isinstance(adapter, HTTPAdapter)
+    assert len(adapter.poolmanager.pools) == 1  # the kept-alive connection to the emulator
+    cache.close()
+    assert len(adapter.poolmanager.pools) == 0
+    cache.close()  # idempotent

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from leadcache import LeadCache
+from leadcache.clock import ManualClock
 from leadcache.emulator import Emulator, running_emulator
 from tests.sync.conftest import airtable_state, cache_state, seed_leads
 
@@ -93,12 +94,15 @@ def test_token_without_webhooks_falls_back_to_formula(
 
 def test_sweep_runs_when_due(emu: Emulator, make_cache: Callable[..., LeadCache]) -> None:
     ids = seed_leads(emu, 10)
-    cache = make_cache(emu, LEAD_CACHE_INCREMENTAL="formula", LEAD_CACHE_SWEEP_INTERVAL="0.0001")
+    clock = ManualClock()
+    cache = make_cache(
+        emu, clock=clock, LEAD_CACHE_INCREMENTAL="formula", LEAD_CACHE_SWEEP_INTERVAL="1"
+    )
     cache.sync.pull_from_airtable()
     emu.human_delete(ids[3])
-    import time
-
-    time.sleep(0.5)
+    # Within the interval no sweep runs, and a formula pull cannot see a deletion.
+    assert cache.sync.incremental_sync()["deleted"] == 0
+    clock.advance(3600)  # the sweep interval passes (no sleeping)
     report = cache.sync.incremental_sync()
     assert report["deleted"] == 1
     assert cache.get_lead_by_id(ids[3])["deleted"] is True

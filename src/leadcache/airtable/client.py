@@ -178,6 +178,11 @@ class PyAirtableTable:
     def __repr__(self) -> str:
         return f"PyAirtableTable(base_id={self.base_id!r}, table={self.table!r})"
 
+    def close(self) -> None:
+        """Close the HTTP connections kept open for reuse (idempotent; a later request
+        opens new ones)."""
+        self._api.session.close()
+
     # -- plumbing ---------------------------------------------------------------------------
 
     def _url(self, *parts: str) -> str:

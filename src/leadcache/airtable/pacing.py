@@ -5,8 +5,8 @@ request fails for 30 s (airtable-api.md §10). A pacer is asked before each requ
 is kept by the sender instead of discovered by the server.
 
 - :class:`Pacer` is the protocol. The cross-process implementation backed by the database
-  (``StorePacer``, in ``leadcache.store``) shares one schedule between all processes using the
-  same database, because the quota is per base, not per process.
+  (``StorePacer``, in :mod:`leadcache.sync.pacer`) shares one schedule between all processes
+  using the same database, because the quota is per base, not per process.
 - :class:`LocalPacer` shares a schedule between the threads of one process.
 - :class:`NoPacer` sends at once, but still honours a penalty.
 """

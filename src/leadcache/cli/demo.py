@@ -27,9 +27,11 @@ from typing import Any, Final
 import click
 
 from ..cache import LeadCache
-from ..emulator import running_emulator
+from ..emulator import Emulator, running_emulator
 from ..service.status import status_snapshot
 from ..settings import Secret, Settings
+from ..sync.report import RunReport
+from ..types import Lead
 from .context import Env, common_options, pass_env
 from .output import echo_json, format_status, progress
 
@@ -82,108 +84,126 @@ def _direct_agent_calls(seed: int) -> int:
         return emu.count()
 
 
+class _Story:
+    """The demo's steps against one emulator and one cache; figures gather in ``calls``."""
+
+    def __init__(self, emu: Emulator, cache: LeadCache, leads: int, say: Say) -> None:
+        self.emu = emu
+        self.cache = cache
+        self.leads = leads
+        self.say = say
+        self.calls: dict[str, int] = {}
+
+    def pull(self) -> RunReport:
+        self.say("\n1. Pull every lead (Airtable returns 100 records per request)")
+        t = time.monotonic()
+        with progress("   pulling", self.leads, enabled=True) as bar:
+            report = self.cache.sync.pull_from_airtable(progress=bar)
+        self.calls["pull"] = self.emu.count()
+        self.say(
+            f"   {self.cache.store.count_leads()} leads cached in {time.monotonic() - t:.1f} s "
+            f"with {self.calls['pull']} API calls ({-(-self.leads // 100)} list pages + setup)"
+        )
+        return report
+
+    def enrich(self) -> tuple[list[Lead], float]:
+        """The agent loop, entirely local; returns the leads it enriched and its seconds."""
+        self.say("\n2. Enricher agent: read 'scraped' leads, check duplicates, update (local)")
+        cache = self.cache
+        t = time.monotonic()
+        before = self.emu.count()
+        scraped = cache.get_leads_by_status("scraped")
+        for lead in scraped:
+            company = lead["company"] or ""
+            same = [
+                x
+                for x in cache.search_leads(company, limit=None)
+                if (x["company"] or "").lower() == company.lower()
+            ]
+            cache.update_lead(lead["id"], enrichment(lead["fields"], len(same) - 1))
+        seconds = time.monotonic() - t
+        pending = cache.store.pending_counts().get("pending", 0)
+        self.say(
+            f"   {len(scraped)} leads read, searched and updated in {seconds:.2f} s, "
+            f"{self.emu.count() - before} API calls; {pending} changes queued"
+        )
+        return scraped, seconds
+
+    def push(self) -> RunReport:
+        self.say("\n3. Push the queued changes (10 records per request)")
+        t = time.monotonic()
+        before = self.emu.count()
+        report = self.cache.sync.push_to_airtable()
+        self.calls["push"] = self.emu.count() - before
+        self.say(
+            f"   {report.pushed} changes delivered in {self.calls['push']} requests "
+            f"({time.monotonic() - t:.1f} s)"
+        )
+        return report
+
+    def _human_edit(self, lead_id: str, fields: dict[str, Any]) -> tuple[Lead, int]:
+        """A person edits a lead in Airtable; an incremental pull brings it back."""
+        self.emu.human_update(lead_id, fields)
+        before = self.emu.count()
+        self.cache.sync.incremental_sync()
+        return self.cache.get_lead_by_id(lead_id), self.emu.count() - before
+
+    def human_edits(self, scraped: list[Lead]) -> Lead:
+        self.say("\n4. A person edits a lead in Airtable; an incremental pull brings it back")
+        everyone = self.cache.get_all_leads()
+        lead_id = scraped[0]["id"] if scraped else everyone[0]["id"]
+        seen, calls = self._human_edit(
+            lead_id, {"Status": "qualified", "Notes": "Called: keen, demo Fri"}
+        )
+        self.say(
+            f"   {lead_id} is now {seen['status']!r} in the cache "
+            f"(notes: {seen['fields'].get('Notes')!r}); {calls} API calls:"
+            "\n   the change feed also reports the leads we just pushed; the cache already "
+            "holds those values, so only the edited lead is fetched"
+        )
+        other = everyone[-1]["id"]
+        second, calls = self._human_edit(other, {"Status": "replied"})
+        self.say(
+            f"   a second edit ({other} -> {second['status']!r}) arrives in "
+            f"{calls} API calls: read the change feed, fetch the record"
+        )
+        return seen
+
+
+def _demo_settings(db_path: Path, emu: Emulator) -> Settings:
+    return Settings(
+        db_path=db_path,
+        api_key=Secret(DEMO_TOKEN),
+        base_id=emu.base_id,
+        table_name=emu.table_name,
+        endpoint_url=emu.url,
+        rate_limit=4.5,
+        rate_limit_penalty=1.0,
+        backup_dir=db_path.parent / "backups",
+    )
+
+
 def run_demo(db_path: Path, *, leads: int = 1000, say: Say = click.echo) -> dict[str, Any]:
     """Run the demo with a fresh database at ``db_path``; returns its figures. See the
     module docstring."""
     started = time.monotonic()
     _reset(db_path)
     say(f"leadcache demo: {leads} fake leads in a local Airtable emulator, cache at {db_path}")
-    with running_emulator(
-        seed=leads, token=DEMO_TOKEN, rate_limit=AIRTABLE_RATE, rate_limit_penalty=1.0
-    ) as emu:
-        settings = Settings(
-            db_path=db_path,
-            api_key=Secret(DEMO_TOKEN),
-            base_id=emu.base_id,
-            table_name=emu.table_name,
-            endpoint_url=emu.url,
-            rate_limit=4.5,
-            rate_limit_penalty=1.0,
-            backup_dir=db_path.parent / "backups",
-        )
-        with LeadCache(settings=settings) as cache:
-            # 1. pull
-            say("\n1. Pull every lead (Airtable returns 100 records per request)")
-            t = time.monotonic()
-            with progress("   pulling", leads, enabled=True) as bar:
-                pull = cache.sync.pull_from_airtable(progress=bar)
-            pull_calls = emu.count()
-            say(
-                f"   {cache.store.count_leads()} leads cached in {time.monotonic() - t:.1f} s "
-                f"with {pull_calls} API calls ({-(-leads // 100)} list pages + setup)"
-            )
-
-            # 2. agent loop
-            say("\n2. Enricher agent: read 'scraped' leads, check duplicates, update (local)")
-            t = time.monotonic()
-            before = emu.count()
-            scraped = cache.get_leads_by_status("scraped")
-            for lead in scraped:
-                company = lead["company"] or ""
-                same = [
-                    x
-                    for x in cache.search_leads(company, limit=None)
-                    if (x["company"] or "").lower() == company.lower()
-                ]
-                cache.update_lead(lead["id"], enrichment(lead["fields"], len(same) - 1))
-            agent_s = time.monotonic() - t
-            pending = cache.store.pending_counts().get("pending", 0)
-            say(
-                f"   {len(scraped)} leads read, searched and updated in {agent_s:.2f} s, "
-                f"{emu.count() - before} API calls; {pending} changes queued"
-            )
-
-            # 3. push
-            say("\n3. Push the queued changes (10 records per request)")
-            t = time.monotonic()
-            before = emu.count()
-            push = cache.sync.push_to_airtable()
-            push_calls = emu.count() - before
-            say(
-                f"   {push.get('pushed', 0)} changes delivered in {push_calls} requests "
-                f"({time.monotonic() - t:.1f} s)"
-            )
-
-            # 4. a human edit flows back
-            say("\n4. A person edits a lead in Airtable; an incremental pull brings it back")
-            everyone = cache.get_all_leads()
-            lead_id = scraped[0]["id"] if scraped else everyone[0]["id"]
-            emu.human_update(lead_id, {"Status": "qualified", "Notes": "Called: keen, demo Fri"})
-            before = emu.count()
-            cache.sync.incremental_sync()
-            seen = cache.get_lead_by_id(lead_id)
-            say(
-                f"   {lead_id} is now {seen['status']!r} in the cache "
-                f"(notes: {seen['fields'].get('Notes')!r}); {emu.count() - before} API calls:"
-                "\n   the change feed also reports the leads we just pushed, so they are "
-                "read back once"
-            )
-            other = everyone[-1]["id"]
-            emu.human_update(other, {"Status": "replied"})
-            before = emu.count()
-            cache.sync.incremental_sync()
-            say(
-                f"   a second edit ({other} -> "
-                f"{cache.get_lead_by_id(other)['status']!r}) arrives in "
-                f"{emu.count() - before} API calls: read the change feed, fetch the record"
-            )
-
-            # 5. the bill
-            made = emu.count()
-            snap = status_snapshot(cache)
-        emu_requests = made
+    with (
+        running_emulator(
+            seed=leads, token=DEMO_TOKEN, rate_limit=AIRTABLE_RATE, rate_limit_penalty=1.0
+        ) as emu,
+        LeadCache(settings=_demo_settings(db_path, emu)) as cache,
+    ):
+        story = _Story(emu, cache, leads, say)
+        pull = story.pull()
+        scraped, agent_s = story.enrich()
+        push = story.push()
+        seen = story.human_edits(scraped)
+        made = emu.count()  # 5. the bill
+        snap = status_snapshot(cache)
     direct = _direct_agent_calls(leads)
-    say("\n5. Status")
-    say("   " + format_status(snap).replace("\n", "\n   "))
-    say(
-        f"\n   Airtable API calls with the cache: {emu_requests} "
-        f"(pull {pull_calls}, push {push_calls}, the rest incremental)."
-        f"\n   The same agent calling Airtable directly: {direct} calls, measured against a "
-        "second emulator\n   (one list per 100 scraped leads, one search and one update "
-        "per lead); at 5 requests/s"
-        f"\n   that is at least {direct / AIRTABLE_RATE:.0f} s of rate-limited waiting, "
-        f"against {agent_s:.2f} s locally."
-    )
+    _summary(say, snap, made=made, calls=story.calls, direct=direct, agent_s=agent_s)
     elapsed = time.monotonic() - started
     say(
         f"\nDone in {elapsed:.1f} s; nothing left running. Look around:\n"
@@ -194,17 +214,28 @@ def run_demo(db_path: Path, *, leads: int = 1000, say: Say = click.echo) -> dict
         "database": str(db_path),
         "leads": leads,
         "scraped_enriched": len(scraped),
-        "api_calls": {
-            "with_cache": emu_requests,
-            "pull": pull_calls,
-            "push": push_calls,
-            "direct": direct,
-        },
-        "pull": pull,
-        "push": push,
-        "human_edit": {"lead_id": lead_id, "status": seen["status"]},
+        "api_calls": {"with_cache": made, **story.calls, "direct": direct},
+        "pull": pull.to_dict(),
+        "push": push.to_dict(),
+        "human_edit": {"lead_id": seen["id"], "status": seen["status"]},
         "seconds": round(elapsed, 1),
     }
+
+
+def _summary(
+    say: Say, snap: dict[str, Any], *, made: int, calls: dict[str, int], direct: int, agent_s: float
+) -> None:
+    say("\n5. Status")
+    say("   " + format_status(snap).replace("\n", "\n   "))
+    say(
+        f"\n   Airtable API calls with the cache: {made} "
+        f"(pull {calls['pull']}, push {calls['push']}, the rest incremental)."
+        f"\n   The same agent calling Airtable directly: {direct} calls, measured against a "
+        "second emulator\n   (one list per 100 scraped leads, one search and one update "
+        "per lead); at 5 requests/s"
+        f"\n   that is at least {direct / AIRTABLE_RATE:.0f} s of rate-limited waiting, "
+        f"against {agent_s:.2f} s locally."
+    )
 
 
 @click.command("demo")

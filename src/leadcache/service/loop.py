@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,7 +89,6 @@ class _Schedule:
     push: TaskState
     pull: TaskState
     backup: TaskState
-    extra: dict[str, TaskState] = field(default_factory=dict)
 
 
 class BackgroundSync:

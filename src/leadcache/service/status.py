@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,7 +72,7 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
     Reads answered from the cache would each have cost at least one more call; they are
     not counted (nothing is recorded per read).
     """
-    now = now if now is not None else datetime.now(UTC)
+    now = now if now is not None else cache.clock.now()
     store = cache.store
     settings = cache.settings
     runs = store.recent_sync_runs(limit=_RUNS_SCANNED)

@@ -143,7 +143,8 @@ class SyncManager:
             if settings.rate_limit > 0
             else NoPacer()
         )
-        table = PyAirtableTable.from_settings(settings, pacer=pacer, **(client_options or {}))
+        options = {"sleep": clock.sleep, **(client_options or {})}  # retry waits: the clock's
+        table = PyAirtableTable.from_settings(settings, pacer=pacer, **options)
         return cls(store, table, settings, catalog=catalog, clock=clock, lease_wait=lease_wait)
 
     @classmethod
@@ -155,7 +156,11 @@ class SyncManager:
         return partial(cls.from_settings, client_options=client_options, lease_wait=lease_wait)
 
     def close(self) -> None:
-        """Nothing to release today; kept for symmetry with ``LeadCache.close``."""
+        """Release the Airtable client's HTTP connections (``LeadCache.close`` calls this).
+        The store is the cache's to close."""
+        close = getattr(self.airtable, "close", None)
+        if callable(close):
+            close()
 
     # -- pulls -------------------------------------------------------------------------------
     def pull_from_airtable(self, *, progress: Progress | None = None) -> RunReport:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ..airtable.protocol import AirtableTable
 from ..airtable.types import MAX_RECORDS_PER_WRITE
@@ -153,7 +153,7 @@ class Pusher:
         """The requests a push would send now."""
         return [
             PlannedRequest(
-                method=chunk[0].method,  # type: ignore[arg-type]  # batches never hold "none"
+                method=cast(Method, chunk[0].method),  # batches never hold "none"
                 lead_ids=[op.lead_id for op in chunk],
                 pending_ids=[r.id for op in chunk for r in op.rows],
                 records=[_payload(op) for op in chunk],

@@ -349,3 +349,18 @@ def _indexes(schema: str) -> set[str]:
     with _raw() as conn:
         rows = conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname=%s", (schema,))
         return {str(r[0]) for r in rows}
+
+
+def test_nul_characters_in_values_are_stored_and_listed(schema: str) -> None:
+    store = _store(schema)
+    try:
+        fields = {"Name": "A\x00B", "Notes": "x\x00y"}
+        store.upsert_remote([RemoteRecord("recNULNULNULNUL01", "t", fields)])
+        lead = store.get_lead("recNULNULNULNUL01")
+        assert lead is not None
+        assert lead["fields"] == fields  # the exact values
+        assert lead["name"] == "AB"  # the mapped column drops NUL (PostgreSQL text)
+        assert store.known_fields() == {"Name", "Notes"}
+        assert [x["id"] for x in store.search_leads("AB", limit=None)] == ["recNULNULNULNUL01"]
+    finally:
+        store.close()

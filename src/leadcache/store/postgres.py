@@ -303,7 +303,10 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
     def known_fields(self) -> set[str]:
         rows = self._c.run(
             lambda c: c.execute(
-                "SELECT DISTINCT jsonb_object_keys(data_json::jsonb) FROM leads"
+                # PostgreSQL cannot turn \u0000 into text, even inside a value it only
+                # skips: swap it for another escape of the same length before parsing.
+                "SELECT DISTINCT json_object_keys(replace(data_json, '\\u0000', '\\u0020')::json) "
+                "FROM leads"
             ).fetchall()
         )
         return {r[0] for r in rows}

@@ -262,18 +262,24 @@ def test_search_matches_and_ranks_like_sqlite(tmp_path: Path, schema: str, query
 
 
 # -- coordination ---------------------------------------------------------------------------
-def test_lease_token_grows_each_time_the_lease_changes_hands(schema: str) -> None:
+def test_lease_generation_is_a_fencing_token(schema: str) -> None:
     store = _store(schema)
     try:
-        assert store.acquire_lease("sync", "a", 10, now=0.0)
-        first = store.lease_token("sync")
-        assert store.acquire_lease("sync", "a", 10, now=5.0)  # renewal: same token
-        assert store.lease_token("sync") == first
-        assert store.acquire_lease("sync", "b", 10, now=20.0)  # takeover after expiry
-        assert store.lease_token("sync") == (first or 0) + 1
+        assert store.take_lease("sync", "a", 10, now=0.0) == 1
+        assert store.take_lease("sync", "a", 10, now=5.0) == 1  # kept: same generation
+        assert store.renew_lease("sync", "a", 1, 10, now=6.0)
+        assert store.take_lease("sync", "b", 10, now=10.0) is None  # a holds it until 16
+        assert store.take_lease("sync", "b", 10, now=20.0) == 2  # expired: taken over
+        assert not store.renew_lease("sync", "a", 1, 10, now=21.0)  # a is fenced off
+        assert store.lease_holder("sync", now=21.0) == "b"
         store.release_lease("sync", "b")
-        assert store.acquire_lease("sync", "c", 10, now=21.0)
-        assert store.lease_token("sync") == (first or 0) + 2
+        assert store.lease_holder("sync", now=21.0) is None
+        assert store.take_lease("sync", "b", 10, now=22.0) == 3  # generations never repeat
+        assert store.take_lease("sync", "b", 10, now=40.0) == 4  # own lease, but it expired
+        assert store.lease_token("sync") == 4
+        store.reserve_request_slot("app", 0.5, now=1.0)
+        assert store.rate_slot("app") == 1.5
+        assert store.rate_slot("other") is None
     finally:
         store.close()
 

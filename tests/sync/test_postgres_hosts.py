@@ -40,7 +40,7 @@ def _lease(schema: str) -> tuple[str, int, bool] | None:
 
     with psycopg.connect(PG_URL) as conn:
         row = conn.execute(
-            f'SELECT owner, token, expires_at > %s FROM "{schema}".sync_lease WHERE name=%s',
+            f'SELECT owner, generation, expires_at > %s FROM "{schema}".sync_lease WHERE name=%s',
             (time.time(), "sync"),
         ).fetchone()
     return None if row is None else (str(row[0]), int(row[1]), bool(row[2]))

@@ -11,7 +11,8 @@ means), so a cache copies between the two backends row by row:
 * ``leads.search_text``: name, company and email lower-cased and joined by a control
   character (which a search word never contains), indexed with ``pg_trgm``'s GIN operator
   class for substring search (the SQLite side uses an FTS5 trigram index).
-* ``sync_lease.token``: a fencing token, increased each time the lease changes hands.
+* ``sync_lease.generation``: the lease's fencing token, increased each time it is taken (by
+  another owner, or by the same owner after it expired); ``ttl``: the holder's ttl.
 * A statement trigger on ``pending_sync`` sends ``NOTIFY`` on commit of new changes, so a
   syncer on another host wakes at once (:meth:`PostgresStore.wait_for_pending`).
 
@@ -135,7 +136,8 @@ CREATE TABLE rate_limit (
 
 # {channel} is filled in per schema (a literal: NOTIFY takes no parameters).
 _V3 = """
-ALTER TABLE sync_lease ADD COLUMN token BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE sync_lease ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE sync_lease ADD COLUMN ttl DOUBLE PRECISION NOT NULL DEFAULT 0;
 
 CREATE FUNCTION notify_pending() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -151,7 +153,7 @@ CREATE TRIGGER pending_sync_notify AFTER INSERT ON pending_sync
 PG_MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (1, "leads, cache_meta, pending_sync, aliases and trigram search index", _V1),
     (2, "conflicts, sync runs, sync lease and shared rate limit", _V2),
-    (3, "lease fencing token; NOTIFY on new pending changes", _V3),
+    (3, "lease generation (fencing token) and ttl; NOTIFY on new pending changes", _V3),
 )
 
 

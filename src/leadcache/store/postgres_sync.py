@@ -2,10 +2,10 @@
 shared pacer slot and the wake-up on new pending changes (the
 :class:`~leadcache.store.base.CoordinationStore` part, with the SQLite part's semantics).
 
-* The lease is a row (owner, expiry, fencing ``token``): see docs/decisions/0030. Acquire and
-  renew are one conditional upsert; a host that crashed or lost its network stops renewing
-  and loses the lease after the TTL. ``token`` grows each time the lease changes hands, for
-  fencing checks on the writes of a push.
+* The lease is a row (owner, expiry, ``generation``, ttl): see docs/decisions/0030. Taking it
+  is one conditional upsert; a host that crashed or lost its network stops renewing and loses
+  the lease after the TTL. ``generation`` (the fencing token) grows each time the lease is
+  taken, so a syncer that lost it can tell (:meth:`renew_lease` checks it).
 * The pacer slot is one atomic ``INSERT ... ON CONFLICT ... RETURNING``: every host's syncer
   and front door reserve from the same 5 requests/s budget.
 * :meth:`wait_for_pending` blocks on ``LISTEN`` until a transaction that added pending changes
@@ -102,43 +102,69 @@ class PgCoordination(PgBase, CoordinationStore):
     # -- lease -----------------------------------------------------------------------------
     @pg_guard
     def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
+        return self.take_lease(name, owner, ttl, now) is not None
+
+    @pg_guard
+    def take_lease(self, name: str, owner: str, ttl: float, now: float) -> int | None:
+        """Take or keep the lease; its generation (fencing token, >= 1) if ``owner`` holds it
+        now, else None. A new generation starts unless ``owner`` held it unexpired."""
         with self.transaction():
             row = (
                 self._tx()
                 .execute(
-                    "INSERT INTO sync_lease(name, owner, expires_at) VALUES (%s, %s, %s) "
+                    "INSERT INTO sync_lease AS l(name, owner, expires_at, generation, ttl) "
+                    "VALUES (%(name)s, %(owner)s, %(until)s, 1, %(ttl)s) "
                     "ON CONFLICT(name) DO UPDATE SET owner=excluded.owner, "
-                    "expires_at=excluded.expires_at, "
-                    "token=sync_lease.token + (sync_lease.owner <> excluded.owner)::int "
-                    "WHERE sync_lease.owner=excluded.owner OR sync_lease.expires_at <= %s "
-                    "RETURNING token",
-                    (name, owner, now + ttl, now),
+                    "expires_at=excluded.expires_at, ttl=excluded.ttl, "
+                    "generation = l.generation "
+                    "+ (NOT (l.owner = excluded.owner AND l.expires_at > %(now)s))::int "
+                    "WHERE l.owner = excluded.owner OR l.expires_at <= %(now)s "
+                    "RETURNING generation",
+                    {"name": name, "owner": owner, "until": now + ttl, "ttl": ttl, "now": now},
                 )
                 .fetchone()
             )
-            return row is not None
+            return None if row is None else int(row[0])
+
+    @pg_guard
+    def renew_lease(self, name: str, owner: str, generation: int, ttl: float, now: float) -> bool:
+        """Extend the lease if ``owner`` still holds ``generation`` (nobody took it since)."""
+        with self.transaction():
+            cur = self._tx().execute(
+                "UPDATE sync_lease SET expires_at=%s, ttl=%s "
+                "WHERE name=%s AND owner=%s AND generation=%s",
+                (now + ttl, ttl, name, owner, generation),
+            )
+            return cur.rowcount > 0
 
     @pg_guard
     def release_lease(self, name: str, owner: str) -> None:
-        # The row stays (expired) so the fencing token keeps growing across holders.
+        # The row stays (owner cleared) so the generation keeps growing across holders.
         with self.transaction():
             self._tx().execute(
-                "UPDATE sync_lease SET expires_at='-Infinity' WHERE name=%s AND owner=%s",
+                "UPDATE sync_lease SET owner='', expires_at='-Infinity' WHERE name=%s AND owner=%s",
                 (name, owner),
             )
 
     @pg_guard
     def lease_holder(self, name: str, now: float) -> str | None:
         rows = self._rows(
-            "SELECT owner FROM sync_lease WHERE name=%s AND expires_at > %s", (name, now)
+            "SELECT owner FROM sync_lease WHERE name=%s AND expires_at > %s AND owner <> ''",
+            (name, now),
         )
         return rows[0][0] if rows else None
 
     @pg_guard
     def lease_token(self, name: str) -> int | None:
-        """The fencing token of lease ``name`` (grows each time it changes hands)."""
-        rows = self._rows("SELECT token FROM sync_lease WHERE name=%s", (name,))
+        """The generation (fencing token) of lease ``name``, None if never taken."""
+        rows = self._rows("SELECT generation FROM sync_lease WHERE name=%s", (name,))
         return int(rows[0][0]) if rows else None
+
+    @pg_guard
+    def rate_slot(self, bucket: str) -> float | None:
+        """The next free send slot of ``bucket`` as stored, or None."""
+        rows = self._rows("SELECT next_slot FROM rate_limit WHERE bucket=%s", (bucket,))
+        return float(rows[0][0]) if rows else None
 
     # -- shared pacer ----------------------------------------------------------------------
     @pg_guard

@@ -52,6 +52,11 @@ def drop_schema(schema: str) -> None:
     from psycopg import sql
 
     with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as conn:
+        # A session a test cut off mid-transaction may still hold locks: end it first.
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            (f"leadcache:{schema}"[:63],),
+        )
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 

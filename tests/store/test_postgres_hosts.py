@@ -24,7 +24,7 @@ from tests.pg_support import PG_URL, pg_schema
 from tests.sync.conftest import airtable_state, cache_state
 from tests.sync.test_resilience import AGENT
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = pytest.mark.postgres
 
 
 def _serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -46,11 +46,7 @@ def _lease(schema: str) -> tuple[str, int, bool] | None:
     return None if row is None else (str(row[0]), int(row[1]), bool(row[2]))
 
 
-def test_hosts_share_one_cache_and_a_killed_syncer_is_replaced(
-    tmp_path: Path, backend: str
-) -> None:
-    if backend != "postgres":
-        pytest.skip("several hosts need the PostgreSQL backend")
+def test_hosts_share_one_cache_and_a_killed_syncer_is_replaced(tmp_path: Path) -> None:
     with pg_schema() as schema, running_emulator(seed=40) as emu:
         env = {
             **os.environ,

@@ -22,9 +22,29 @@ from leadcache.emulator import running_emulator
 from leadcache.errors import AirtableError, SyncBusy
 from tests.pg_support import PG_URL, pg_schema
 from tests.sync.conftest import airtable_state, cache_state
-from tests.sync.test_resilience import AGENT
 
 pytestmark = pytest.mark.postgres
+
+#: One agent "host": its own process and connections; prints what was acknowledged.
+AGENT = r"""
+import json, os, random, sys
+from leadcache import LeadCache, Settings
+worker, n = int(sys.argv[1]), int(sys.argv[2])
+rng = random.Random(worker)
+done = []
+with LeadCache(settings=Settings.from_env(os.environ)) as cache:
+    ids = [lead["id"] for lead in cache.get_all_leads()]
+    for i in range(n):
+        if i % 4 == 0:
+            name = f"agent{worker}-new{i}"
+            done.append(["add", cache.add_lead({"name": name, "status": "new"}), name])
+        else:
+            lead_id = rng.choice(ids)
+            title = f"agent{worker}-t{i}"
+            cache.update_lead(lead_id, {"title": title})
+            done.append(["update", lead_id, title])
+print(json.dumps(done))
+"""
 
 
 def _serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

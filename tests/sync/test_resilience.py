@@ -24,13 +24,7 @@ import pytest
 from leadcache import LeadCache
 from leadcache.emulator import Emulator, running_emulator
 from leadcache.errors import AirtableError, SyncBusy
-from tests.sync.conftest import (
-    FAST_RETRIES,
-    airtable_state,
-    backend_env,
-    cache_state,
-    settings_for,
-)
+from tests.sync.conftest import FAST_RETRIES, airtable_state, cache_state, settings_for
 
 SYNCER = r"""
 import sys, time
@@ -84,7 +78,6 @@ def _env(emu: Emulator, db: Path) -> dict[str, str]:
         LEAD_CACHE_LEASE_TTL="1",
         LEAD_CACHE_INCREMENTAL="formula",
     )
-    env.update(backend_env(db))
     assert settings.db_path == db
     return env
 

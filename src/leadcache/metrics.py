@@ -66,6 +66,14 @@ _CALL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 StartResponse = Callable[..., Any]
 
 
+def _database_up(value: int) -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        "leadcache_database_up",
+        "1 when the cache database (SQLite file or PostgreSQL) answered this scrape, else 0",
+        value=value,
+    )
+
+
 class _StoreCollector(Collector):
     """Gauges read from the database on every scrape, through a connection of its own."""
 
@@ -97,7 +105,7 @@ class _StoreCollector(Collector):
             snap = self.snapshot()
         except LeadCacheError as exc:
             log.warning("metrics: cannot read the database: %s", exc)
-            return []
+            return [_database_up(0)]
         pending = GaugeMetricFamily(
             "leadcache_pending_changes", "Local changes not yet in Airtable", labels=["state"]
         )
@@ -105,6 +113,7 @@ class _StoreCollector(Collector):
             pending.add_metric([state], n)
         age = snap["last_pull_age_s"]
         return [
+            _database_up(1),
             pending,
             GaugeMetricFamily(
                 "leadcache_conflicts_open", "Conflicts waiting for a decision", snap["conflicts"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from prometheus_client import generate_latest
 
 from leadcache import LeadCache, Settings
 from leadcache.errors import StorageError
@@ -184,6 +185,7 @@ def test_service_loop_keeps_running_and_reports_the_outage(
         assert "PostgreSQL" in (loop.health()["push"]["last_error"] or "")
         code, body = metrics.health()
         assert code == 503 or body["status"] != "ok"
+        assert "leadcache_database_up 0.0" in generate_latest(metrics.registry).decode()
         proxy.start()
         deadline = time.monotonic() + 60
         while loop.health()["push"]["failures"]:
@@ -192,6 +194,7 @@ def test_service_loop_keeps_running_and_reports_the_outage(
         assert loop.running
         code, body = metrics.health()
         assert code == 200, body
+        assert "leadcache_database_up 1.0" in generate_latest(metrics.registry).decode()
     finally:
         loop.stop(10)
         metrics.close()

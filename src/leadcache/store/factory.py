@@ -23,7 +23,8 @@ def open_store(settings: Settings, field_map: FieldMap) -> Store:
 
 
 def describe_backend(settings: Settings) -> str:
-    """Where the cache lives, safe to print (the password is masked)."""
+    """Where the cache lives, safe to print: the SQLite file's path, or the PostgreSQL URL
+    (password masked) and schema."""
     if settings.database_url is not None:
-        return f"postgresql {settings.database_url.redacted} schema {settings.pg_schema}"
-    return f"sqlite {settings.db_path}"
+        return f"{settings.database_url.redacted} (schema {settings.pg_schema})"
+    return str(settings.db_path)

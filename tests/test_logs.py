@@ -40,7 +40,8 @@ def test_text_line_has_time_level_logger_message_and_fields() -> None:
     log_event(logging.getLogger("leadcache.sync"), logging.INFO, "push done", pushed=12, calls=2)
     line = buf.getvalue()
     assert re.fullmatch(
-        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO leadcache\.sync push done pushed=12 calls=2\n",
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+        r"INFO leadcache\.sync push done pushed=12 calls=2\n",
         line,
     ), line
 
@@ -184,3 +185,22 @@ def test_invalid_choices_are_value_errors() -> None:
         configure_logging(fmt="xml")
     with pytest.raises(ValueError, match="level"):
         configure_logging(level="loud")
+
+
+def test_text_line_does_not_repeat_a_field_the_message_states() -> None:
+    buf = _configure("text")
+    logging.getLogger("leadcache.sync").info(
+        "push done pushed=12", extra={"fields": {"pushed": 12, "calls": 2}}
+    )
+    line = buf.getvalue()
+    assert line.count("pushed=12") == 1 and line.rstrip().endswith("calls=2"), line
+
+
+def test_text_lines_escape_terminal_controls() -> None:
+    buf = _configure("text")
+    logging.getLogger("leadcache.sync").warning(
+        "lead %s refused", "Ada\x1b[2J\rX", extra={"fields": {"name": "B\x1b]0;t\x07"}}
+    )
+    line = buf.getvalue()
+    assert "\x1b" not in line and "\r" not in line and "\x07" not in line
+    assert "Ada\\x1b[2J\\x0dX" in line and line.count("\n") == 1

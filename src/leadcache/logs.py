@@ -13,7 +13,7 @@ Structured fields: pass them with :func:`log_event`, the one documented way::
 which is shorthand for ``log.info("push done", extra={"fields": {...}})`` (either works). The
 two formats render it as::
 
-    2026-11-28T10:00:00Z INFO leadcache.sync push done pushed=12 calls=2 seconds=0.84
+    2026-11-28T10:00:00.123Z INFO leadcache.sync push done pushed=12 calls=2 seconds=0.84
     {"ts": "2026-11-28T10:00:00.123Z", "level": "INFO", "logger": "leadcache.sync",
      "msg": "push done", "pushed": 12, "calls": 2, "seconds": 0.84}
 
@@ -37,10 +37,13 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, TextIO
 
+from .clock import format_ts
 from .settings import Secret, Settings
 
 __all__ = [
     "LOGGER_NAME",
+    "NOTICE_LOGGER",
+    "NOTICE_WAIT_S",
     "REDACTED",
     "JsonFormatter",
     "RedactingFilter",
@@ -53,6 +56,11 @@ __all__ = [
 ]
 
 LOGGER_NAME: Final = "leadcache"
+#: Long waits a person should hear about (a rate-limit penalty): the CLI shows this logger's
+#: lines on stderr even when its other logs are quiet, on a terminal or not.
+NOTICE_LOGGER: Final = "leadcache.notice"
+#: Waits at least this long are announced on :data:`NOTICE_LOGGER`.
+NOTICE_WAIT_S: Final = 1.0
 REDACTED: Final = "***"
 
 _LEVELS: Final = {
@@ -174,24 +182,45 @@ def _text_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+# C0/C1 controls and bidi overrides, shown as escapes in text logs (as the CLI's tables do).
+_CONTROLS: Final = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+
+
+def _escape_controls(text: str, *, keep: str = "") -> str:
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        if char in keep:
+            return char
+        return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+    return _CONTROLS.sub(escape, text)
+
+
 class TextFormatter(logging.Formatter):
-    """``2026-11-28T10:00:00Z INFO leadcache.sync push done pushed=12 calls=2``."""
+    """``2026-11-28T10:00:00.123Z INFO leadcache.sync push done pushed=12 calls=2``.
+
+    Control characters are shown as escapes (``\\x1b``): the line is for a terminal."""
 
     def __init__(self, redactor: Redactor | None = None) -> None:
         super().__init__()
         self.redactor = redactor if redactor is not None else _REDACTOR
 
     def format(self, record: logging.LogRecord) -> str:
-        ts = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        parts = [ts, record.levelname, record.name, record.getMessage()]
-        parts.extend(f"{k}={_text_value(v)}" for k, v in _fields_of(record).items())
-        line = " ".join(parts)
+        ts = format_ts(datetime.fromtimestamp(record.created, UTC))
+        message = record.getMessage()
+        parts = [ts, record.levelname, record.name, message]
+        # A field the message already states (`... pushed=12`) is not repeated.
+        pairs = (f"{k}={_text_value(v)}" for k, v in _fields_of(record).items())
+        parts.extend(p for p in pairs if p not in message)
+        # One line, and no terminal control: a lead value in a message cannot end the line,
+        # clear the screen or recolour it (tracebacks keep their own newlines).
+        line = _escape_controls(" ".join(parts))
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
-            line += "\n" + record.exc_text
+            line += "\n" + _escape_controls(record.exc_text, keep="\n")
         if record.stack_info:
-            line += "\n" + self.formatStack(record.stack_info)
+            line += "\n" + _escape_controls(self.formatStack(record.stack_info), keep="\n")
         return self.redactor.redact(line)
 
 
@@ -203,9 +232,8 @@ class JsonFormatter(logging.Formatter):
         self.redactor = redactor if redactor is not None else _REDACTOR
 
     def format(self, record: logging.LogRecord) -> str:
-        created = datetime.fromtimestamp(record.created, UTC)
         payload: dict[str, Any] = {
-            "ts": created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z",
+            "ts": format_ts(datetime.fromtimestamp(record.created, UTC)),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),

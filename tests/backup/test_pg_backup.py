@@ -105,13 +105,13 @@ def test_cli_backup_verify_restore_round_trip(tmp_path: Path, schema: str) -> No
     with LeadCache(settings=settings) as cache:
         cache.add_lead({"name": "After Backup"})
         # In use: refused, nothing changed.
-        refused = run(["restore", "latest"], cli_env)
+        refused = run(["restore", "latest", "--yes"], cli_env)
         assert refused.exit_code == 6, refused.stderr
         assert "stop `leadcache serve`" in refused.stderr
     dry = run(["restore", "latest", "--dry-run"], cli_env)
     assert dry.exit_code == 0, dry.stderr
     assert "would keep the current cache" in dry.output
-    result = run(["restore", "latest"], cli_env)
+    result = run(["restore", "latest", "--yes"], cli_env)
     assert result.exit_code == 0, result.stderr
     with LeadCache(settings=settings) as cache:
         names = {lead["name"] for lead in cache.get_all_leads()}

@@ -35,7 +35,7 @@ def test_backup_list_verify_restore(seeded_db: Path, offline_env: Env) -> None:
         == "after-backup"
     )
 
-    done = run(["restore", path.name, "--json"], offline_env)
+    done = run(["restore", path.name, "--json", "--yes"], offline_env)
     assert done.exit_code == 0, done.output
     assert Path(json.loads(done.stdout)["kept_as"]).exists()
     lead = json.loads(run(["get", "rec00000000000001", "--json"], offline_env).stdout)
@@ -45,7 +45,7 @@ def test_backup_list_verify_restore(seeded_db: Path, offline_env: Env) -> None:
 def test_restore_refused_while_in_use(seeded_db: Path, offline_env: Env) -> None:
     run(["backup"], offline_env)
     with LeadCache(settings=settings_for(offline_env)):
-        result = run(["restore", "latest", "--json"], offline_env)
+        result = run(["restore", "latest", "--json", "--yes"], offline_env)
     assert result.exit_code == 6, result.output
     assert json.loads(result.stdout)["error"]["code"] == "busy"
 
@@ -92,7 +92,7 @@ def test_backup_while_four_processes_write(
         counts = [int(w.communicate(timeout=30)[0]) for w in writers]
     assert all(c > 0 for c in counts)
     assert run(["verify", "latest"], offline_env).exit_code == 0
-    assert run(["restore", "latest"], offline_env).exit_code == 0
+    assert run(["restore", "latest", "--yes"], offline_env).exit_code == 0
     with LeadCache(settings=settings_for(offline_env)) as cache:
         assert cache.store.integrity_check() == []
         leads = cache.get_all_leads()

@@ -127,7 +127,7 @@ def test_status_reads_the_database(seeded_db: Path, offline_env: Env) -> None:
     assert snap["pending"] == {"pending": 1, "rejected": 0, "held": 0}
     assert snap["conflicts"] == 0
     text = run(["status"], offline_env).stdout
-    assert "10 cached" in text
+    assert "10 leads (0 deleted)" in text
     assert "1 pending" in text
 
 

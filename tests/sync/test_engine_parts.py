@@ -143,3 +143,12 @@ def test_closing_the_cache_releases_the_airtable_connections(
     cache.close()
     assert len(adapter.poolmanager.pools) == 0
     cache.close()  # idempotent
+
+
+def test_push_takes_no_pending_changes_argument(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    # It used to accept one and ignore it: the queue in the database is what is pushed.
+    cache = make_cache(emu)
+    with pytest.raises(TypeError):
+        cache.sync.push_to_airtable([{"id": 1}])  # type: ignore[call-arg, arg-type]

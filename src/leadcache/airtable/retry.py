@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import requests
 
 from ..errors import AirtableError
+from ..logs import NOTICE_LOGGER, NOTICE_WAIT_S
 from .classify import Failure, Outcome, classify
 from .pacing import Pacer
 from .stats import CallStats
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["RetryPolicy"]
 
 log = logging.getLogger(__name__)
+notice = logging.getLogger(NOTICE_LOGGER)
 
 T = TypeVar("T")
 
@@ -173,6 +175,15 @@ class RetryPolicy:
                     # Every user of the pacer waits, not only this caller, and even when this
                     # caller gives up: Airtable refuses the whole base until the penalty ends.
                     self.pacer.penalize(delay if delay is not None else self._penalty(failure))
+                    if delay is not None and delay >= NOTICE_WAIT_S:
+                        notice.warning(
+                            "Airtable answered 429 (rate limited): waiting %.0f s before "
+                            "repeating %s (retry %d of %d)",
+                            delay,
+                            what,
+                            retries + 1,
+                            self.max_retries,
+                        )
                 self.stats.record(kind, failure.status, self._clock() - started)
                 if delay is None:
                     raise self._final_error(failure, idempotent) from exc

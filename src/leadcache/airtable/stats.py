@@ -51,6 +51,9 @@ class CallStats:
             status: the HTTP status, or 0 when no response arrived.
             seconds: how long the attempt took.
         """
+        if log.isEnabledFor(logging.DEBUG):
+            fields = {"kind": kind, "status": status, "ms": round(seconds * 1000, 1)}
+            log.debug("Airtable request", extra={"fields": fields})
         with self._lock:
             self._total += 1
             self._by_kind[kind] += 1

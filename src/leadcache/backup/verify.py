@@ -36,7 +36,9 @@ class VerifyReport:
             the file could not be read as SQLite at all.
         fts: FTS5 table name -> ``"ok"`` or the error of its ``integrity-check``.
         missing_tables: leadcache tables the file lacks.
-        leads: number of rows in ``leads`` (None if it could not be counted).
+        leads: leads not deleted, counted as ``leadcache status`` counts them (None if they
+            could not be counted).
+        deleted_leads: leads kept as deleted (soft-deleted rows).
         pending_unsynced: ``pending_sync`` rows with ``synced_at IS NULL``: local changes that
             had not reached Airtable when the backup was taken.
         problems: one sentence per failed check; empty when the backup is good.
@@ -47,6 +49,7 @@ class VerifyReport:
     fts: dict[str, str] = field(default_factory=dict)
     missing_tables: tuple[str, ...] = ()
     leads: int | None = None
+    deleted_leads: int | None = None
     pending_unsynced: int | None = None
     problems: tuple[str, ...] = ()
 
@@ -143,7 +146,15 @@ def verify_backup(path: Path) -> VerifyReport:
         missing = tuple(t for t in REQUIRED_TABLES if t not in names)
         if missing:
             problems.append(f"not a leadcache database: missing tables {', '.join(missing)}")
-        leads = _count(con, "SELECT count(*) FROM leads", "leads" in names, problems)
+        # Live and deleted apart, as `status` and `doctor` count them (one number everywhere).
+        soft = "leads" in names and _has_column(con, "leads", "deleted_at")
+        live = "WHERE deleted_at IS NULL" if soft else ""
+        leads = _count(con, f"SELECT count(*) FROM leads {live}", "leads" in names, problems)
+        deleted = (
+            _count(con, "SELECT count(*) FROM leads WHERE deleted_at IS NOT NULL", True, problems)
+            if soft
+            else None
+        )
         pending = _count(
             con,
             "SELECT count(*) FROM pending_sync WHERE synced_at IS NULL",
@@ -164,9 +175,17 @@ def verify_backup(path: Path) -> VerifyReport:
         fts=fts,
         missing_tables=missing,
         leads=leads,
+        deleted_leads=deleted,
         pending_unsynced=pending,
         problems=tuple(problems),
     )
+
+
+def _has_column(con: sqlite3.Connection, table: str, column: str) -> bool:
+    try:
+        return any(row[1] == column for row in con.execute(f"PRAGMA table_info({table})"))
+    except sqlite3.DatabaseError:
+        return False
 
 
 def _count(con: sqlite3.Connection, sql: str, present: bool, problems: list[str]) -> int | None:

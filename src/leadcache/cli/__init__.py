@@ -10,17 +10,23 @@ Modules:
     commands_leads   init, get, list, search, add, update, delete
     commands_sync    status, pull, push, sync, pending, conflicts
     commands_ops     backup, restore, verify, doctor, serve
+    commands_config  config
+    render           safe text, display widths, tables that fit the terminal
     emulator_cmd     emulator
     demo             demo (the whole story, against the emulator)
 """
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from ..errors import LeadCacheError
+from .commands_config import COMMANDS as CONFIG_COMMANDS
 from .commands_leads import COMMANDS as LEAD_COMMANDS
 from .commands_ops import COMMANDS as OPS_COMMANDS
 from .commands_store import COMMANDS as STORE_COMMANDS
@@ -28,7 +34,7 @@ from .commands_sync import COMMANDS as SYNC_COMMANDS
 from .context import Env, common_options
 from .demo import demo_command
 from .emulator_cmd import emulator_command
-from .output import EXIT_CODES_HELP, from_library
+from .output import CODE_NAMES, EXIT_CODES_HELP, ExitCode, from_library
 
 __all__ = ["cli", "main"]
 
@@ -46,6 +52,41 @@ class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         # Keep the order in which commands were added (a tour), not alphabetical.
         return list(self.commands)
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the CLI; in standalone mode, turn what click would print itself into our
+        conventions: usage errors as JSON on stdout under ``--json``, Ctrl-C as a quiet
+        exit 130."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(argv, prog_name, complete_var, False, **extra)
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            # Ctrl-C: the shell convention is 128 + SIGINT, and no "Aborted!" noise.
+            sys.exit(int(ExitCode.INTERRUPTED))
+        except click.ClickException as exc:
+            if _wants_json(argv) and not getattr(exc, "as_json", False):
+                payload = {
+                    "error": {
+                        "code": _code_name(exc.exit_code),
+                        "exit_code": exc.exit_code,
+                        "message": exc.format_message(),
+                        "hint": "see `leadcache --help` or `leadcache COMMAND --help`",
+                        "kind": "UsageError",
+                    }
+                }
+                click.echo(json.dumps(payload, ensure_ascii=False))
+            exc.show()
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 @click.group(
@@ -70,12 +111,31 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(Env)
 
 
-for _command in (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS, *STORE_COMMANDS):
+for _command in (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS, *CONFIG_COMMANDS, *STORE_COMMANDS):
     cli.add_command(_command)
 cli.add_command(emulator_command)
 
 
 cli.add_command(demo_command)
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    """Whether the command line asked for JSON (read from the words, because a usage error
+    can stop click before the option is processed)."""
+    words = list(argv[: argv.index("--")] if "--" in argv else argv)
+    for i, word in enumerate(words):
+        if word == "--json" or word in ("--format=json", "--format=ndjson"):
+            return True
+        if word == "--format" and i + 1 < len(words) and words[i + 1] in ("json", "ndjson"):
+            return True
+    return False
+
+
+def _code_name(exit_code: int) -> str:
+    try:
+        return CODE_NAMES[ExitCode(exit_code)]
+    except ValueError:
+        return "error"
 
 
 def main() -> None:

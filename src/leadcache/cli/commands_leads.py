@@ -11,7 +11,7 @@ import click
 from ..store.factory import describe_backend
 from ..types import Lead
 from .context import Env, common_options, parse_json_object, pass_env
-from .output import echo_json, render_pairs, render_table
+from .output import emit, render_pairs, render_table
 
 __all__ = ["COMMANDS"]
 
@@ -25,15 +25,15 @@ LEAD_COLUMNS = (
 
 
 def _print_leads(env: Env, leads: Sequence[Lead], *, total: int | None = None) -> None:
-    if env.json:
-        echo_json(list(leads))
-        return
-    if not leads:
-        click.echo("no leads")
-        return
-    click.echo(render_table([dict(lead) for lead in leads], LEAD_COLUMNS, max_width=32))
-    shown = f"{len(leads)} lead{'s' if len(leads) != 1 else ''}"
-    click.echo(shown + (f" of {total}" if total is not None and total > len(leads) else ""))
+    def table() -> str:
+        if not leads:
+            return "no leads"
+        shown = f"{len(leads)} lead{'s' if len(leads) != 1 else ''}"
+        more = f" of {total}" if total is not None and total > len(leads) else ""
+        text = render_table([dict(lead) for lead in leads], LEAD_COLUMNS, max_width=32)
+        return f"{text}\n{shown}{more}"
+
+    emit(env, [dict(lead) for lead in leads], table)
 
 
 @click.command("init")
@@ -54,14 +54,20 @@ def init_cmd(env: Env) -> None:
             "airtable_configured": cache.settings.api_key is not None
             and cache.settings.base_id is not None,
         }
-    if env.json:
-        echo_json(data)
-        return
-    click.echo(f"cache database ready at {data['database']} ({data['leads']} leads)")
-    if not data["airtable_configured"]:
-        click.echo("next: set AIRTABLE_API_KEY and AIRTABLE_BASE_ID, then run `leadcache pull`")
-    else:
-        click.echo("next: `leadcache pull` loads every lead (one request per 100 records)")
+
+    def human() -> str:
+        lines = [f"cache database ready at {data['database']} ({data['leads']} leads)"]
+        if env.quiet:
+            pass
+        elif not data["airtable_configured"]:
+            lines.append(
+                "next: set AIRTABLE_API_KEY and AIRTABLE_BASE_ID, then run `leadcache pull`"
+            )
+        else:
+            lines.append("next: `leadcache pull` loads every lead (one request per 100 records)")
+        return "\n".join(lines)
+
+    emit(env, data, human)
 
 
 @click.command("get")
@@ -79,13 +85,14 @@ def get_cmd(env: Env, lead_id: str) -> None:
     """
     with env.open_cache() as cache:
         lead = cache.get_lead_by_id(lead_id)
-    if env.json:
-        echo_json(lead)
-        return
-    pairs: list[tuple[str, Any]] = [("id", lead["id"])]
-    pairs += [(name, value) for name, value in sorted(lead["fields"].items())]
-    pairs += [("last_updated", lead["last_updated"]), ("deleted", lead["deleted"])]
-    click.echo(render_pairs(pairs))
+
+    def human() -> str:
+        pairs: list[tuple[str, Any]] = [("id", lead["id"])]
+        pairs += [(name, value) for name, value in sorted(lead["fields"].items())]
+        pairs += [("last_updated", lead["last_updated"]), ("deleted", lead["deleted"])]
+        return render_pairs(pairs)
+
+    emit(env, dict(lead), human)
 
 
 @click.command("list")
@@ -136,6 +143,9 @@ def search_cmd(env: Env, query: str, limit: int) -> None:
 def add_cmd(env: Env, fields_json: str) -> None:
     """Add a lead from a JSON object; it is created in Airtable on the next push.
 
+    JSON is the object itself, - to read it from stdin, or @PATH to read it from a file
+    (for values too long for the command line).
+
     Keys are lead keys (name, company, email, status, title, linkedin_url, website,
     location) or Airtable field names. Prints the new local id (loc_…). Malformed JSON or
     an unknown field exits 2 and writes nothing.
@@ -147,10 +157,11 @@ def add_cmd(env: Env, fields_json: str) -> None:
     data = parse_json_object(env, fields_json, "the field values")
     with env.open_cache() as cache:
         lead_id = cache.add_lead(data)
-    if env.json:
-        echo_json({"id": lead_id, "queued": True})
-    else:
-        click.echo(f"added {lead_id} (queued for Airtable; run `leadcache push` or `sync`)")
+    emit(
+        env,
+        {"id": lead_id, "queued": True},
+        lambda: f"added {lead_id} (queued for Airtable; run `leadcache push` or `sync`)",
+    )
 
 
 @click.command("update")
@@ -161,21 +172,24 @@ def add_cmd(env: Env, fields_json: str) -> None:
 def update_cmd(env: Env, lead_id: str, fields_json: str) -> None:
     """Change fields of a lead from a JSON object; queued for the next push.
 
+    JSON is the object itself, - to read it from stdin, or @PATH to read it from a file.
     null or "" clears a field. Unknown ids, unknown fields and malformed JSON exit 2 and
     change nothing.
 
     \b
     Example:
       leadcache update recA1b2C3d4E5f6G7 '{"status": "enriched", "title": "CTO"}'
+      jq -n --rawfile n notes.txt '{Notes: $n}' | leadcache update recA1b2C3d4E5f6G7 -
     """
     data = parse_json_object(env, fields_json, "the field values")
     with env.open_cache() as cache:
         cache.update_lead(lead_id, data)
         pending = len(cache.store.pending_for(lead_id, states=("pending",)))
-    if env.json:
-        echo_json({"id": lead_id, "queued": True, "pending_changes": pending})
-    else:
-        click.echo(f"updated {lead_id} ({pending} change(s) waiting for the next push)")
+    emit(
+        env,
+        {"id": lead_id, "queued": True, "pending_changes": pending},
+        lambda: f"updated {lead_id} ({pending} change(s) waiting for the next push)",
+    )
 
 
 @click.command("delete")
@@ -192,10 +206,11 @@ def delete_cmd(env: Env, lead_id: str) -> None:
     """
     with env.open_cache() as cache:
         cache.delete_lead(lead_id)
-    if env.json:
-        echo_json({"id": lead_id, "deleted": True, "queued": True})
-    else:
-        click.echo(f"deleted {lead_id} (queued for Airtable)")
+    emit(
+        env,
+        {"id": lead_id, "deleted": True, "queued": True},
+        lambda: f"deleted {lead_id} (queued for Airtable)",
+    )
 
 
 COMMANDS = (init_cmd, get_cmd, list_cmd, search_cmd, add_cmd, update_cmd, delete_cmd)

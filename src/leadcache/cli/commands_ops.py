@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -12,10 +13,11 @@ import click
 from ..backup import RestorePlan, list_backups, restore_backup, verify_backup
 from ..backup.pg import PgRestorePlan, backup_configured, restore_pg_backup
 from ..cache import LeadCache
+from ..clock import format_ts
 from ..logs import configure_logging
 from ..service.doctor import run_doctor
 from .context import Env, common_options, pass_env
-from .output import ExitCode, echo_json, progress, render_table
+from .output import ExitCode, echo, emit, progress, render_table
 
 __all__ = ["COMMANDS"]
 
@@ -64,56 +66,56 @@ def backup_cmd(env: Env, list_only: bool) -> None:
     if list_only:
         backups = list_backups(settings.resolved_backup_dir)
         rows = [
-            {"name": b.name, "path": str(b.path), "created": b.created.isoformat(), "bytes": b.size}
+            {"name": b.name, "path": str(b.path), "created": format_ts(b.created), "bytes": b.size}
             for b in backups
         ]
-        if env.json:
-            echo_json(rows)
-        elif not rows:
-            click.echo(f"no backups in {settings.resolved_backup_dir}")
-        else:
-            click.echo(
-                render_table(rows, (("name", "name"), ("created", "created"), ("bytes", "bytes")))
-            )
+        cols = (("name", "name"), ("created", "created"), ("bytes", "bytes"))
+        empty = f"no backups in {settings.resolved_backup_dir}"
+        emit(env, rows, lambda: render_table(rows, cols) if rows else empty)
         return
     if settings.database_url is None and not settings.db_path.exists():
         raise env.error(ExitCode.CONFIG, f"no cache database at {settings.db_path}")
-    with progress("backing up", None, enabled=not env.json) as bar:
+    with progress("backing up", None, enabled=env.interactive) as bar:
         # A PostgreSQL cache is snapshotted into the same kind of SQLite backup file.
         info = backup_configured(settings, progress=bar)
     data = {"path": str(info.path), "bytes": info.size, "s3_uri": info.s3_uri}
-    if env.json:
-        echo_json(data)
-    else:
-        where = f" and uploaded to {info.s3_uri}" if info.s3_uri else ""
-        click.echo(f"backup written to {info.path} ({info.size / 1e6:.1f} MB){where}")
+    where = f" and uploaded to {info.s3_uri}" if info.s3_uri else ""
+    emit(env, data, lambda: f"backup written to {info.path} ({info.size / 1e6:.1f} MB){where}")
 
 
 @click.command("restore")
 @click.argument("backup", required=False, metavar="[BACKUP|latest]")
 @click.option("--dry-run", is_flag=True, help="Verify and print the plan; change nothing.")
+@click.option(
+    "-y", "--yes", is_flag=True, help="Do not ask for confirmation (needed off a terminal)."
+)
 @common_options
 @pass_env
-def restore_cmd(env: Env, backup: str | None, dry_run: bool) -> None:
+def restore_cmd(env: Env, backup: str | None, dry_run: bool, yes: bool) -> None:
     """Replace the database with a backup (default: the newest), keeping the current one.
 
-    The backup is verified first. Refused (exit 6) while any process has the database open:
-    stop `leadcache serve` and the agents first. The replaced database is kept as
-    <db>.pre-restore-<timestamp>.
+    The backup is verified first. On a terminal, the plan is shown and you are asked to
+    confirm; off a terminal (scripts, agents) --yes is required (exit 2 without it).
+    Refused (exit 6) while any process has the database open: stop `leadcache serve` and
+    the agents first. The replaced database is kept as <db>.pre-restore-<timestamp>.
 
     \b
     Example:
       leadcache restore latest --dry-run
-      leadcache restore leads_cache_20261128_100000.db
+      leadcache restore leads_cache_20261128_100000.db --yes
     """
     settings = env.settings()
     env.configure_logging()
     path = _pick_backup(env, backup)
-    plan: RestorePlan | PgRestorePlan
-    if settings.database_url is not None:
-        plan = restore_pg_backup(path, settings, dry_run=dry_run)
-    else:
-        plan = restore_backup(path, settings.db_path, dry_run=dry_run)
+
+    def restore(dry: bool) -> RestorePlan | PgRestorePlan:
+        if settings.database_url is not None:
+            return restore_pg_backup(path, settings, dry_run=dry)
+        return restore_backup(path, settings.db_path, dry_run=dry)
+
+    if not dry_run and not yes:
+        _confirm_restore(env, restore(True).describe())
+    plan = restore(dry_run)
     data: dict[str, Any] = {
         "dry_run": plan.dry_run,
         "backup": str(plan.backup),
@@ -123,15 +125,31 @@ def restore_cmd(env: Env, backup: str | None, dry_run: bool) -> None:
         "pending_unsynced": plan.report.pending_unsynced,
         "steps": plan.describe(),
     }
-    if env.json:
-        echo_json(data)
-        return
-    for line in plan.describe():
-        click.echo(line)
-    if dry_run:
-        click.echo("dry run: nothing was changed")
-    else:
-        click.echo(f"restored {plan.target} from {plan.backup} ({plan.report.leads} leads)")
+
+    def human() -> str:
+        lines = list(plan.describe())
+        if dry_run:
+            lines.append("dry run: nothing was changed")
+        else:
+            lines.append(f"restored {plan.target} from {plan.backup} ({plan.report.leads} leads)")
+        return "\n".join(lines)
+
+    emit(env, data, human)
+
+
+def _confirm_restore(env: Env, steps: list[str]) -> None:
+    """Ask on a terminal; refuse off one (a script must say --yes)."""
+    if not sys.stdin.isatty():
+        raise env.error(
+            ExitCode.BAD_INPUT,
+            "restore replaces the cache database and needs confirmation",
+            hint="pass --yes (stdin is not a terminal, so nobody can be asked); "
+            "--dry-run shows the plan",
+        )
+    for line in steps:
+        echo(line, err=True)
+    if not click.confirm("Replace the database with this backup?", default=False, err=True):
+        raise env.error(ExitCode.ERROR, "restore cancelled; nothing was changed")
 
 
 @click.command("verify")
@@ -156,19 +174,20 @@ def verify_cmd(env: Env, backup: str | None) -> None:
         "integrity": list(report.integrity),
         "fts": report.fts,
         "leads": report.leads,
+        "deleted_leads": report.deleted_leads,
         "pending_unsynced": report.pending_unsynced,
         "problems": list(report.problems),
     }
-    if env.json:
-        echo_json(data)
-    elif report.ok:
-        click.echo(
-            f"{path}: ok ({report.leads} leads, {report.pending_unsynced} changes not yet "
-            "in Airtable when it was taken)"
-        )
-    else:
-        for problem in report.problems:
-            click.echo(f"{path}: {problem}")
+
+    def human() -> str:
+        if report.ok:
+            return (
+                f"{path}: ok ({report.leads} leads ({report.deleted_leads} deleted), "
+                f"{report.pending_unsynced} changes not yet in Airtable when it was taken)"
+            )
+        return "\n".join(f"{path}: {problem}" for problem in report.problems)
+
+    emit(env, data, human)
     if not report.ok:
         raise env.error(ExitCode.ERROR, f"backup {path} failed verification")
 
@@ -196,12 +215,14 @@ def doctor_cmd(env: Env) -> None:
       leadcache doctor
     """
     checks = run_doctor(db_override=env.db)
-    if env.json:
-        echo_json([c.to_dict() for c in checks])
-    else:
+
+    def human() -> str:
         width = max(len(c.name) for c in checks)
-        for c in checks:
-            click.echo(f"{_VERDICT_MARK[c.verdict]:<4}  {c.name.ljust(width)}  {c.detail}")
+        return "\n".join(
+            f"{_VERDICT_MARK[c.verdict]:<4}  {c.name.ljust(width)}  {c.detail}" for c in checks
+        )
+
+    emit(env, [c.to_dict() for c in checks], human)
     failed = [c for c in checks if c.verdict == "fail"]
     if failed:
         raise click.exceptions.Exit(int(_PROBLEM_CODES.get(failed[0].problem or "", 1)))
@@ -215,7 +236,11 @@ def doctor_cmd(env: Env) -> None:
     help="Override LEAD_CACHE_METRICS_PORT (0: a free port, logged).",
 )
 @click.option("--no-metrics", is_flag=True, help="Do not open the metrics/health endpoint.")
-@click.option("--once", is_flag=True, help="Run one round of due work, then exit.")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Push pending changes, pull and back up only if due, then exit (for cron).",
+)
 @common_options
 @pass_env
 def serve_cmd(env: Env, metrics_port: int | None, no_metrics: bool, once: bool) -> None:
@@ -234,7 +259,7 @@ def serve_cmd(env: Env, metrics_port: int | None, no_metrics: bool, once: bool) 
     from ..service.loop import BackgroundSync
 
     settings = env.settings()
-    configure_logging(settings)
+    configure_logging(settings, level=env.log_level(settings.log_level))
     settings.require_airtable()
     cache = LeadCache(settings=settings)
     server = None
@@ -261,7 +286,7 @@ def serve_cmd(env: Env, metrics_port: int | None, no_metrics: bool, once: bool) 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         if once:
-            loop.run_round()
+            loop.run_once()
         else:
             loop.run_forever()
     finally:

@@ -10,7 +10,7 @@ from ..errors import StorageError
 from ..fields import FieldMap
 from ..settings import DatabaseUrl
 from .context import Env, common_options, pass_env
-from .output import ExitCode, echo_json
+from .output import ExitCode, emit
 
 if TYPE_CHECKING:
     from ..store.postgres_copy import CopyReport
@@ -101,11 +101,8 @@ def copy_cmd(
         "rows": report.rows,
         "verified": True,
     }
-    if env.json:
-        echo_json(data)
-        return
     counts = ", ".join(f"{n} {table}" for table, n in report.rows.items())
-    click.echo(f"copied {report.source} -> {report.target}: {counts}; verified")
+    emit(env, data, lambda: f"copied {report.source} -> {report.target}: {counts}; verified")
 
 
 def _run_copy(

@@ -9,8 +9,8 @@ import click
 
 from ..service.status import status_snapshot
 from ..sync.report import RunReport
-from .context import Env, common_options, pass_env
-from .output import ExitCode, echo_json, format_status, progress, render_table
+from .context import Env, common_options, pass_env, wait_option
+from .output import ExitCode, echo, emit, format_status, progress, render_table
 
 __all__ = ["COMMANDS"]
 
@@ -32,16 +32,19 @@ def _report_line(report: RunReport) -> str:
 
 
 def _finish(env: Env, report: RunReport, open_conflicts: int) -> None:
-    """Print a run's report; exit 5 when conflicts wait for a decision."""
-    if env.json:
-        echo_json({**report.to_dict(), "open_conflicts": open_conflicts})
-    else:
-        click.echo(_report_line(report))
-        if open_conflicts:
-            click.echo(
-                f"{open_conflicts} conflict(s) need a decision: `leadcache conflicts list`",
-                err=True,
-            )
+    """Print a run's report; exit 8 when Airtable rejected a change in this run, else 5
+    when conflicts wait for a decision."""
+    emit(env, {**report.to_dict(), "open_conflicts": open_conflicts}, lambda: _report_line(report))
+    if report.rejected and not env.quiet:
+        echo(
+            f"{report.rejected} change(s) were refused by Airtable and parked: "
+            "`leadcache pending --state rejected` shows why",
+            err=True,
+        )
+    if open_conflicts and not env.quiet:
+        echo(f"{open_conflicts} conflict(s) need a decision: `leadcache conflicts`", err=True)
+    if report.rejected:
+        raise click.exceptions.Exit(int(ExitCode.REJECTED))
     if open_conflicts:
         raise click.exceptions.Exit(int(ExitCode.CONFLICTS))
 
@@ -59,17 +62,15 @@ def status_cmd(env: Env) -> None:
     """
     with env.open_cache() as cache:
         snap = status_snapshot(cache)
-    if env.json:
-        echo_json(snap)
-    else:
-        click.echo(format_status(snap))
+    emit(env, snap, lambda: format_status(snap))
 
 
 @click.command("pull")
 @click.option("--full", is_flag=True, help="Reload every record (ceil(N/100) requests).")
+@wait_option
 @common_options
 @pass_env
-def pull_cmd(env: Env, full: bool) -> None:
+def pull_cmd(env: Env, full: bool, wait: float | None) -> None:
     """Bring Airtable's changes into the cache.
 
     The first pull (or --full) lists every record: one request per 100 records. Later pulls
@@ -84,24 +85,28 @@ def pull_cmd(env: Env, full: bool) -> None:
     with env.open_cache(create=True) as cache:
         total = cache.store.count_leads() or None
         never = cache.last_pull_time() is None
-        with progress("pulling", total, enabled=(full or never) and not env.json) as bar:
+        with progress("pulling", total, enabled=(full or never) and env.interactive) as bar:
             if full or never:
-                report = cache.sync.pull_from_airtable(progress=bar)
+                report = env.wait_for_lease(
+                    wait, lambda: cache.sync.pull_from_airtable(progress=bar)
+                )
             else:
-                report = cache.sync.refresh()
+                report = env.wait_for_lease(wait, cache.sync.refresh)
         conflicts = len(cache.store.list_conflicts())
     _finish(env, report, conflicts)
 
 
 @click.command("push")
 @click.option("--dry-run", is_flag=True, help="Print the requests a push would send; send none.")
+@wait_option
 @common_options
 @pass_env
-def push_cmd(env: Env, dry_run: bool) -> None:
+def push_cmd(env: Env, dry_run: bool, wait: float | None) -> None:
     """Send pending local changes to Airtable, 10 records per request.
 
     With --dry-run, prints each batch it would send (method, records, payload) and changes
-    nothing.
+    nothing. Exits 8 when Airtable refused a change (it is parked: `leadcache pending
+    --state rejected`), 5 when conflicts wait for a decision.
 
     \b
     Example:
@@ -119,11 +124,11 @@ def push_cmd(env: Env, dry_run: bool) -> None:
                 }
                 for p in plan
             ]
-            if env.json:
-                echo_json({"dry_run": True, "requests": batches})
+            if not env.human:
+                emit(env, {"dry_run": True, "requests": batches}, lambda: None)
                 return
             if not batches:
-                click.echo("nothing to push")
+                echo("nothing to push")
                 return
             rows = [
                 {
@@ -134,7 +139,7 @@ def push_cmd(env: Env, dry_run: bool) -> None:
                 }
                 for i, b in enumerate(batches, 1)
             ]
-            click.echo(
+            echo(
                 render_table(
                     rows,
                     (
@@ -146,19 +151,20 @@ def push_cmd(env: Env, dry_run: bool) -> None:
                     max_width=60,
                 )
             )
-            click.echo(f"{len(batches)} request(s) would be sent; nothing was sent")
+            echo(f"{len(batches)} request(s) would be sent; nothing was sent")
             return
         pending = cache.store.pending_counts().get("pending", 0)
-        with progress("pushing", pending, enabled=not env.json) as bar:
-            report = cache.sync.push_to_airtable(progress=bar)
+        with progress("pushing", pending, enabled=env.interactive) as bar:
+            report = env.wait_for_lease(wait, lambda: cache.sync.push_to_airtable(progress=bar))
         conflicts = len(cache.store.list_conflicts())
     _finish(env, report, conflicts)
 
 
 @click.command("sync")
+@wait_option
 @common_options
 @pass_env
-def sync_cmd(env: Env) -> None:
+def sync_cmd(env: Env, wait: float | None) -> None:
     """Pull Airtable's changes, then push pending ones (pulling first shows conflicts
     before our writes could overwrite a person's edit).
 
@@ -167,7 +173,7 @@ def sync_cmd(env: Env) -> None:
       leadcache sync
     """
     with env.open_cache(create=True) as cache:
-        report = cache.sync.sync()
+        report = env.wait_for_lease(wait, cache.sync.sync)
         conflicts = len(cache.store.list_conflicts())
     _finish(env, report, conflicts)
 
@@ -175,26 +181,33 @@ def sync_cmd(env: Env) -> None:
 # -- pending -----------------------------------------------------------------------------------
 
 
-@click.group("pending", invoke_without_command=True)
-@common_options
-@click.pass_context
-def pending_group(ctx: click.Context) -> None:
-    """List queued changes, or retry or drop one that was parked.
-
-    Without a subcommand, lists them (like `pending list`).
-    """
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(pending_list)
-
-
-@pending_group.command("list")
-@click.option(
+_STATE_OPTION = click.option(
     "--state",
     "states",
     multiple=True,
     type=click.Choice(["pending", "rejected", "held"]),
     help="Only these states (repeatable; default all three).",
 )
+
+
+@click.group("pending", invoke_without_command=True)
+@_STATE_OPTION
+@common_options
+@click.pass_context
+def pending_group(ctx: click.Context, states: tuple[str, ...]) -> None:
+    """List queued changes, or retry or drop one that was parked.
+
+    Without a subcommand, lists them: `leadcache pending --state rejected` is `leadcache
+    pending list --state rejected`.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(pending_list, states=states)
+    elif states:
+        raise click.UsageError("--state goes with listing: `leadcache pending --state rejected`")
+
+
+@pending_group.command("list")
+@_STATE_OPTION
 @common_options
 @pass_env
 def pending_list(env: Env, states: tuple[str, ...] = ()) -> None:
@@ -207,12 +220,12 @@ def pending_list(env: Env, states: tuple[str, ...] = ()) -> None:
     """
     with env.open_cache() as cache:
         rows = cache.pending_changes(states=states or ("pending", "rejected", "held"))
-    if env.json:
-        echo_json(rows)
-        return
+    emit(env, rows, lambda: _pending_table(rows))
+
+
+def _pending_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
-        click.echo("no pending changes")
-        return
+        return "no pending changes"
     table_rows = [
         {
             **r,
@@ -228,7 +241,7 @@ def pending_list(env: Env, states: tuple[str, ...] = ()) -> None:
         ("changes", "changes"),
         ("error", "last error"),
     )
-    click.echo(render_table(table_rows, cols))
+    return render_table(table_rows, cols)
 
 
 @pending_group.command("retry")
@@ -244,10 +257,11 @@ def pending_retry(env: Env, pending_id: int) -> None:
     """
     with env.open_cache() as cache:
         cache.sync.retry_pending(pending_id)
-    if env.json:
-        echo_json({"id": pending_id, "state": "pending"})
-    else:
-        click.echo(f"change {pending_id} is pending again; it goes out with the next push")
+    emit(
+        env,
+        {"id": pending_id, "state": "pending"},
+        lambda: f"change {pending_id} is pending again; it goes out with the next push",
+    )
 
 
 @pending_group.command("drop")
@@ -263,29 +277,33 @@ def pending_drop(env: Env, pending_id: int) -> None:
     """
     with env.open_cache() as cache:
         cache.sync.drop_pending(pending_id)
-    if env.json:
-        echo_json({"id": pending_id, "state": "dropped"})
-    else:
-        click.echo(f"change {pending_id} dropped")
+    emit(env, {"id": pending_id, "state": "dropped"}, lambda: f"change {pending_id} dropped")
 
 
 # -- conflicts ---------------------------------------------------------------------------------
 
 
+_ALL_OPTION = click.option("--all", "show_all", is_flag=True, help="Include resolved conflicts.")
+
+
 @click.group("conflicts", invoke_without_command=True)
+@_ALL_OPTION
 @common_options
 @click.pass_context
-def conflicts_group(ctx: click.Context) -> None:
+def conflicts_group(ctx: click.Context, show_all: bool) -> None:
     """List fields changed both locally and in Airtable, or resolve one.
 
-    Without a subcommand, lists the open ones (like `conflicts list`).
+    Without a subcommand, lists them: `leadcache conflicts --all` is `leadcache conflicts
+    list --all`.
     """
     if ctx.invoked_subcommand is None:
-        ctx.invoke(conflicts_list)
+        ctx.invoke(conflicts_list, show_all=show_all)
+    elif show_all:
+        raise click.UsageError("--all goes with listing: `leadcache conflicts --all`")
 
 
 @conflicts_group.command("list")
-@click.option("--all", "show_all", is_flag=True, help="Include resolved conflicts.")
+@_ALL_OPTION
 @common_options
 @pass_env
 def conflicts_list(env: Env, show_all: bool = False) -> None:
@@ -311,12 +329,12 @@ def conflicts_list(env: Env, show_all: bool = False) -> None:
         }
         for c in conflicts
     ]
-    if env.json:
-        echo_json(rows)
-        return
+    emit(env, rows, lambda: _conflicts_table(rows))
+
+
+def _conflicts_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
-        click.echo("no conflicts")
-        return
+        return "no conflicts"
     cols = (
         ("id", "id"),
         ("lead_id", "lead"),
@@ -325,7 +343,7 @@ def conflicts_list(env: Env, show_all: bool = False) -> None:
         ("airtable", "airtable"),
         ("status", "status"),
     )
-    click.echo(render_table(rows, cols))
+    return render_table(rows, cols)
 
 
 @conflicts_group.command("resolve")
@@ -347,10 +365,11 @@ def conflicts_resolve(env: Env, conflict_id: int, keep: str) -> None:
     """
     with env.open_cache() as cache:
         cache.sync.resolve_conflict(conflict_id, keep=keep)
-    if env.json:
-        echo_json({"id": conflict_id, "kept": keep})
-    else:
-        click.echo(f"conflict {conflict_id} resolved: kept the {keep} value")
+    emit(
+        env,
+        {"id": conflict_id, "kept": keep},
+        lambda: f"conflict {conflict_id} resolved: kept the {keep} value",
+    )
 
 
 COMMANDS = (status_cmd, pull_cmd, push_cmd, sync_cmd, pending_group, conflicts_group)

@@ -13,6 +13,8 @@ code  name             meaning
 5     conflicts        the command ran, but open conflicts need a decision
 6     busy             another process holds the sync lease, or the database is in use
 7     config           a setting is missing or invalid, no database yet, bad token
+8     rejected         the command ran, but Airtable refused a change (now parked)
+130   interrupted      Ctrl-C (SIGINT): the step in progress was abandoned, quietly
 ====  ===============  =============================================================
 
 Errors go to stderr as one line ``error: …`` (plus ``hint: …``), never a traceback. With
@@ -22,6 +24,8 @@ ever parses stdout.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -49,15 +53,19 @@ from ..errors import (
     ValidationError,
 )
 from ..logs import Redactor
+from .render import render_pairs, render_table, safe
 
 __all__ = [
     "EXIT_CODES_HELP",
     "CliError",
     "ExitCode",
+    "echo",
     "echo_json",
+    "emit",
     "from_library",
     "progress",
     "redactor",
+    "render_pairs",
     "render_table",
 ]
 
@@ -73,6 +81,8 @@ class ExitCode(IntEnum):
     CONFLICTS = 5
     BUSY = 6
     CONFIG = 7
+    REJECTED = 8
+    INTERRUPTED = 130
 
 
 #: Short names used in ``{"error": {"code": …}}``.
@@ -85,12 +95,15 @@ CODE_NAMES: Final[dict[ExitCode, str]] = {
     ExitCode.CONFLICTS: "conflicts",
     ExitCode.BUSY: "busy",
     ExitCode.CONFIG: "config",
+    ExitCode.REJECTED: "rejected",
+    ExitCode.INTERRUPTED: "interrupted",
 }
 
 EXIT_CODES_HELP: Final = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 Airtable offline, "
     "4 rate limited, 5 conflicts present, 6 busy (sync lease or database in use), "
-    "7 configuration (missing setting, no database, bad token)."
+    "7 configuration (missing setting, no database, bad token), 8 Airtable rejected a "
+    "change (parked: `leadcache pending --state rejected`), 130 interrupted (Ctrl-C)."
 )
 
 #: Every secret the CLI knows of (the API key once settings are read) is removed from errors.
@@ -130,11 +143,12 @@ class CliError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         err = file if file is not None else sys.stderr
-        click.echo(f"error: {self.message}", file=err)
+        # The message may quote a lead value: never let it drive the terminal.
+        click.echo(f"error: {safe(self.message)}", file=err)
         if self.hint:
-            click.echo(f"hint: {self.hint}", file=err)
+            click.echo(f"hint: {safe(self.hint)}", file=err)
         if self.as_json:
-            click.echo(json.dumps(self.payload()))
+            click.echo(json.dumps(self.payload(), ensure_ascii=False))
 
 
 def from_library(exc: LeadCacheError, *, as_json: bool = False) -> CliError:
@@ -168,46 +182,9 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(redactor.redact_value(data), indent=2, ensure_ascii=False))
 
 
-def _cell(value: Any, width: int) -> str:
-    if value is None:
-        text = ""
-    elif isinstance(value, str):
-        text = value
-    else:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
-
-
-_WHOLE: Final = frozenset({"id", "lead_id"})
-
-
-def render_table(
-    rows: Sequence[Mapping[str, Any]],
-    columns: Sequence[tuple[str, str]],
-    *,
-    max_width: int = 40,
-) -> str:
-    """Rows as an aligned text table; ``columns`` are ``(key, header)`` pairs."""
-    # Ids are never shortened: people and agents copy them into the next command.
-    cells = [
-        [_cell(row.get(key), 10_000 if key in _WHOLE else max_width) for key, _ in columns]
-        for row in rows
-    ]
-    widths = [
-        max([len(header), *(len(r[i]) for r in cells)]) for i, (_, header) in enumerate(columns)
-    ]
-    lines = ["  ".join(h.upper().ljust(w) for (_, h), w in zip(columns, widths, strict=True))]
-    lines.extend(
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells
-    )
-    return "\n".join(line.rstrip() for line in lines)
-
-
-def render_pairs(pairs: Sequence[tuple[str, Any]]) -> str:
-    """``key: value`` lines with the keys aligned."""
-    width = max((len(k) for k, _ in pairs), default=0)
-    return "\n".join(f"{k.ljust(width)}  {_cell(v, 100)}" for k, v in pairs)
+def echo(text: str, *, err: bool = False) -> None:
+    """Print human text (one or more lines) with control characters neutralised."""
+    click.echo(safe(text, keep_newlines=True), err=err)
 
 
 @contextmanager
@@ -274,7 +251,7 @@ def format_status(snap: Mapping[str, Any]) -> str:
             f"{fresh}: last pull {_ago(snap['last_pull_age_s'])} "
             f"(refresh every {snap['refresh_interval_hours']:g} h)",
         ),
-        ("leads", f"{snap['leads']} cached, {snap['deleted_leads']} deleted"),
+        ("leads", f"{snap['leads']} leads ({snap['deleted_leads']} deleted)"),
         (
             "changes",
             f"{pending['pending']} pending, {pending['rejected']} rejected, {pending['held']} held",
@@ -292,3 +269,93 @@ def format_status(snap: Mapping[str, Any]) -> str:
         pairs.append(("last failure", _run_line(snap["last_error"])))
     width = max(len(k) for k, _ in pairs)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in pairs)
+
+
+# -- machine formats ---------------------------------------------------------------------------
+
+
+def _pick(row: Mapping[str, Any], name: str) -> Any:
+    """A key of ``row``, or (for a lead) one of its Airtable fields."""
+    if name in row:
+        return row[name]
+    nested = row.get("fields")
+    if isinstance(nested, Mapping):
+        return nested.get(name)
+    return None
+
+
+def _known(row: Mapping[str, Any], name: str) -> bool:
+    nested = row.get("fields")
+    return name in row or (isinstance(nested, Mapping) and name in nested)
+
+
+def select_fields(
+    rows: Sequence[Mapping[str, Any]], fields: Sequence[str] | None, *, as_json: bool
+) -> list[dict[str, Any]]:
+    """Rows keeping only ``fields`` (in that order); a field no row has is a usage error.
+
+    A lead's Airtable field names (``Title``, ``Notes``…) can be named too.
+    """
+    if not fields:
+        return [dict(r) for r in rows]
+    unknown = [f for f in fields if rows and not any(_known(r, f) for r in rows)]
+    if unknown:
+        available = sorted({k for r in rows for k in r} - {"fields"})
+        raise CliError(
+            ExitCode.BAD_INPUT,
+            f"unknown field(s) for --fields: {', '.join(unknown)}",
+            hint=f"available: {', '.join(available)}",
+            as_json=as_json,
+        )
+    return [{f: _pick(r, f) for f in fields} for r in rows]
+
+
+def _flat(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _echo_delimited(rows: Sequence[Mapping[str, Any]], delimiter: str) -> None:
+    header: list[str] = []
+    for row in rows:
+        header.extend(k for k in row if k not in header)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_flat(row.get(k)) for k in header])
+    click.echo(redactor.redact(buffer.getvalue()), nl=False)
+
+
+def emit(
+    env: Any,
+    data: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    human: Callable[[], str | None],
+) -> None:
+    """Print ``data`` in the chosen ``--format`` with ``--fields`` applied.
+
+    ``data`` is one object or a list of row objects. ``human()`` renders it for people (or
+    prints it itself and returns None); with ``--fields``, the table shows those columns.
+    """
+    single = isinstance(data, Mapping)
+    rows: list[Mapping[str, Any]] = [data] if isinstance(data, Mapping) else list(data)
+    picked = select_fields(rows, env.fields, as_json=env.json)
+    if env.format == "table":
+        if not env.fields:
+            text = human()
+        elif single:
+            text = render_pairs(list(picked[0].items()))
+        else:
+            text = render_table(picked, [(f, f) for f in env.fields]) if picked else human()
+        if text is not None:
+            echo(text)
+    elif env.format == "json":
+        echo_json(picked[0] if single else picked)
+    elif env.format == "ndjson":
+        for row in picked:
+            click.echo(json.dumps(redactor.redact_value(row), ensure_ascii=False, default=str))
+    else:
+        _echo_delimited(picked, "," if env.format == "csv" else "\t")

@@ -78,11 +78,17 @@ def _database_check(settings: Settings) -> Check:
             problems = cache.store.integrity_check()
             version = cache.store.schema_version()
             leads = cache.store.count_leads()
+            deleted = cache.store.count_leads(include_deleted=True) - leads
     except LeadCacheError as exc:
         return Check("database", "fail", f"{path}: {exc}", "error")
     if problems:
         return Check("database", "fail", f"{path}: {'; '.join(problems[:3])}", "error")
-    return Check("database", "ok", f"{path}: integrity ok, schema v{version}, {leads} leads")
+    # Counted as `status` and `verify` count them: live leads, then the deleted ones kept.
+    return Check(
+        "database",
+        "ok",
+        f"{path}: integrity ok, schema v{version}, {leads} leads ({deleted} deleted)",
+    )
 
 
 def _webhook_check(settings: Settings, table: Any, scopes: list[str] | None) -> Check:

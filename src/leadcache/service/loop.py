@@ -40,6 +40,7 @@ from typing import Any
 from ..backup import list_backups
 from ..backup.pg import backup_configured
 from ..cache import LeadCache
+from ..clock import now_iso, parse_ts
 from ..errors import (
     AirtableError,
     AirtableOffline,
@@ -50,6 +51,7 @@ from ..errors import (
 )
 from ..logs import log_event
 from ..settings import Settings
+from ..store.meta import MetaKey
 
 __all__ = ["BackgroundSync", "TaskState"]
 
@@ -211,8 +213,17 @@ class BackgroundSync:
         due = min(self.schedule.push.due, self.schedule.pull.due, self.schedule.backup.due)
         return max(0.05, min(1.0, due - now))
 
+    def run_once(self, cache: LeadCache | None = None) -> None:
+        """One round of whatever is due, as ``serve --once`` under cron runs it: pending
+        changes are pushed at once; a pull or a backup only when its interval has passed
+        since the last one recorded in the database (not since this process started)."""
+        cache = cache if cache is not None else self.cache
+        self._align_with_database(cache)
+        self.schedule.push.due = self._clock()
+        self.run_round(cache)
+
     def _align_with_database(self, cache: LeadCache) -> None:
-        """Start the pull and backup clocks from what the database and backup dir say."""
+        """Start the pull and backup clocks from what the database (and backup dir) say."""
         now_wall = datetime.now(UTC)
         now = self._clock()
         try:
@@ -226,10 +237,12 @@ class BackgroundSync:
             age = (now_wall - last_pull).total_seconds()
             self.schedule.pull.due = now + max(0.0, self.settings.effective_pull_interval - age)
         if self.backups:
-            backups = list_backups(self.settings.resolved_backup_dir)
-            if backups:
-                newest = max(b.created for b in backups)
-                age = (now_wall - newest).total_seconds()
+            times = [b.created for b in list_backups(self.settings.resolved_backup_dir)]
+            recorded = cache.store.get_meta(MetaKey.LAST_BACKUP)
+            if recorded:
+                times.append(parse_ts(recorded))
+            if times:
+                age = (now_wall - max(times)).total_seconds()
                 wait = self.settings.backup_interval_hours * 3600 - age
                 self.schedule.backup.due = now + max(0.0, wait)
 
@@ -297,6 +310,7 @@ class BackgroundSync:
             "s3_uri": info.s3_uri,
             "duration_s": round(time.monotonic() - started, 3),
         }
+        cache.store.set_meta(MetaKey.LAST_BACKUP, now_iso())
         log_event(log, logging.INFO, "backup done", **report)
         return report
 

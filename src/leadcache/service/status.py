@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..clock import format_ts
 from ..store.meta import MetaKey
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
         "database": str(settings.db_path),
         "database_bytes": database_size(Path(settings.db_path)),
         "fresh": age is not None and age < settings.refresh_interval_hours * 3600,
-        "last_pull_at": last_pull.isoformat().replace("+00:00", "Z") if last_pull else None,
+        "last_pull_at": format_ts(last_pull) if last_pull else None,
         "last_pull_age_s": round(age, 1) if age is not None else None,
         "refresh_interval_hours": settings.refresh_interval_hours,
         "leads": live,

@@ -32,6 +32,8 @@ class MetaKey(StrEnum):
     """When the last push finished."""
     LAST_SWEEP = "last_sweep"
     """When the last deletion sweep (or full pull) finished."""
+    LAST_BACKUP = "last_backup"
+    """When the background service last took a backup (``serve --once`` schedules by it)."""
 
     # -- the table's schema (the field catalog) ------------------------------------------
     TABLE_ID = "table_id"

@@ -29,6 +29,7 @@ what happens under each failure.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any, Protocol
 
@@ -192,6 +193,10 @@ class SyncManager:
             self.puller.sweep(report)
         return report
 
+    def store_bulk_mode(self) -> AbstractContextManager[None]:
+        """Bulk-load an empty cache (the backend decides what that means)."""
+        return self.puller.bulk_mode()
+
     def refresh(self) -> RunReport:
         """A full pull the first time, an incremental one afterwards."""
         if self.store.get_meta(MetaKey.LAST_FULL_SYNC) is None:
@@ -206,7 +211,8 @@ class SyncManager:
         ``pending_changes`` argument is gone: docs/decisions/0006-engine-split.md).
 
         Args:
-            progress: called with the number of leads sent after each request.
+            progress: called after each request with the running total of queued changes
+                settled so far.
         """
         with self.lease, self.recorder.run("push") as report:
             self._push(report, progress)

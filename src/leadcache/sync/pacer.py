@@ -8,9 +8,11 @@ slots ``1/rate`` seconds apart; after a 429 every process waits out the penalty.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
+from ..logs import NOTICE_LOGGER, NOTICE_WAIT_S
 from ..store.base import CoordinationStore
 
 __all__ = ["StorePacer"]
@@ -46,6 +48,12 @@ class StorePacer:
         # Wall-clock time: the slots are compared across processes on one host.
         slot = self._store.reserve_request_slot(self._bucket, self._interval, self._clock())
         delay = slot - self._clock()
+        if delay >= NOTICE_WAIT_S:
+            logging.getLogger(NOTICE_LOGGER).warning(
+                "waiting %.0f s: Airtable's rate-limit penalty (after a 429 seen by this or "
+                "another process) is still running",
+                delay,
+            )
         if delay > 0:
             self._sleep(delay)
 

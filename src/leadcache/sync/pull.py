@@ -131,7 +131,7 @@ class Puller:
             self.webhooks.ensure(self.schema.table_id)
         result = IngestResult()
         seen: set[str] = set()
-        with self._bulk_mode():
+        with self.bulk_mode():
             batch: list[Any] = []
             for page in prefetched(pages_with_restart(self.airtable)):
                 batch.extend(page)
@@ -163,7 +163,7 @@ class Puller:
             progress(seen)
 
     @contextmanager
-    def _bulk_mode(self) -> Iterator[None]:
+    def bulk_mode(self) -> Iterator[None]:
         """Bulk-load an empty cache (the backend decides what that means)."""
         if self.store.count_leads(include_deleted=True) == 0:
             with self.store.bulk_load():

@@ -165,7 +165,11 @@ class Pusher:
         return plan_operations(self.store.open_pending(states=("pending",)))
 
     def push(self, progress: Callable[[int], None] | None = None) -> PushResult:
-        """Send everything pending. Raises the AirtableError that stopped it, if any."""
+        """Send everything pending. Raises the AirtableError that stopped it, if any.
+
+        ``progress`` is called after each request with the running total of queued changes
+        settled so far (sent, or parked when Airtable refused them).
+        """
         result = PushResult()
         ops = self._planned()
         if any(op.method == "upsert" for op in ops):
@@ -180,17 +184,20 @@ class Pusher:
         # Leads created (or found) only so that they could be deleted come back from the
         # creates as delete operations, sent right after them.
         deletes_after_create: list[Operation] = []
+        settled = sum(len(op.rows) for op in nothing)  # progress: a running total of changes
         creates = [op for op in ops if op.method == "upsert"]
         for chunk in _batches(creates):
             self._send(chunk, result, deletes_after_create)
+            settled += sum(len(op.rows) for op in chunk)
             if progress is not None:
-                progress(len(chunk))
+                progress(settled)
         for chunk in _batches(deletes_after_create):
             self._send(chunk, result, [])
         for chunk in _batches([op for op in ops if op.method != "upsert"]):
             self._send(chunk, result, [])
+            settled += sum(len(op.rows) for op in chunk)
             if progress is not None:
-                progress(len(chunk))
+                progress(settled)
         return result
 
     # -- one request ---------------------------------------------------------------------

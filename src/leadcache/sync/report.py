@@ -183,8 +183,6 @@ class RunRecorder:
                 self.store.set_meta(MetaKey.TOTAL_LEADS, str(self.store.count_leads()))
         except LeadCacheError:
             log.exception("could not record the sync run")
-        fields = " ".join(
-            f"{k}={v}" for k, v in data.items() if k not in ("kind", "started_at", "error")
-        )
         level = logging.INFO if report.outcome == "ok" else logging.WARNING
-        log.log(level, "sync %s %s", report.kind, fields, extra={"fields": data})
+        # The figures go in the fields only: the text format prints them once, as key=value.
+        log.log(level, "sync run", extra={"fields": data})

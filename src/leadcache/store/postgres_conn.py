@@ -87,6 +87,9 @@ def pg_guard(method: Callable[P, R]) -> Callable[P, R]:
         try:
             return method(*args, **kwargs)
         except (psycopg.Error, PoolTimeout) as exc:
+            connections = getattr(args[0], "_c", None) if args else None
+            if isinstance(connections, PgConnections):
+                raise connections.translate(exc) from exc  # scrubs the password
             raise translate_pg(exc) from exc
 
     return wrapper

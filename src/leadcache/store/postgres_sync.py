@@ -15,6 +15,7 @@ shared pacer slot and the wake-up on new pending changes (the
 from __future__ import annotations
 
 import json
+import os
 import time
 from contextlib import suppress
 from typing import Any
@@ -37,6 +38,7 @@ class PgCoordination(PgBase, CoordinationStore):
     """The coordination part of :class:`~leadcache.store.postgres.PostgresStore`."""
 
     _listener: Conn | None = None
+    _listener_pid: int = -1
 
     # -- cache_meta ------------------------------------------------------------------------
     @pg_guard
@@ -209,14 +211,17 @@ class PgCoordination(PgBase, CoordinationStore):
             return False
 
     def _listen(self) -> Conn:
+        if self._listener is not None and self._listener_pid != os.getpid():
+            self._listener = None  # inherited across fork(): the parent's socket, never used
         if self._listener is None or self._listener.closed:
             conn = self._c.open_one()
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(notify_channel(self.schema))))
             self._listener = conn
+            self._listener_pid = os.getpid()
         return self._listener
 
     def _close_listener(self) -> None:
-        if self._listener is not None:
+        if self._listener is not None and self._listener_pid == os.getpid():
             with suppress(Exception):
                 self._listener.close()
             self._listener = None

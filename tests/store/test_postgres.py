@@ -7,9 +7,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from psycopg import sql
 
 from leadcache import LeadCache, Settings
@@ -370,3 +374,31 @@ def test_nul_characters_in_values_are_stored_and_listed(schema: str) -> None:
         assert [x["id"] for x in store.search_leads("AB", limit=None)] == ["recNULNULNULNUL01"]
     finally:
         store.close()
+
+
+@pytest.mark.usefixtures("search_stores")
+@hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(query=st.text(max_size=12))
+def test_any_search_input_is_safe_and_finds_what_sqlite_finds(query: str) -> None:
+    lite, pg = _SEARCH_STORES
+    expected = {x["id"] for x in lite.search_leads(query, limit=None)}
+    assert {x["id"] for x in pg.search_leads(query, limit=None)} == expected
+
+
+_SEARCH_STORES: list[Any] = []
+
+
+@pytest.fixture(scope="module")
+def search_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One SQLite and one PostgreSQL store with the same leads, for the property test."""
+    with pg_schema() as name:
+        lite = SQLiteStore(tmp_path_factory.mktemp("s") / "s.db", FieldMap(DEFAULT_FIELD_MAP))
+        pg = _store(name)
+        lite.upsert_remote(_records())
+        pg.upsert_remote(_records())
+        _SEARCH_STORES[:] = [lite, pg]
+        try:
+            yield
+        finally:
+            lite.close()
+            pg.close()

@@ -35,6 +35,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_cache
 	$(BIN)/python -m bench.bench_sync
+	$(BIN)/python -m bench.bench_write_guard
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

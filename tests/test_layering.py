@@ -9,7 +9,7 @@ layers of docs/architecture.md::
     airtable                                                (2: the boundary to Airtable)
     sync                                                    (3: the engine)
     cache, backup                                           (4: the agents' API, backups)
-    service, metrics                                        (5: the service)
+    service, metrics, console                               (5: the service)
     cli, __init__, __main__, and any new top-level unit     (6: front doors)
 
 A module may import its own layer or a lower one; cycles are refused at every level (the
@@ -46,6 +46,7 @@ LAYERS: dict[str, int] = {
     "backup": 4,
     "service": 5,
     "metrics": 5,
+    "console": 5,
 }
 TOP = 6
 #: Units that must never be imported from the store, the Airtable boundary or the engine.

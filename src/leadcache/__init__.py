@@ -8,6 +8,8 @@ Example:
 
 from __future__ import annotations
 
+import logging
+
 from .cache import LeadCache
 from .errors import (
     AirtableError,
@@ -27,6 +29,11 @@ from .settings import Settings
 from .sync import SyncManager
 
 __version__ = "0.1.0"
+
+# A library prints nothing by itself: with no handler anywhere, Python's last-resort handler
+# would write our warnings into the agent's stderr. The CLI and `serve` add real handlers
+# (logs.configure_logging); an application can attach its own to the "leadcache" logger.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "AirtableError",

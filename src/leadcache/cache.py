@@ -22,7 +22,7 @@ from typing import Any, Final
 from .catalog import FieldCatalog
 from .clock import SYSTEM_CLOCK, Clock, parse_ts
 from .errors import LeadNotFound, ValidationError
-from .fields import FieldMap, check_cell_value, is_blank
+from .fields import FieldMap, check_cell_value, check_text, is_blank
 from .settings import Settings
 from .store.base import Store
 from .store.factory import open_store
@@ -120,6 +120,8 @@ class LeadCache:
         Raises:
             LeadNotFound: no lead has this id (also a ``KeyError``).
         """
+        if not lead_id.isascii():  # Airtable and local ids are ASCII; this is the hot path
+            check_text("the lead id", lead_id)
         lead = self.store.get_lead(lead_id)
         if lead is None:
             raise LeadNotFound(lead_id)
@@ -133,6 +135,7 @@ class LeadCache:
         """
         if not isinstance(query, str):
             raise ValidationError(f"query must be a string, got {type(query).__name__}")
+        check_text("the search query", query)
         return self.store.search_leads(query, limit=limit)
 
     # -- writes (local at once, queued for Airtable) ---------------------------------------
@@ -147,6 +150,8 @@ class LeadCache:
             ValidationError: unknown field, wrong value type, computed field, or the lead was
                 deleted; nothing is written.
         """
+        if isinstance(lead_id, str):
+            check_text("the lead id", lead_id)
         changes = self._validated(updates)
         with self.store.transaction():
             peek = self.store.peek_fields(lead_id, list(changes))
@@ -202,6 +207,8 @@ class LeadCache:
         Raises:
             LeadNotFound: no lead has this id.
         """
+        if isinstance(lead_id, str):
+            check_text("the lead id", lead_id)
         with self.store.transaction():
             state = self.store.lead_state(lead_id)
             if state is None:

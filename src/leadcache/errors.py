@@ -8,6 +8,8 @@ The tree::
     ├── ValidationError(ValueError)      an update or new lead is malformed; nothing was written
     ├── StorageError                     the local database failed (wraps sqlite3 / psycopg errors)
     │   ├── DatabaseBusy                 another process held the write lock past the busy timeout
+    │   ├── DatabaseCorrupt              the database file is damaged; writes are refused
+    │   ├── ReadOnlyDatabase(PermissionError)  the file or its directory is not writable here
     │   └── SchemaError                  the database was made by a newer leadcache, or is not ours
     ├── AirtableError                    Airtable (or the network to it) failed; carries status/type
     │   ├── AirtableOffline(ConnectionError)   no answer: refused, DNS failure, timeout
@@ -42,10 +44,12 @@ __all__ = [
     "BackupError",
     "ConfigError",
     "DatabaseBusy",
+    "DatabaseCorrupt",
     "IteratorExpired",
     "LeadCacheError",
     "LeadNotFound",
     "RateLimited",
+    "ReadOnlyDatabase",
     "RecordRejected",
     "RestoreRefused",
     "SchemaError",
@@ -118,6 +122,22 @@ class StorageError(LeadCacheError):
 
 class DatabaseBusy(StorageError):
     """Another process held the database write lock longer than the busy timeout."""
+
+
+class DatabaseCorrupt(StorageError):
+    """The database file is damaged (malformed pages, truncated, not a database).
+
+    Once detected, every write is refused, so nothing more is acknowledged into a file whose
+    contents cannot be trusted; restore a backup (``restore`` carries over the changes still
+    readable in the damaged file).
+    """
+
+
+class ReadOnlyDatabase(StorageError, PermissionError):
+    """The database, its directory or a file beside it is not writable by this process.
+
+    Reads still work where the file is readable; writes raise this, naming the path.
+    """
 
 
 class SchemaError(StorageError):

@@ -14,7 +14,19 @@ from typing import Any, Final
 from .errors import ValidationError
 from .types import LEAD_KEYS, CellValue, FieldName, Fields
 
-__all__ = ["COMPUTED_FIELD_TYPES", "FieldMap", "as_text", "check_cell_value", "is_blank"]
+__all__ = [
+    "COMPUTED_FIELD_TYPES",
+    "MAX_TEXT_CHARS",
+    "FieldMap",
+    "as_text",
+    "check_cell_value",
+    "check_text",
+    "is_blank",
+]
+
+#: Airtable's limit for a long text cell ("up to 100,000 characters"); single line text is
+#: shorter still. Checked locally so a write is refused at once instead of parked at push time.
+MAX_TEXT_CHARS: Final = 100_000
 
 #: Airtable field types whose values Airtable computes; writing them is a 422.
 COMPUTED_FIELD_TYPES: Final = frozenset(
@@ -71,6 +83,7 @@ class FieldMap:
         for key, value in updates.items():
             if not isinstance(key, str) or not key:
                 raise ValidationError(f"field names must be non-empty strings, got {key!r}")
+            check_text(f"the field name {key!r}", key)
             name = self.key_to_field.get(key, key)
             if name in out:
                 raise ValidationError(
@@ -137,10 +150,43 @@ def check_cell_value(name: FieldName, value: CellValue, field_type: str | None) 
         )
 
 
+def check_text(what: str, text: str, *, field: FieldName | None = None) -> None:
+    """Raise ValidationError unless ``text`` is valid Unicode within Airtable's text limit.
+
+    A lone surrogate (what Python makes of invalid UTF-8 in ``argv`` or a file) cannot be
+    stored by SQLite or sent as JSON; it would surface as a ``UnicodeEncodeError`` deep inside.
+
+    Args:
+        what: how the message names the text, e.g. ``"query"`` or ``"'Notes'"``.
+        text: the string to check.
+        field: the field concerned, recorded on the error.
+    """
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValidationError(
+            f"{what} is {len(text):,} characters; Airtable's long text limit is {MAX_TEXT_CHARS:,}",
+            field=field,
+            hint="shorten it, or store the text elsewhere and keep a link in the lead",
+        )
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"{what} is not valid Unicode text: lone surrogate U+{ord(text[exc.start]):04X} "
+            f"at position {exc.start}",
+            field=field,
+            hint="pass UTF-8 text (invalid bytes in a shell argument end up like this)",
+        ) from None
+
+
 def _check_json(name: FieldName, value: CellValue, depth: int = 0) -> None:
     if depth > 8:
         raise ValidationError(f"{name!r}: value is nested too deeply", field=name)
-    if value is None or isinstance(value, str | bool | int):
+    if isinstance(value, str):
+        check_text(repr(name), value, field=name)
+        return
+    if value is None or isinstance(value, bool | int):
         return
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -154,6 +200,7 @@ def _check_json(name: FieldName, value: CellValue, depth: int = 0) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValidationError(f"{name!r}: object keys must be strings", field=name)
+            check_text(f"a key in {name!r}", key, field=name)
             _check_json(name, item, depth + 1)
         return
     raise ValidationError(

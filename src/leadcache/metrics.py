@@ -4,6 +4,8 @@ Served on ``LEAD_CACHE_METRICS_HOST:LEAD_CACHE_METRICS_PORT`` (loopback, 9464 by
 0 picks a free one and the log line says which):
 
 - ``GET /metrics``: Prometheus text format, from a registry of our own (never the global one);
+- ``GET /``: the operator console (``leadcache.console``; ``LEAD_CACHE_CONSOLE=off`` turns it
+  off, and ``/`` then shows the metrics as before);
 - ``GET /healthz``: JSON ``{"status": "ok" | "degraded" | "starting", ...}``; HTTP 200 while
   the service works (even when Airtable is unreachable: the cache still serves agents), 503
   when the database cannot be read or the sync loop has stopped.
@@ -64,6 +66,7 @@ _SYNC_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 _CALL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def _database_up(value: int) -> GaugeMetricFamily:
@@ -183,6 +186,8 @@ class Metrics:
         )
         self.store = _StoreCollector(settings)
         self.registry.register(self.store)
+        #: The operator console mounted at ``/`` by :meth:`serve` (``leadcache.console``).
+        self.console: WsgiApp | None = None
 
     # -- feeding ---------------------------------------------------------------------------
     def on_call(self, kind: str, status: int, seconds: float) -> None:
@@ -245,9 +250,11 @@ class Metrics:
                     [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
                 )
                 return [data]
-            if path in ("/metrics", "/"):
+            if path == "/metrics" or (path == "/" and self.console is None):
                 result: Iterable[bytes] = metrics_app(environ, start_response)
                 return result
+            if self.console is not None:
+                return self.console(environ, start_response)
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found: try /metrics or /healthz\n"]
 
@@ -257,6 +264,11 @@ class Metrics:
         """Start the HTTP endpoint in a daemon thread."""
         host = host if host is not None else self.settings.metrics_host
         port = port if port is not None else self.settings.metrics_port
+        if self.settings.console == "on" and self.console is None:
+            from .console import Console, check_exposure
+
+            check_exposure(self.settings, host)  # beyond loopback only with a token
+            self.console = Console(self.settings, loop=self.loop)
         server = MetricsServer(self, host, port)
         log_event(
             log,
@@ -264,6 +276,7 @@ class Metrics:
             f"metrics and health on http://{server.host}:{server.port}/metrics",
             metrics_url=f"http://{server.host}:{server.port}/metrics",
             health_url=f"http://{server.host}:{server.port}/healthz",
+            console_url=f"http://{server.host}:{server.port}/" if self.console else None,
         )
         return server
 

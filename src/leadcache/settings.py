@@ -54,6 +54,7 @@ IncrementalMode = Literal["auto", "webhook", "formula"]
 Synchronous = Literal["normal", "full"]
 LogFormat = Literal["text", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
+ConsoleSwitch = Literal["on", "off"]
 
 CONFLICT_POLICIES: Final[tuple[ConflictPolicy, ...]] = get_args(ConflictPolicy)
 
@@ -527,6 +528,19 @@ class Settings:
         "LEAD_CACHE_METRICS_PORT",
         "Port of the metrics and health endpoint of `serve` (0 picks a free port).",
         _port,
+    )
+    console: ConsoleSwitch = _declare(
+        "on",
+        "LEAD_CACHE_CONSOLE",
+        "on or off: the operator console at / of the metrics endpoint (docs/operations.md).",
+        _choice(*get_args(ConsoleSwitch)),
+    )
+    console_token: Secret | None = _declare(
+        None,
+        "LEAD_CACHE_CONSOLE_TOKEN",
+        "Token for the console (Bearer, or basic-auth password); required beyond loopback.",
+        _secret,
+        secret=True,
     )
 
     @classmethod

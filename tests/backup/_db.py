@@ -1,4 +1,4 @@
-"""Leadcache-like databases for the backup tests (a subset of the real schema)."""
+"""Leadcache databases for the backup tests, written with plain sqlite3 (the real schema)."""
 
 from __future__ import annotations
 
@@ -6,35 +6,12 @@ import json
 import sqlite3
 from pathlib import Path
 
-SCHEMA = """
-CREATE TABLE leads(
-    rid INTEGER PRIMARY KEY,
-    id TEXT UNIQUE NOT NULL,
-    name TEXT, company TEXT, email TEXT, status TEXT, data_json TEXT
-);
-CREATE VIRTUAL TABLE leads_fts USING fts5(
-    name, company, email, content='leads', content_rowid='rid', tokenize='trigram'
-);
-CREATE TRIGGER leads_ai AFTER INSERT ON leads BEGIN
-    INSERT INTO leads_fts(rowid, name, company, email)
-    VALUES (new.rid, new.name, new.company, new.email);
-END;
-CREATE TRIGGER leads_ad AFTER DELETE ON leads BEGIN
-    INSERT INTO leads_fts(leads_fts, rowid, name, company, email)
-    VALUES ('delete', old.rid, old.name, old.company, old.email);
-END;
-CREATE TRIGGER leads_au AFTER UPDATE OF name, company, email ON leads BEGIN
-    INSERT INTO leads_fts(leads_fts, rowid, name, company, email)
-    VALUES ('delete', old.rid, old.name, old.company, old.email);
-    INSERT INTO leads_fts(rowid, name, company, email)
-    VALUES (new.rid, new.name, new.company, new.email);
-END;
-CREATE TABLE cache_meta(key TEXT PRIMARY KEY, value TEXT, updated_at TEXT);
-CREATE TABLE pending_sync(
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    lead_id TEXT, action TEXT, changes_json TEXT, created_at TEXT, synced_at TEXT
-);
-"""
+from leadcache.store.migrations import apply_migrations
+
+
+def _create_schema(con: sqlite3.Connection) -> None:
+    """Exactly leadcache's schema: verify and restore refuse any other (issue 8 item 8)."""
+    apply_migrations(con)
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -51,8 +28,8 @@ def insert_leads(con: sqlite3.Connection, prefix: str, count: int, *, pending: i
     for i in range(count):
         lead_id = f"{prefix}-{i}"
         con.execute(
-            "INSERT INTO leads(id, name, company, email, status, data_json)"
-            " VALUES (?, ?, ?, ?, 'new', ?)",
+            "INSERT INTO leads(id, name, company, email, status, data_json, last_updated)"
+            " VALUES (?, ?, ?, ?, 'new', ?, '2026-11-28T10:00:00Z')",
             (
                 lead_id,
                 f"Person {prefix} {i}",
@@ -74,7 +51,7 @@ def make_db(path: Path, *, leads: int = 50, pending: int = 5) -> Path:
     """Create a closed, WAL-mode leadcache-like database at ``path`` and return the path."""
     con = connect(path)
     try:
-        con.executescript(SCHEMA)
+        _create_schema(con)
         con.execute(
             "INSERT INTO cache_meta(key, value, updated_at)"
             " VALUES ('last_pull', '2026-11-28T10:00:00Z', '2026-11-28T10:00:00Z')"

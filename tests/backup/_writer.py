@@ -22,8 +22,8 @@ def main() -> None:
         lead_id = f"{writer}-{i}"
         con.execute("BEGIN IMMEDIATE")
         con.execute(
-            "INSERT INTO leads(id, name, company, email, status, data_json)"
-            " VALUES (?, ?, ?, ?, 'new', ?)",
+            "INSERT INTO leads(id, name, company, email, status, data_json, last_updated)"
+            " VALUES (?, ?, ?, ?, 'new', ?, '2026-11-28T10:00:00Z')",
             (lead_id, f"Writer {writer} {i}", f"Co {i}", f"{lead_id}@example.com", "{}"),
         )
         con.execute(

@@ -182,7 +182,10 @@ def test_backup_while_four_processes_write_is_consistent_and_restorable(tmp_path
 
     plan = restore_backup(info.path, db)
     assert plan.keep_as is not None
-    assert lead_ids(db) == in_backup
+    # Leads created after the backup were still queued (pending creates) in the replaced file:
+    # restore carries them over instead of leaving them only in the .pre-restore copy.
+    assert lead_ids(db) == lead_ids(plan.keep_as)
+    assert len(plan.carried.replayed) == len(lead_ids(plan.keep_as) - in_backup)
     assert verify_backup(db).ok
     # The pre-restore copy holds every row the writers committed, after the backup too.
     assert len(lead_ids(plan.keep_as)) == 3000 + commits
@@ -206,7 +209,8 @@ def test_file_copy_of_a_live_wal_database_misses_committed_rows(tmp_path: Path) 
             "con.execute('PRAGMA wal_autocheckpoint=0')\n"
             "con.execute('BEGIN IMMEDIATE')\n"
             "for i in range(5000):\n"
-            "    con.execute(\"INSERT INTO leads(id, name) VALUES (?, 'x')\", (f'c-{i}',))\n"
+            '    con.execute("INSERT INTO leads(id, name, last_updated)"\n'
+            "                \" VALUES (?, 'x', 'now')\", (f'c-{i}',))\n"
             "con.execute('COMMIT')\n"
             "print('committed', flush=True)\n"
             "sys.stdin.read()\n",
@@ -233,7 +237,7 @@ def test_backup_excludes_uncommitted_rows(tmp_path: Path) -> None:
     con = connect(db)
     try:
         con.execute("BEGIN IMMEDIATE")
-        con.execute("INSERT INTO leads(id, name) VALUES ('open-txn', 'x')")
+        con.execute("INSERT INTO leads(id, name, last_updated) VALUES ('open-txn', 'x', 'now')")
         info = create_backup(db, tmp_path / "backups", keep=1)
         con.execute("ROLLBACK")
     finally:
@@ -244,8 +248,7 @@ def test_backup_excludes_uncommitted_rows(tmp_path: Path) -> None:
 
 def test_backups_are_private_whatever_the_umask(tmp_path: Path) -> None:
     db = make_db(tmp_path / "leads_cache.db")
-    backups = tmp_path / "backups"
-    backups.mkdir(mode=0o755)
+    backups = tmp_path / "backups"  # created by create_backup, so it gets 0700
     old_umask = os.umask(0)
     try:
         info = create_backup(db, backups, keep=1)

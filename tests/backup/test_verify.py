@@ -76,7 +76,7 @@ def test_garbage_pages_fail_the_integrity_check(backup: Path, tmp_path: Path) ->
 def test_fts_index_out_of_step_with_leads_is_caught(tmp_path: Path) -> None:
     db = make_db(tmp_path / "leads_cache.db", leads=30)
     con = connect(db)
-    con.execute("DROP TRIGGER leads_ad")
+    con.execute("DROP TRIGGER leads_fts_delete")
     con.execute("DELETE FROM leads WHERE id = 'seed-3'")  # the index still lists it
     con.close()
     report = verify_backup(db)
@@ -100,7 +100,7 @@ def test_a_live_wal_database_is_flagged(tmp_path: Path) -> None:
     db = make_db(tmp_path / "leads_cache.db", leads=5)
     con = connect(db)
     con.execute("PRAGMA wal_autocheckpoint=0")
-    con.execute("INSERT INTO leads(id) VALUES ('in-wal')")
+    con.execute("INSERT INTO leads(id, last_updated) VALUES ('in-wal', 'now')")
     try:
         report = verify_backup(db)
     finally:

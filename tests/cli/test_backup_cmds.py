@@ -38,8 +38,10 @@ def test_backup_list_verify_restore(seeded_db: Path, offline_env: Env) -> None:
     done = run(["restore", path.name, "--json", "--yes"], offline_env)
     assert done.exit_code == 0, done.output
     assert Path(json.loads(done.stdout)["kept_as"]).exists()
+    # The update made after the backup was still queued: restore carried it over.
+    assert json.loads(done.stdout)["carried_over"] == 1
     lead = json.loads(run(["get", "rec00000000000001", "--json"], offline_env).stdout)
-    assert lead["status"] == "scraped"
+    assert lead["status"] == "after-backup"
 
 
 def test_restore_refused_while_in_use(seeded_db: Path, offline_env: Env) -> None:

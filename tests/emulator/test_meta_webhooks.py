@@ -10,7 +10,12 @@ from leadcache.emulator import Emulator, running_emulator
 
 from .conftest import error_type
 
-SPEC = {"options": {"filters": {"dataTypes": ["tableData"]}}}
+SPEC = {
+    "options": {
+        "filters": {"dataTypes": ["tableData"]},
+        "includes": {"includePreviousCellValues": True},
+    }
+}
 
 
 def test_whoami_bases_schema(api: pyairtable.Api, emu: Emulator) -> None:

@@ -3,7 +3,7 @@
 The database is copied with the SQLite online backup API, never as a file: in WAL mode a file
 copy misses every commit still in ``-wal`` (docs/backups.md has the measured figures). Each
 backup is one self-contained ``0600`` file ``leads_cache_YYYYMMDD_HHMMSS[_n].db`` (UTC) in a
-``0700`` directory, checked with ``quick_check`` before it gets its name.
+directory (``0700`` when it creates it), checked with ``quick_check`` before it gets its name.
 
 Modules:
     create   :func:`create_backup`: snapshot, check, name, retention, optional S3 upload
@@ -22,7 +22,7 @@ Example:
 
 from __future__ import annotations
 
-from ._files import BackupInfo, list_backups, prune_backups
+from ._files import BackupInfo, latest_backup, list_backups, prune_backups
 from .create import Progress, create_backup
 from .restore import RestorePlan, restore_backup
 from .s3 import parse_s3_url, upload_backup
@@ -36,6 +36,7 @@ __all__ = [
     "VerifyReport",
     "assert_no_secret",
     "create_backup",
+    "latest_backup",
     "list_backups",
     "parse_s3_url",
     "prune_backups",

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
+from ..errors import BackupError
+
 __all__ = [
     "BACKUP_PREFIX",
     "BackupInfo",
@@ -27,6 +29,7 @@ __all__ = [
     "ensure_private_dir",
     "fsync_dir",
     "fsync_file",
+    "latest_backup",
     "list_backups",
     "next_suffix",
     "prune_backups",
@@ -139,6 +142,17 @@ def list_backups(backup_dir: Path) -> list[BackupInfo]:
     return [info for _, info in found]
 
 
+def latest_backup(backup_dir: Path) -> BackupInfo | None:
+    """The newest leadcache backup in ``backup_dir`` (what ``latest`` means), or None.
+
+    Example:
+        >>> latest_backup(Path("/nonexistent")) is None
+        True
+    """
+    backups = list_backups(backup_dir)
+    return backups[0] if backups else None
+
+
 def prune_backups(backup_dir: Path, keep: int, *, protect: Path | None = None) -> list[Path]:
     """Delete all but the newest ``keep`` leadcache backups; return what was deleted.
 
@@ -168,9 +182,39 @@ def prune_backups(backup_dir: Path, keep: int, *, protect: Path | None = None) -
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) if needed and make it ``0700``: backups hold every lead."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    os.chmod(path, DIR_MODE)
+    """Create ``path`` (and missing parents) ``0700``: backups hold every lead.
+
+    Only directories created here get a mode. An existing directory keeps its own: a
+    ``LEAD_CACHE_BACKUP_DIR`` of ``/tmp`` must not turn ``/tmp`` into ``0700``.
+
+    Raises:
+        BackupError: a directory cannot be created (names it and the setting to change).
+    """
+    missing: list[Path] = []
+    probe = path
+    while not probe.is_dir():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            if directory.is_dir():  # another process made it first: not ours to chmod
+                continue
+            raise _dir_error(path, directory, "a file of that name is in the way") from None
+        except OSError as exc:
+            raise _dir_error(path, directory, exc.strerror or str(exc)) from exc
+        os.chmod(directory, DIR_MODE)  # mkdir's mode is filtered by the umask
+
+
+def _dir_error(path: Path, failed: Path, why: str) -> BackupError:
+    where = "" if failed == path else f" ({failed} failed)"
+    return BackupError(
+        f"cannot create the backup directory {path}{where}: {why}",
+        hint="set LEAD_CACHE_BACKUP_DIR to a directory this user can write, or create it",
+    )
 
 
 def fsync_file(path: Path) -> None:
@@ -212,5 +256,18 @@ def connect_snapshot(path: Path) -> sqlite3.Connection:
 
 
 def connect_live_readonly(path: Path) -> sqlite3.Connection:
-    """Open the live database read-only with the usual 5 s busy timeout (sees its ``-wal``)."""
-    return sqlite3.connect(_file_uri(path, "mode=ro"), uri=True, timeout=5.0)
+    """Open the live database read-only with the usual 5 s busy timeout (sees its ``-wal``).
+
+    In a directory this user cannot write, SQLite cannot create the ``-shm`` a WAL reader
+    needs. Without a ``-wal`` there, nobody is writing (a writer would have made one), so the
+    file is read as it is (``immutable=1``); the copy's ``quick_check`` still guards it.
+    """
+    con = sqlite3.connect(_file_uri(path, "mode=ro"), uri=True, timeout=5.0)
+    try:
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        con.close()
+        if path.with_name(path.name + "-wal").exists() or os.access(path.parent, os.W_OK):
+            raise
+        return sqlite3.connect(_file_uri(path, "mode=ro&immutable=1"), uri=True, timeout=5.0)
+    return con

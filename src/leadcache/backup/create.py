@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import BackupError
 from ..store import inuse
+from ..store.sqlite_files import is_corruption, mark_corrupt
 from ._files import (
     FILE_MODE,
     BackupInfo,
@@ -62,7 +63,14 @@ def _snapshot_into(db_path: Path, tmp: Path, progress: Progress | None) -> None:
             dst.execute("PRAGMA journal_mode=DELETE")
             result = [str(row[0]) for row in dst.execute("PRAGMA quick_check")]
             if result != ["ok"]:
-                raise BackupError(f"the fresh copy failed quick_check: {'; '.join(result[:3])}")
+                # The copy is page for page: the live database itself is damaged. Record it, so
+                # every process stops acknowledging writes (store/sqlite_open.py).
+                mark_corrupt(db_path, "; ".join(result[:3]))
+                raise BackupError(
+                    f"the fresh copy failed quick_check: {'; '.join(result[:3])}",
+                    hint=f"{db_path} is damaged: stop the writers and restore the newest "
+                    "good backup",
+                )
         finally:
             dst.close()
     finally:
@@ -110,9 +118,10 @@ def create_backup(
     Safe while other processes read and write: the copy is one consistent snapshot made with
     the SQLite backup API. Steps: snapshot into a temp file in ``backup_dir``, ``quick_check``
     it, fsync, give it its final name (UTC time; never replacing an existing file), fsync the
-    directory, mode ``0600`` (directory ``0700``), delete all but the newest ``keep`` leadcache
-    backups, and upload to S3 when ``s3_url`` is set. The database's "in use" lock is held
-    shared meanwhile, so a restore cannot swap the file out from under the copy.
+    directory, mode ``0600`` (a directory it creates ``0700``; an existing one keeps its mode),
+    delete all but the newest ``keep`` leadcache backups, and upload to S3 when ``s3_url`` is
+    set. The database's "in use" lock is held shared meanwhile, so a restore cannot swap the
+    file out from under the copy.
 
     Args:
         db_path: the live database.
@@ -129,8 +138,9 @@ def create_backup(
         The new backup's :class:`BackupInfo` (with ``s3_uri`` when uploaded).
 
     Raises:
-        BackupError: the database is missing or unreadable, the copy failed its check, or the
-            upload failed (the local backup is kept then; the hint names it).
+        BackupError: the database is missing or unreadable, the backup directory cannot be
+            created or written, the copy failed its check, or the upload failed (the local
+            backup is kept then; the hint names it).
 
     Example:
         >>> info = create_backup(Path("data/leads_cache.db"), Path("data/backups"), keep=7)
@@ -143,7 +153,13 @@ def create_backup(
         raise BackupError(f"no database at {db_path}")
     ensure_private_dir(backup_dir)
     # mkstemp creates the file 0600 already, so the copy is never readable by others.
-    fd, tmp_name = tempfile.mkstemp(prefix=".leads_cache_", suffix=".tmp", dir=backup_dir)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=".leads_cache_", suffix=".tmp", dir=backup_dir)
+    except OSError as exc:
+        raise BackupError(
+            f"cannot write in the backup directory {backup_dir}: {exc.strerror or exc}",
+            hint="set LEAD_CACHE_BACKUP_DIR to a directory this user can write",
+        ) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     lock = inuse.hold_shared(db_path)
@@ -151,6 +167,12 @@ def create_backup(
         try:
             _snapshot_into(db_path, tmp, progress)
         except sqlite3.Error as exc:
+            if is_corruption(exc):
+                mark_corrupt(db_path, str(exc))
+                raise BackupError(
+                    f"backup of {db_path} failed: it is damaged ({exc})",
+                    hint="stop the writers and restore the newest good backup",
+                ) from exc
             raise BackupError(f"backup of {db_path} failed: {exc}") from exc
         fsync_file(tmp)
         os.chmod(tmp, FILE_MODE)

@@ -22,7 +22,7 @@ import dataclasses
 import os
 import sqlite3
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from ..fields import FieldMap
 from ..settings import Settings
 from ._files import FILE_MODE, BackupInfo, backup_info, ensure_private_dir, fsync_dir, fsync_file
 from ._files import prune_backups as _prune
+from .carry import CarryOver
 from .create import Progress, _publish, create_backup
 from .s3 import upload_backup
 from .verify import VerifyReport, verify_backup
@@ -71,6 +72,9 @@ def create_pg_backup(
     fd, tmp_name = tempfile.mkstemp(prefix=".leads_cache_", suffix=".tmp", dir=backup_dir)
     os.close(fd)
     tmp = Path(tmp_name)
+    # The store creates the file itself (0600): an existing empty file reads as a truncated
+    # database. The name stays ours: the directory is private (0700).
+    tmp.unlink()
     field_map = FieldMap(settings.field_map)
     url = settings.database_url
     try:
@@ -132,6 +136,9 @@ class PgRestorePlan:
     report: VerifyReport
     keep_as: str | None
     dry_run: bool
+    #: Queued changes replayed from the replaced cache: none here (they stay in the kept
+    #: schema, ``keep_as``); the SQLite restore replays them.
+    carried: CarryOver = field(default_factory=CarryOver)
 
     def describe(self) -> list[str]:
         verb = "would" if self.dry_run else "did"

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BackupError, RestoreRefused
+from ..fields import FieldMap
 from ..store import inuse
+from ..store.sqlite_files import clear_corrupt
 from ._files import FILE_MODE, connect_snapshot, fsync_dir, fsync_file, timestamp
+from .carry import CarryOver, carry_over
 from .verify import VerifyReport, verify_backup
 
 __all__ = ["RestorePlan", "restore_backup"]
@@ -39,6 +42,8 @@ class RestorePlan:
         sidecars: ``-wal``/``-journal``/``-shm`` files of the current database found beside it;
             ``-wal`` and ``-journal`` move with it to ``keep_as``, ``-shm`` is removed.
         dry_run: True if nothing was changed.
+        carried: the queued changes of the replaced database replayed into the restored one
+            (or, for a dry run, that would be), and those that could not be.
     """
 
     backup: Path
@@ -47,6 +52,7 @@ class RestorePlan:
     keep_as: Path | None
     sidecars: tuple[Path, ...] = ()
     dry_run: bool = False
+    carried: CarryOver = field(default_factory=CarryOver)
     steps: tuple[str, ...] = field(default=(), compare=False)
 
     def describe(self) -> list[str]:
@@ -79,6 +85,7 @@ def _steps(
     keep_as: Path | None,
     sides: list[Path],
     *,
+    carried: CarryOver,
     dry_run: bool,
 ) -> tuple[str, ...]:
     fts = ", ".join(report.fts) or "none"
@@ -104,6 +111,16 @@ def _steps(
         else:
             steps.append(f"moved {side} to {_sidecar(keep_as, suffix)}")
     steps.append(f"copy {backup} into {target} with the SQLite backup API, mode 0600")
+    verb = "replay" if dry_run else "replayed"
+    if keep_as is not None:
+        steps.append(
+            f"{verb} {len(carried.replayed)} queued changes of the replaced database that the "
+            "backup lacks"
+        )
+    steps.extend(f"  {row.describe()}" for row in carried.replayed)
+    if carried.unreadable:
+        steps.append(f"the replaced database is damaged: {carried.unreadable}")
+    steps.extend(f"not carried over (kept in {keep_as}): {line}" for line in carried.skipped)
     return tuple(steps)
 
 
@@ -186,19 +203,29 @@ def _in_use(db_path: Path) -> RestoreRefused:
     )
 
 
-def restore_backup(backup_path: Path, db_path: Path, *, dry_run: bool = False) -> RestorePlan:
+def restore_backup(
+    backup_path: Path,
+    db_path: Path,
+    *,
+    dry_run: bool = False,
+    field_map: FieldMap | None = None,
+) -> RestorePlan:
     """Replace the database at ``db_path`` with the backup, keeping the current one.
 
     The backup is verified first (:func:`verify_backup`). Then, holding the database's
     exclusive in-use lock: the backup is copied with the SQLite backup API into a temp file
     beside the database and checked, the current database is checkpointed and kept as
     ``<db>.pre-restore-<UTC timestamp>`` (its ``-wal``/``-journal`` move with it, ``-shm`` is
-    removed), and the copy is renamed into place. Mode ``0600``.
+    removed), the queued changes still readable in it that the backup lacks are replayed into
+    the copy (:mod:`.carry`), and the copy is renamed into place. Mode ``0600``. A damage
+    marker (``<db>.corrupt``) is removed: the new file is a checked one.
 
     Args:
         backup_path: the backup file to restore.
         db_path: the database to replace (need not exist).
-        dry_run: only verify and check the lock, and return the plan; change nothing.
+        dry_run: only verify, check the lock and list the changes that would be carried over,
+            and return the plan; change nothing.
+        field_map: the mapping of the replayed leads' columns (``Settings.field_map``).
 
     Returns:
         The :class:`RestorePlan` carried out (or, for a dry run, that would be carried out).
@@ -227,7 +254,7 @@ def restore_backup(backup_path: Path, db_path: Path, *, dry_run: bool = False) -
     if db_path.exists() and db_path.samefile(backup_path):
         raise RestoreRefused(f"{backup_path} is the database itself")
 
-    def plan(keep_as: Path | None, sides: list[Path], dry: bool) -> RestorePlan:
+    def plan(keep_as: Path | None, sides: list[Path], carried: CarryOver, dry: bool) -> RestorePlan:
         return RestorePlan(
             backup=backup_path,
             target=db_path,
@@ -235,46 +262,64 @@ def restore_backup(backup_path: Path, db_path: Path, *, dry_run: bool = False) -
             keep_as=keep_as,
             sidecars=tuple(sides),
             dry_run=dry,
-            steps=_steps(backup_path, db_path, report, keep_as, sides, dry_run=dry),
+            carried=carried,
+            steps=_steps(
+                backup_path, db_path, report, keep_as, sides, carried=carried, dry_run=dry
+            ),
         )
 
     if dry_run:
         _check_not_in_use(db_path)
         would_keep = _free_keep_name(db_path) if db_path.exists() else None
         present = [_sidecar(db_path, s) for s in _SIDECARS if _sidecar(db_path, s).exists()]
-        return plan(would_keep, present, True)
+        carried = carry_over(db_path, backup_path) if db_path.exists() else CarryOver()
+        return plan(would_keep, present, carried, True)
 
     db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     lock = inuse.try_exclusive(db_path)
     if lock is None:
         raise _in_use(db_path)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{db_path.name}.restore-", dir=db_path.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            try:
-                _copy_in(backup_path, tmp)
-            except sqlite3.Error as exc:
-                raise BackupError(f"copying {backup_path} failed: {exc}") from exc
-            fsync_file(tmp)
-            os.chmod(tmp, FILE_MODE)
-            keep_as: Path | None = None
-            sides = [_sidecar(db_path, s) for s in _SIDECARS if _sidecar(db_path, s).exists()]
-            if db_path.exists():
-                keep_as = _free_keep_name(db_path)
-                sides = _retire_current(db_path, keep_as)
-            else:
-                # Sidecars without their database belong to nothing; they must not meet the
-                # new file.
-                for side in sides:
-                    side.unlink()
-            os.replace(tmp, db_path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            raise
-        fsync_dir(db_path.parent)
+        keep_as, sides, carried = _swap_in(backup_path, db_path, field_map)
     finally:
         lock.release()
-    return plan(keep_as, sides, False)
+    return plan(keep_as, sides, carried, False)
+
+
+def _swap_in(
+    backup_path: Path, db_path: Path, field_map: FieldMap | None
+) -> tuple[Path | None, list[Path], CarryOver]:
+    """The restore itself, under the exclusive lock: copy, keep the old file, carry its
+    queued changes over, rename into place."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{db_path.name}.restore-", dir=db_path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    carried = CarryOver()
+    try:
+        try:
+            _copy_in(backup_path, tmp)
+        except sqlite3.Error as exc:
+            raise BackupError(f"copying {backup_path} failed: {exc}") from exc
+        keep_as: Path | None = None
+        sides = [_sidecar(db_path, s) for s in _SIDECARS if _sidecar(db_path, s).exists()]
+        if db_path.exists():
+            keep_as = _free_keep_name(db_path)
+            sides = _retire_current(db_path, keep_as)
+            # The kept file now holds every committed page (or, damaged, its -wal beside it).
+            carried = carry_over(keep_as, backup_path, tmp, field_map=field_map)
+        else:
+            # Sidecars without their database belong to nothing; they must not meet the
+            # new file.
+            for side in sides:
+                side.unlink()
+        fsync_file(tmp)
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, db_path)
+    except BaseException:
+        for leftover in (tmp, _sidecar(tmp, "-wal"), _sidecar(tmp, "-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+        raise
+    clear_corrupt(db_path)
+    fsync_dir(db_path.parent)
+    return keep_as, sides, carried

@@ -1,4 +1,4 @@
-"""Checking a backup file without changing it: integrity, full-text indexes, leadcache tables.
+"""Checking a backup file without changing it: integrity, full-text indexes, the exact schema.
 
 The file is opened read-only as immutable (see :func:`._files.connect_snapshot`). The FTS5
 ``integrity-check`` command is an ``INSERT`` and SQLite refuses it on a read-only connection, so
@@ -15,6 +15,7 @@ from typing import Final
 
 from ..errors import BackupError
 from ..settings import Secret
+from ..store.schema_check import schema_differences
 from ._files import connect_snapshot
 
 __all__ = ["REQUIRED_TABLES", "VerifyReport", "assert_no_secret", "verify_backup"]
@@ -36,6 +37,8 @@ class VerifyReport:
             the file could not be read as SQLite at all.
         fts: FTS5 table name -> ``"ok"`` or the error of its ``integrity-check``.
         missing_tables: leadcache tables the file lacks.
+        schema: how the schema differs from exactly what leadcache's migrations make (extra,
+            missing or altered tables, indexes, triggers, views); empty when it is exact.
         leads: leads not deleted, counted as ``leadcache status`` counts them (None if they
             could not be counted).
         deleted_leads: leads kept as deleted (soft-deleted rows).
@@ -48,6 +51,7 @@ class VerifyReport:
     integrity: tuple[str, ...] = ()
     fts: dict[str, str] = field(default_factory=dict)
     missing_tables: tuple[str, ...] = ()
+    schema: tuple[str, ...] = ()
     leads: int | None = None
     deleted_leads: int | None = None
     pending_unsynced: int | None = None
@@ -97,7 +101,11 @@ def _check_fts(con: sqlite3.Connection, tables: list[str]) -> dict[str, str]:
 
 
 def verify_backup(path: Path) -> VerifyReport:
-    """Check a backup: integrity, every FTS5 index, the leadcache tables; count what it holds.
+    """Check a backup: integrity, FTS5 indexes, the exact schema; count what it holds.
+
+    The schema must be exactly what leadcache's migrations make, up to the version the file
+    records: a foreign trigger, index, view or table (e.g. a trigger that deletes
+    ``pending_sync`` rows) fails the check.
 
     A bad backup is reported, not raised: look at ``report.ok`` and ``report.problems``.
 
@@ -144,8 +152,11 @@ def verify_backup(path: Path) -> VerifyReport:
             problems.append(f"cannot read the schema: {exc}")
             return VerifyReport(path=path, integrity=integrity, problems=tuple(problems))
         missing = tuple(t for t in REQUIRED_TABLES if t not in names)
+        schema: tuple[str, ...] = ()
         if missing:
             problems.append(f"not a leadcache database: missing tables {', '.join(missing)}")
+        else:
+            schema = _schema(con, problems)
         # Live and deleted apart, as `status` and `doctor` count them (one number everywhere).
         soft = "leads" in names and _has_column(con, "leads", "deleted_at")
         live = "WHERE deleted_at IS NULL" if soft else ""
@@ -174,6 +185,7 @@ def verify_backup(path: Path) -> VerifyReport:
         integrity=integrity,
         fts=fts,
         missing_tables=missing,
+        schema=schema,
         leads=leads,
         deleted_leads=deleted,
         pending_unsynced=pending,
@@ -186,6 +198,19 @@ def _has_column(con: sqlite3.Connection, table: str, column: str) -> bool:
         return any(row[1] == column for row in con.execute(f"PRAGMA table_info({table})"))
     except sqlite3.DatabaseError:
         return False
+
+
+def _schema(con: sqlite3.Connection, problems: list[str]) -> tuple[str, ...]:
+    try:
+        found = tuple(schema_differences(con))
+    except sqlite3.DatabaseError as exc:
+        problems.append(f"cannot compare the schema: {exc}")
+        return ()
+    if found:
+        shown = "; ".join(found[:_SHOWN_PROBLEMS])
+        more = f" (and {len(found) - _SHOWN_PROBLEMS} more)" if len(found) > _SHOWN_PROBLEMS else ""
+        problems.append(f"the schema is not exactly leadcache's: {shown}{more}")
+    return found
 
 
 def _count(con: sqlite3.Connection, sql: str, present: bool, problems: list[str]) -> int | None:

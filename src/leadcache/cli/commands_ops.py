@@ -10,10 +10,11 @@ from typing import Any
 
 import click
 
-from ..backup import RestorePlan, list_backups, restore_backup, verify_backup
+from ..backup import RestorePlan, latest_backup, list_backups, restore_backup, verify_backup
 from ..backup.pg import PgRestorePlan, backup_configured, restore_pg_backup
 from ..cache import LeadCache
 from ..clock import format_ts
+from ..fields import FieldMap
 from ..logs import configure_logging
 from ..service.doctor import run_doctor
 from .context import Env, common_options, pass_env
@@ -26,14 +27,14 @@ def _pick_backup(env: Env, which: str | None) -> Path:
     """A backup path from an argument: a file, a name in the backup dir, or ``latest``."""
     backup_dir = env.settings().resolved_backup_dir
     if which is None or which == "latest":
-        backups = list_backups(backup_dir)
-        if not backups:
+        newest = latest_backup(backup_dir)
+        if newest is None:
             raise env.error(
                 ExitCode.BAD_INPUT,
                 f"no backups in {backup_dir}",
                 hint="take one with `leadcache backup`",
             )
-        return backups[-1].path
+        return newest.path
     path = Path(which)
     if not path.exists() and (backup_dir / which).exists():
         path = backup_dir / which
@@ -47,7 +48,9 @@ def _pick_backup(env: Env, which: str | None) -> Path:
 
 
 @click.command("backup")
-@click.option("--list", "list_only", is_flag=True, help="List existing backups; take none.")
+@click.option(
+    "--list", "list_only", is_flag=True, help="List existing backups, newest first; take none."
+)
 @common_options
 @pass_env
 def backup_cmd(env: Env, list_only: bool) -> None:
@@ -97,7 +100,9 @@ def restore_cmd(env: Env, backup: str | None, dry_run: bool, yes: bool) -> None:
     The backup is verified first. On a terminal, the plan is shown and you are asked to
     confirm; off a terminal (scripts, agents) --yes is required (exit 2 without it).
     Refused (exit 6) while any process has the database open: stop `leadcache serve` and
-    the agents first. The replaced database is kept as <db>.pre-restore-<timestamp>.
+    the agents first. The replaced database is kept as <db>.pre-restore-<timestamp>; the
+    queued changes still readable in it that the backup lacks are replayed (listed in the
+    output; parked ones are listed, not replayed).
 
     \b
     Example:
@@ -107,11 +112,12 @@ def restore_cmd(env: Env, backup: str | None, dry_run: bool, yes: bool) -> None:
     settings = env.settings()
     env.configure_logging()
     path = _pick_backup(env, backup)
+    field_map = FieldMap(settings.field_map)
 
     def restore(dry: bool) -> RestorePlan | PgRestorePlan:
         if settings.database_url is not None:
             return restore_pg_backup(path, settings, dry_run=dry)
-        return restore_backup(path, settings.db_path, dry_run=dry)
+        return restore_backup(path, settings.db_path, dry_run=dry, field_map=field_map)
 
     if not dry_run and not yes:
         _confirm_restore(env, restore(True).describe())
@@ -123,6 +129,8 @@ def restore_cmd(env: Env, backup: str | None, dry_run: bool, yes: bool) -> None:
         "kept_as": str(plan.keep_as) if plan.keep_as else None,
         "leads": plan.report.leads,
         "pending_unsynced": plan.report.pending_unsynced,
+        "carried_over": len(plan.carried.replayed),
+        "not_carried_over": list(plan.carried.skipped),
         "steps": plan.describe(),
     }
 

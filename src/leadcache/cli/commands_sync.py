@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
+from ..errors import LeadCacheError
 from ..service.status import status_snapshot
+from ..store.sqlite_files import discard_if_empty
 from ..sync.report import RunReport
 from .context import Env, common_options, pass_env, wait_option
 from .output import ExitCode, echo, emit, format_status, progress, render_table
@@ -82,17 +84,25 @@ def pull_cmd(env: Env, full: bool, wait: float | None) -> None:
     Example:
       leadcache pull --full
     """
-    with env.open_cache(create=True) as cache:
-        total = cache.store.count_leads() or None
-        never = cache.last_pull_time() is None
-        with progress("pulling", total, enabled=(full or never) and env.interactive) as bar:
-            if full or never:
-                report = env.wait_for_lease(
-                    wait, lambda: cache.sync.pull_from_airtable(progress=bar)
-                )
-            else:
-                report = env.wait_for_lease(wait, cache.sync.refresh)
-        conflicts = len(cache.store.list_conflicts())
+    settings = env.settings()
+    settings.require_airtable()  # before any file exists: a failed first pull leaves nothing
+    created = not settings.db_path.exists()
+    try:
+        with env.open_cache(create=True) as cache:
+            total = cache.store.count_leads() or None
+            never = cache.last_pull_time() is None
+            with progress("pulling", total, enabled=(full or never) and env.interactive) as bar:
+                if full or never:
+                    report = env.wait_for_lease(
+                        wait, lambda: cache.sync.pull_from_airtable(progress=bar)
+                    )
+                else:
+                    report = env.wait_for_lease(wait, cache.sync.refresh)
+            conflicts = len(cache.store.list_conflicts())
+    except LeadCacheError:
+        if created:
+            discard_if_empty(settings.db_path)
+        raise
     _finish(env, report, conflicts)
 
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .cellformat import string_format
+from .comments import CommentHandlers
 from .errors import ApiError, invalid_request
 from .listing import parse_body_query, parse_bool, parse_url_query
 from .model import Record, Table
@@ -74,6 +76,8 @@ def route(state: State, req: ApiRequest) -> Route:
         return _meta_route(state, req)
     if n >= 3 and seg[0] == "bases" and seg[2] == "webhooks":
         return _webhook_route(state, req)
+    if n in (4, 5) and seg[0] and seg[3] == "comments":
+        return _comment_route(state, req)
     if n in (2, 3) and seg[0]:
         base_id, table_key = seg[0], seg[1]
         records = RecordHandlers(state, req, base_id, table_key)
@@ -142,7 +146,8 @@ class RecordHandlers:
             raise self.state.not_found("record", record_id)
         query = parse_url_query(self.req.query)
         if query.cell_format == "string":
-            return 200, encode(table.render(record, by_id=query.by_id, as_string=True))
+            fmt = string_format(query.time_zone, query.user_locale, table.primary_text)
+            return 200, encode(table.render(record, by_id=query.by_id, as_string=fmt))
         return 200, table.record_json(record, query.by_id).encode()
 
     def create(self) -> tuple[int, bytes]:
@@ -244,6 +249,34 @@ class RecordHandlers:
         return 200, encode({"records": [{"deleted": True, "id": rid} for rid in ids]})
 
 
+def _comment_route(state: State, req: ApiRequest) -> Route:
+    seg, method = req.segments, req.method
+    base_id, table_key, record_id = seg[0], seg[1], seg[2]
+    comment_id = seg[4] if len(seg) == 5 else None
+
+    def handlers() -> CommentHandlers:
+        record = state.table(base_id, table_key).records.get(record_id)
+        if record is None:
+            raise state.not_found("record", record_id)
+        return CommentHandlers(state, record)
+
+    if comment_id is None and method == "GET":
+        return Route("comments.list", base_id, lambda: (200, encode(handlers().list())))
+    if comment_id is None and method == "POST":
+        return Route("comments.create", base_id,
+                     lambda: (200, encode(handlers().create(_body(req)))), True)  # fmt: skip
+    if comment_id is not None and method == "PATCH":
+
+        def update() -> tuple[int, bytes]:
+            return 200, encode(handlers().update(comment_id, _body(req)))
+
+        return Route("comments.update", base_id, update, True)
+    if comment_id is not None and method == "DELETE":
+        return Route("comments.delete", base_id,
+                     lambda: (200, encode(handlers().delete(comment_id))), True)  # fmt: skip
+    return Route("unknown", None, _not_found_route)
+
+
 # ---------------------------------------------------------------------- Meta API
 
 
@@ -260,14 +293,58 @@ def _meta_route(state: State, req: ApiRequest) -> Route:
         if method == "POST":
             return Route("meta.create_table", base_id, lambda: _create_table(state, req, base_id),
                          True)  # fmt: skip
-    if len(seg) == 6 and seg[1] == "bases" and seg[3] == "tables" and seg[5] == "fields":
+    if len(seg) == 5 and seg[1] == "bases" and seg[3] == "tables" and method == "PATCH":
         base_id, table_key = seg[2], seg[4]
-        if method == "POST":
+        return Route("meta.update_table", base_id,
+                     lambda: _update_table(state, req, base_id, table_key), True)  # fmt: skip
+    if len(seg) == 5 and seg[1] == "bases" and seg[3] == "views" and method == "DELETE":
+        base_id, view_id = seg[2], seg[4]
+        return Route("meta.delete_view", base_id,
+                     lambda: _delete_view(state, base_id, view_id), True)  # fmt: skip
+    if len(seg) in (6, 7) and seg[1] == "bases" and seg[3] == "tables" and seg[5] == "fields":
+        base_id, table_key = seg[2], seg[4]
+        if method == "POST" and len(seg) == 6:
             return Route(
                 "meta.create_field", base_id,
                 lambda: _create_field(state, req, base_id, table_key), True,
             )  # fmt: skip
+        if method == "PATCH" and len(seg) == 7:
+            field_key = seg[6]
+            return Route(
+                "meta.update_field", base_id,
+                lambda: _update_field(state, req, base_id, table_key, field_key), True,
+            )  # fmt: skip
     return Route("unknown", None, _not_found_route)
+
+
+def _update_table(state: State, req: ApiRequest, base_id: str, table_key: str) -> tuple[int, bytes]:
+    table = state.table(base_id, table_key)
+    body = _body(req)
+    changes: dict[str, Any] = {k: body[k] for k in ("name", "description") if k in body}
+    state.update_table(table, changes)
+    return 200, encode(table.schema(True))
+
+
+def _update_field(
+    state: State, req: ApiRequest, base_id: str, table_key: str, field_key: str
+) -> tuple[int, bytes]:
+    table = state.table(base_id, table_key)
+    body = _body(req)
+    unknown = set(body) - {"name", "description"}
+    if unknown:
+        # Airtable's update-field endpoint changes only the name and description.
+        raise invalid_request(f"Only name and description can be updated, not {sorted(unknown)}")
+    if table.find_field(field_key) is None:
+        raise state.not_found("field", field_key)
+    return 200, encode(state.update_field(table, field_key, body).schema())
+
+
+def _delete_view(state: State, base_id: str, view_id: str) -> tuple[int, bytes]:
+    for table in state.base(base_id).tables:
+        if table.find_view(view_id) is not None:
+            state.delete_view(table, view_id)
+            return 200, encode({"deleted": True, "id": view_id})
+    raise state.not_found("view", view_id)
 
 
 def _whoami(state: State) -> dict[str, Any]:

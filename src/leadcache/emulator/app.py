@@ -84,6 +84,10 @@ class App:
         if "v0" in raw_segments:
             # Accept an endpoint_url with a path prefix: pyairtable builds {endpoint}/v0/….
             raw_segments = raw_segments[raw_segments.index("v0") + 1 :]
+        if len(raw_segments) > 1 and raw_segments[-1] == "":
+            # A trailing slash, as airtable.js sends on creates and batched updates; Airtable
+            # answers those with 200 [airtable-api.md §19].
+            raw_segments = raw_segments[:-1]
         segments = [unquote(s) for s in raw_segments]
         parsed_body = None
         body_error: ApiError | None = None

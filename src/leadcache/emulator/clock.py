@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 __all__ = ["Clock", "format_date", "format_datetime", "parse_datetime"]
 
@@ -101,16 +101,3 @@ def parse_datetime(text: str) -> datetime | None:
 def truncate_seconds(value: datetime) -> datetime:
     """Drop sub-second precision: Airtable stores modification times in whole seconds."""
     return value.replace(microsecond=0)
-
-
-def add_months(value: datetime, months: int) -> datetime:
-    """Add calendar months, clamping the day like Airtable's DATEADD."""
-    month_index = value.month - 1 + months
-    year = value.year + month_index // 12
-    month = month_index % 12 + 1
-    for day in (value.day, 30, 29, 28):
-        try:
-            return value.replace(year=year, month=month, day=day)
-        except ValueError:
-            continue
-    return value + timedelta(days=30 * months)

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 
 from .clock import format_datetime, parse_datetime
 from .errors import ApiError
+from .setup import view_from_json
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -42,6 +43,9 @@ CONTROL_ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", "human/create", "{fields, table?}"),
     ("POST", "human/update", "{id, fields, table?}"),
     ("POST", "human/delete", "{id, table?}"),
+    ("POST", "setup", "{base_name?, tables?, fields?, views?} (see emulator/setup.py)"),
+    ("POST", "views", "{name, table?, formula?, sort?: ['-Field'], fields?}"),
+    ("POST", "base", "{name}: rename the base"),
 )
 
 
@@ -173,6 +177,17 @@ class Control:
 
     def _post_human_update(self, data: dict[str, Any], params: dict[str, str]) -> Any:
         return self.emu.human_update(data["id"], data["fields"], data.get("table"))
+
+    def _post_setup(self, data: dict[str, Any], params: dict[str, str]) -> Any:
+        return self.emu.setup(data)
+
+    def _post_views(self, data: dict[str, Any], params: dict[str, str]) -> Any:
+        with self.emu.state.lock:
+            return {"id": view_from_json(self.emu, data)}
+
+    def _post_base(self, data: dict[str, Any], params: dict[str, str]) -> Any:
+        self.emu.rename_base(data["name"])
+        return {"id": self.emu.base_id, "name": data["name"]}
 
     def _post_human_delete(self, data: dict[str, Any], params: dict[str, str]) -> Any:
         self.emu.human_delete(data["id"], data.get("table"))

@@ -24,12 +24,13 @@ from .app import App
 from .clock import Clock
 from .control import Control
 from .faults import Faults
-from .ids import IdFactory
+from .ids import IdFactory, looks_like_id
 from .model import Table
 from .persist import SqlitePersistence
 from .ratelimit import RateLimiter
 from .seed import LEAD_FIELDS, seed_records
 from .server import EmulatorHTTPServer
+from .setup import apply_setup
 from .state import FieldDef, State
 
 __all__ = ["Emulator", "running_emulator"]
@@ -45,11 +46,16 @@ class Emulator:
         table_name: name of the seeded table.
         rate_limit: requests per second per base; None disables the limiter.
         rate_limit_penalty: seconds of 429 after tripping the limiter (Airtable: 30).
+        max_body_bytes: request bodies larger than this get 413 (Airtable's limit is not
+            published; 5 MiB by default).
+        base_name: the base's name (``GET /meta/bases``).
         iterator_ttl: seconds of inactivity before a list offset expires.
         not_found_style: ``"404"`` (``MODEL_ID_NOT_FOUND``…) or ``"403"``
             (``INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND``).
         webhooks_allowed: False makes webhook creation answer 403 ``INVALID_PERMISSIONS``.
-        random_seed: seed of the id generator and the fake data.
+        random_seed: seed of the id generator, for repeatable ids; None (the default) makes
+            every id (base, table, record, webhook…) random per process, as Airtable's are
+            unique. The fake leads' data is the same either way.
         host: interface to listen on.
         port: port (0 picks a free one).
         db: SQLite file to persist to (loaded when it already holds data); None: in memory.
@@ -63,15 +69,19 @@ class Emulator:
         base_id: str | None = None,
         table_name: str = "Leads",
         rate_limit: int | None = None,
-        rate_limit_penalty: float = 0.5,
+        rate_limit_penalty: float = 30.0,
         iterator_ttl: float = 300.0,
         not_found_style: str = "404",
         webhooks_allowed: bool = True,
-        random_seed: int | None = 1,
+        random_seed: int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         db: str | Path | None = None,
+        max_body_bytes: int = 5 * 1024 * 1024,
+        base_name: str = "Leads (emulator)",
     ) -> None:
+        if base_id is not None and not looks_like_id(base_id, "app"):
+            raise ValueError(f"base_id must be 'app' and 14 letters or digits, not {base_id!r}")
         self.token = token
         self.clock = Clock()
         self.faults = Faults()
@@ -90,10 +100,11 @@ class Emulator:
             base = next(iter(self.state.bases.values()))
             table = base.find_table(table_name) or base.tables[0]
         else:
-            base = self.state.add_base(base_id or ids.new("app"), "Leads (emulator)")
+            base = self.state.add_base(base_id or ids.new("app"), base_name)
             table = self.state.add_table(base, table_name, LEAD_FIELDS)
             if seed:
-                seed_records(table, seed, random.Random(random_seed), self.clock.now(), ids.new)
+                data = random.Random(1 if random_seed is None else random_seed)
+                seed_records(table, seed, data, self.clock.now(), ids.new)
                 if seed >= 10_000:
                     # Move the seeded records out of the cyclic collector's generations;
                     # otherwise every later collection rescans them and a first listing
@@ -107,8 +118,12 @@ class Emulator:
         self.table_name = table.name
         self.table_id = table.id
         app = App(self.state, token, self.faults, self.limiter, self.accounting)
-        self._server = EmulatorHTTPServer((host, port), app, Control(self).handle)
+        self.max_body_bytes = max_body_bytes
+        self._server = EmulatorHTTPServer(
+            (host, port), app, Control(self).handle, max_body_bytes=max_body_bytes
+        )
         self._thread: threading.Thread | None = None
+        self._serving = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -130,6 +145,7 @@ class Emulator:
     def start(self) -> Emulator:
         """Serve in a background daemon thread; returns self."""
         if self._thread is None:
+            self._serving = True
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
                 args=(0.05,),  # a short poll interval makes stop() (and test teardown) quick
@@ -141,11 +157,14 @@ class Emulator:
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until :meth:`stop` (the CLI uses this)."""
+        self._serving = True
         self._server.serve_forever(poll_interval=0.1)
 
     def stop(self) -> None:
         """Stop serving and close the listening socket (and the database)."""
-        self._server.shutdown()
+        if self._serving:
+            self._server.shutdown()
+            self._serving = False
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -233,6 +252,11 @@ class Emulator:
         with self.state.lock:
             return self.state.add_field(self.table(table), name, field_type, options).schema()
 
+    def add_base(self, name: str, base_id: str | None = None) -> str:
+        """Add an empty base (Airtable lists it in ``GET /meta/bases``); returns its id."""
+        with self.state.lock:
+            return self.state.add_base(base_id or self.state.ids.new("app"), name).id
+
     def add_table(self, name: str, fields: list[FieldDef]) -> str:
         """Add a table to the base; returns its id."""
         with self.state.lock:
@@ -244,12 +268,32 @@ class Emulator:
         formula: str | None = None,
         sort: list[str] | None = None,
         table: str | None = None,
+        *,
+        visible_fields: list[str] | None = None,
     ) -> str:
-        """Add a view with an optional filter formula and sort (``["-Lead Score"]``)."""
+        """Add a view with an optional filter formula, sort (``["-Lead Score"]``) and visible
+        fields."""
         with self.state.lock:
-            return self.state.add_view(self.table(table), name, formula, sort).id
+            t = self.table(table)
+            return self.state.add_view(t, name, formula, sort, visible_fields).id
+
+    def rename_base(self, name: str) -> None:
+        """Name the base (``GET /meta/bases`` lists the name)."""
+        with self.state.lock:
+            self.state.rename_base(self.state.base(self.base_id), name)
+
+    def setup(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Apply a setup document (see :mod:`leadcache.emulator.setup`); returns created ids."""
+        with self.state.lock:
+            return apply_setup(self, spec)
 
     # ------------------------------------------------------------------ controls
+
+    def notifications(self, webhook_id: str) -> list[dict[str, Any]]:
+        """Results of the notification pings sent for a webhook (``success``, ``error``,
+        ``completionTimestamp``, ``durationMs``), oldest first."""
+        with self.state.lock:
+            return self.state.webhooks.deliveries(webhook_id)
 
     def expire_iterators(self) -> None:
         """Every open offset now answers 422 ``LIST_RECORDS_ITERATOR_NOT_AVAILABLE``."""

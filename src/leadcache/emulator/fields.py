@@ -31,7 +31,10 @@ TEXT_TYPES = frozenset(
 )
 NUMBER_TYPES = frozenset({"number", "percent", "currency", "rating", "duration"})
 DATE_TYPES = frozenset({"date", "dateTime", "createdTime", "lastModifiedTime"})
-COMPUTED_TYPES = frozenset({"createdTime", "lastModifiedTime", "autoNumber", "formula"})
+COMPUTED_TYPES = frozenset({
+    "createdTime", "lastModifiedTime", "autoNumber", "formula", "createdBy", "lastModifiedBy",
+    "multipleLookupValues", "rollup", "count", "button",
+})  # fmt: skip
 WRITABLE_TYPES = (
     TEXT_TYPES
     | NUMBER_TYPES
@@ -42,6 +45,9 @@ WRITABLE_TYPES = (
         "singleSelect",
         "multipleSelects",
         "multipleRecordLinks",
+        "singleCollaborator",
+        "multipleCollaborators",
+        "multipleAttachments",
     }
 )
 SUPPORTED_TYPES = WRITABLE_TYPES | COMPUTED_TYPES
@@ -94,6 +100,12 @@ def default_options(field_type: str, ids: IdFactory) -> dict[str, Any] | None:
         if field_type == "createdTime":
             return {"result": result}
         return {"isValid": True, "referencedFieldIds": [], "result": result}
+    if field_type == "multipleRecordLinks":
+        return {"linkedTableId": "", "isReversed": False, "prefersSingleRecordLink": False}
+    if field_type == "multipleAttachments":
+        return {"isReversed": False}
+    if field_type in ("count", "multipleLookupValues", "rollup"):
+        return {"isValid": True}
     if field_type == "autoNumber":
         return None
     if field_type == "formula":
@@ -243,6 +255,8 @@ def coerce_value(
     typecast: bool,
     ids: IdFactory,
     record_exists: Callable[[str, str], bool],
+    collaborators: list[dict[str, Any]] | None = None,
+    previous: Any = None,
 ) -> Any:
     """Validate (and with ``typecast`` convert) one written cell value.
 
@@ -292,6 +306,15 @@ def coerce_value(
         result = names
     elif kind == "multipleRecordLinks":
         result = _coerce_links(spec, value, typecast, record_exists)
+    elif kind == "singleCollaborator":
+        result = _collaborator(spec, value, collaborators)
+    elif kind == "multipleCollaborators":
+        if not isinstance(value, list):
+            raise _bad_value(spec, value)
+        result = list({c["id"]: c for c in (_collaborator(spec, v, collaborators) for v in value)}
+                      .values())  # fmt: skip
+    elif kind == "multipleAttachments":
+        result = _attachments(spec, value, ids, previous)
     else:
         raise _bad_value(spec, value)
     return None if is_empty(result) else result
@@ -313,6 +336,39 @@ def _coerce_links(
                 f'Record ID "{record_id}" does not exist in the linked table of "{spec.name}"',
             )
     return list(dict.fromkeys(value))
+
+
+def _collaborator(spec: FieldSpec, value: Any, known: list[dict[str, Any]] | None) -> Any:
+    """``{"id"}`` or ``{"email"}`` of a base collaborator becomes ``{"id","email","name"}``."""
+    if isinstance(value, dict):
+        for person in known or []:
+            if value.get("id") == person["id"] or value.get("email") == person["email"]:
+                return dict(person)
+    raise _bad_value(spec, value)
+
+
+_MIME = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
+         "pdf": "application/pdf", "csv": "text/csv", "txt": "text/plain"}  # fmt: skip
+
+
+def _attachments(spec: FieldSpec, value: Any, ids: IdFactory, previous: Any) -> Any:
+    """Attachments by ``url`` (metadata only; nothing is downloaded) or by existing ``id``."""
+    if not isinstance(value, list):
+        raise _bad_value(spec, value)
+    kept = {a["id"]: a for a in previous or [] if isinstance(a, dict)}
+    out: list[dict[str, Any]] = []
+    for item in value:
+        if isinstance(item, dict) and item.get("id") in kept:
+            out.append(kept[item["id"]])
+        elif isinstance(item, dict) and isinstance(item.get("url"), str) and item["url"]:
+            url = item["url"]
+            filename = str(item.get("filename") or url.rstrip("/").rsplit("/", 1)[-1] or "file")
+            extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+            out.append({"id": ids.new("att"), "url": url, "filename": filename,
+                        "type": _MIME.get(extension, "application/octet-stream")})  # fmt: skip
+        else:
+            raise _bad_value(spec, item)
+    return out
 
 
 def string_cell(value: Any) -> str:

@@ -13,7 +13,7 @@ _ID_RE = re.compile(r"^[a-z]{3}[A-Za-z0-9]{14}$")
 
 
 class IdFactory:
-    """Deterministic id generator (seeded), so seeded tables are reproducible.
+    """Id generator: random per process, or repeatable when given a seed.
 
     Example:
         >>> IdFactory(1).new("rec")[:3]

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cellformat import string_format
 from .clock import Clock
 from .errors import ApiError, invalid_request
 from .formula import compile_formula
@@ -85,10 +86,19 @@ def _finish(query: ListQuery) -> ListQuery:
     return query
 
 
+_PARAMETER_VALIDATION = "Invalid request: parameter validation failed. Check your request data."
+
+
 def parse_url_query(pairs: Iterable[tuple[str, str]]) -> ListQuery:
     """Parse a GET query string (already form-decoded into pairs)."""
     query = ListQuery()
     sorts: dict[int, dict[str, str]] = {}
+    pairs = list(pairs)
+    if [k for k, _ in pairs].count("fields") == 1:
+        # "%5B%5D may be omitted when specifying multiple fields, but must always be included
+        # when specifying only a single field" [D:list-records]; Airtable's answer is the
+        # generic parameter-validation error (fuxingloh/airtable#7, pcorpet/airtable.py#47).
+        raise invalid_request(_PARAMETER_VALIDATION)
     for key, value in pairs:
         if key == "pageSize":
             query.page_size = _int(value, key)
@@ -213,6 +223,11 @@ class Listings:
         """Serve one page as encoded JSON ``{"records": [...], "offset"?: "itr…/rec…"}``."""
         now = self.clock.timestamp()
         only = None if query.fields is None else [table.field(k).id for k in query.fields]
+        as_string = (
+            string_format(query.time_zone, query.user_locale, table.primary_text)
+            if query.cell_format == "string"
+            else None
+        )
         if query.offset is not None:
             match = _OFFSET_RE.match(query.offset)
             if match is None:
@@ -254,7 +269,7 @@ class Listings:
                     record,
                     by_id=query.by_id,
                     only=only,
-                    as_string=query.cell_format == "string",
+                    as_string=as_string,
                     comment_count=query.comment_count,
                 )
                 parts.append(_ENCODE(rendered))

@@ -8,15 +8,19 @@ string join.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..formula import RecordCells
 from .clock import format_datetime
 from .errors import ApiError, unknown_field
-from .fields import FieldSpec, is_empty, string_cell
+from .fields import FieldSpec, is_empty
 from .formula import CompiledFormula, compile_formula, to_text
+
+if TYPE_CHECKING:
+    from .cellformat import StringFormat
 
 __all__ = ["Record", "Table", "View"]
 
@@ -42,6 +46,7 @@ class Record:
     field_modified: dict[str, datetime] | None = None
     created_text: str = ""
     json_cache: list[str | None] = field(default_factory=lambda: [None, None])
+    comments: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.created_text:
@@ -83,6 +88,10 @@ class View:
         return out
 
 
+def _rollup_resolver(name: str) -> tuple[str, str] | None:
+    return ("__values__", "multipleLookupValues") if name == "values" else None
+
+
 def _sort_key(value: Any) -> tuple[Any, ...]:
     # Airtable sorts empty cells first in ascending order; text sorts case-insensitively.
     if value is None:
@@ -111,6 +120,11 @@ class Table:
         self.records: dict[str, Record] = {}
         self.next_auto_number = 1
         self.computed: list[FieldSpec] = []
+        #: Set by the state once the table is in a base: reads a lookup/rollup/count's
+        #: linked values, and the user credited for createdBy/lastModifiedBy.
+        self.linked: Callable[[FieldSpec, dict[str, Any]], Any] | None = None
+        self.user: dict[str, Any] | None = None
+        self.primary_text: Callable[[str, str], str] = lambda table_id, record_id: record_id
 
     # ------------------------------------------------------------------ fields
 
@@ -131,6 +145,11 @@ class Table:
             spec.compiled = compile_formula(text, self.resolve_for_formula) if text else None
             if spec.options is not None and spec.compiled is not None:
                 spec.options["referencedFieldIds"] = list(spec.compiled.field_ids)
+        elif spec.type == "rollup":
+            # Airtable's schema does not expose the rollup function; the emulator takes it as
+            # options.formula over `values` (default SUM(values)).
+            text = str((spec.options or {}).get("formula") or "SUM(values)")
+            spec.compiled = compile_formula(text, _rollup_resolver)
         for record in self.records.values():
             record.invalidate()
         return spec
@@ -202,13 +221,8 @@ class Table:
                     when = max(per_field.get(fid, record.created) for fid in refs)
                 same = when == record.created
                 values[spec.id] = record.created_text if same else format_datetime(when)
-            elif kind == "formula":
-                value = None
-                if spec.compiled is not None:
-                    try:
-                        value = spec.compiled.evaluate(record, now)
-                    except Exception:
-                        value = {"error": "#ERROR!"}
+            else:
+                value = self._computed_value(spec, record, now)
                 if isinstance(value, datetime):
                     value = format_datetime(value)
                 if is_empty(value):
@@ -217,13 +231,37 @@ class Table:
                     values[spec.id] = value
         record.invalidate()
 
+    def _computed_value(self, spec: FieldSpec, record: Record, now: datetime) -> Any:
+        kind = spec.type
+        if kind == "createdBy" and spec.id in record.values:
+            return record.values[spec.id]  # set once, at creation
+        if kind in ("createdBy", "lastModifiedBy"):
+            return self.user
+        if kind == "button":
+            options = spec.options or {}
+            label = {"label": str(options.get("label") or spec.name)}
+            return {**label, "url": options["url"]} if options.get("url") else label
+        if kind == "autoNumber":
+            return record.values.get(spec.id)
+        try:
+            if kind == "formula":
+                return None if spec.compiled is None else spec.compiled.evaluate(record, now)
+            linked = None if self.linked is None else self.linked(spec, record.values)
+            if kind == "rollup":
+                cells = RecordCells(record.id, record.created, record.modified,
+                                    {"__values__": linked or []})  # fmt: skip
+                return spec.compiled.evaluate(cells, now)
+            return linked
+        except Exception:
+            return {"error": "#ERROR!"}
+
     def render(
         self,
         record: Record,
         *,
         by_id: bool = False,
         only: Iterable[str] | None = None,
-        as_string: bool = False,
+        as_string: StringFormat | None = None,
         comment_count: bool = False,
     ) -> dict[str, Any]:
         """The record as Airtable JSON: always ``id``, ``createdTime`` and ``fields``."""
@@ -233,10 +271,10 @@ class Table:
         cells: dict[str, Any] = {}
         for fid, value in selected:
             key = fid if by_id else by_id_map[fid].name
-            cells[key] = string_cell(value) if as_string else value
+            cells[key] = as_string.cell(by_id_map[fid], value) if as_string else value
         out: dict[str, Any] = {"id": record.id, "createdTime": record.created_text, "fields": cells}
         if comment_count:
-            out["commentCount"] = 0
+            out["commentCount"] = len(record.comments)
         return out
 
     def record_json(self, record: Record, by_id: bool) -> str:

@@ -182,6 +182,7 @@ class SqlitePersistence:
                                 vdoc.get("visible"),
                             )
                         )
+                    state.attach(base, table)
                     base.tables.append(table)
                     rows = self._db.execute(
                         "SELECT id, created, modified, vals, field_modified FROM records "

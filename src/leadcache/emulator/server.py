@@ -25,6 +25,23 @@ CONTROL_PREFIX = "/__emulator__/"
 ControlHandler = Callable[[str, str, str, bytes], tuple[int, bytes]]
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 
+#: Airtable refuses URLs longer than 16,000 characters [support.airtable.com "URL length
+#: limitations for web API requests"]; airtable.js issue #392 shows the status, 414.
+MAX_URL_LENGTH = 16_000
+#: The CORS headers recorded on api.airtable.com responses [airtable-api.md §0, GR].
+CORS_HEADERS = (
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "DELETE,GET,OPTIONS,PATCH,POST,PUT"),
+    (
+        "Access-Control-Allow-Headers",
+        "authorization,content-length,content-type,user-agent,x-airtable-application-id,"
+        "x-airtable-user-agent,x-api-version,x-requested-with",
+    ),
+)
+#: 413's error type is UNVERIFIED (Airtable's docs list the status only); airtable.js names it
+#: REQUEST_TOO_LARGE whatever the body says.
+_TOO_LARGE = b'{"error":{"type":"REQUEST_TOO_LARGE","message":"The request body is too large"}}'
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -35,9 +52,53 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request log line (cheap serving matters more)."""
 
-    def _serve(self) -> None:
+    def _read_body(self) -> bytes | None:
+        """The request body, plain or chunked; None when it is over the limit (it is read
+        and discarded, so the client sees the 413 instead of a reset connection)."""
+        limit = self.server.max_body_bytes
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            parts: list[bytes] = []
+            total = 0
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(parts) if total <= limit else None
+                total += size
+                chunk = self.rfile.read(size)
+                if total <= limit:
+                    parts.append(chunk)
+                self.rfile.readline()  # CRLF after each chunk
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        if length > limit:
+            while length > 0:
+                length -= len(self.rfile.read(min(length, 1 << 16)) or b"x" * length)
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _refuse(self, status: int, body: bytes) -> None:
+        """Answer without reading the request, then close the connection."""
+        self.close_connection = True
+        self._send(Outcome(status, body))
+
+    def _serve(self) -> None:
+        host = self.headers.get("Host") or "127.0.0.1"
+        if len(f"http://{host}{self.path}") > MAX_URL_LENGTH:
+            self._refuse(414, b"")  # no Airtable error body (airtable.js: UNEXPECTED_ERROR)
+            return
+        if self.command == "OPTIONS":
+            # CORS preflight: answered without a token, never counted.
+            self._send(Outcome(200, b""))
+            return
+        try:
+            body = self._read_body()
+        except ValueError:  # a malformed chunk size
+            self._refuse(400, b'{"error":{"type":"INVALID_REQUEST_BODY"}}')
+            return
+        if body is None:
+            self._send(Outcome(413, _TOO_LARGE))
+            return
         path, _, query = self.path.partition("?")
         if path.startswith(CONTROL_PREFIX):
             status, payload = self.server.control(
@@ -60,18 +121,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def _send(self, outcome: Outcome) -> None:
-        head = (
-            f"HTTP/1.1 {outcome.status} {_REASONS.get(outcome.status, 'Unknown')}\r\n"
-            "Content-Type: application/json; charset=utf-8\r\n"
-            f"Content-Length: {len(outcome.body)}\r\n"
-        )
-        for name, value in outcome.headers:
+        head = f"HTTP/1.1 {outcome.status} {_REASONS.get(outcome.status, 'Unknown')}\r\n"
+        if outcome.body:
+            head += "Content-Type: application/json; charset=utf-8\r\n"
+        head += f"Content-Length: {len(outcome.body)}\r\n"
+        for name, value in (*CORS_HEADERS, *outcome.headers):
             head += f"{name}: {value}\r\n"
         if self.close_connection:
             head += "Connection: close\r\n"
         self.wfile.write(head.encode("latin-1") + b"\r\n" + outcome.body)
 
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_OPTIONS = _serve
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -81,13 +141,21 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         address: ``(host, port)``; port 0 picks a free port.
         app: the API pipeline.
         control: handler for ``/__emulator__/…`` requests.
+        max_body_bytes: larger request bodies get 413.
     """
 
     daemon_threads = True
     request_queue_size = 128
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], app: App, control: ControlHandler) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: App,
+        control: ControlHandler,
+        max_body_bytes: int = 5 * 1024 * 1024,
+    ) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
         self.control = control
         super().__init__(address, _Handler)

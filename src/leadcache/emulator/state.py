@@ -13,16 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import Clock
-from .errors import ApiError
-from .fields import SUPPORTED_TYPES, FieldSpec, default_options
+from .errors import ApiError, invalid_request
+from .fields import SUPPORTED_TYPES, FieldSpec, default_options, string_cell
 from .formula import compile_formula
 from .ids import IdFactory
+from .links import THROUGH_LINK_TYPES, add_inverse, check_link_options, linked_values, propagate
 from .listing import Listings
 from .model import Table, View
 from .webhooks import WebhookRegistry
 from .writes import Transaction, Writer
 
-__all__ = ["NOT_FOUND_STYLES", "Base", "FieldDef", "State"]
+__all__ = ["NOT_FOUND_STYLES", "Base", "FieldDef", "SchemaChange", "State"]
 
 #: ``"404"``: Airtable's older answers (``MODEL_ID_NOT_FOUND``, ``TABLE_NOT_FOUND``);
 #: ``"403"``: the PAT-era ``INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND`` [airtable-api.md §18].
@@ -36,6 +37,25 @@ _FORBIDDEN_MESSAGE = (
     "and your token have the required permissions, and that the model names and/or ids are "
     "correct."
 )
+
+
+@dataclass(slots=True)
+class SchemaChange:
+    """One schema change, for ``tableFields``/``tableMetadata`` webhook payloads.
+
+    Attributes:
+        table: the table concerned.
+        kind: ``table_created``, ``metadata`` (name/description), ``field_created`` or
+            ``field_changed``.
+        field: the field, for field changes.
+        previous: the table's ``{"name","description"}`` or the field's ``{"name","type"}``
+            before the change.
+    """
+
+    table: Table
+    kind: str
+    field: FieldSpec | None = None
+    previous: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -83,7 +103,8 @@ class State:
         self.webhooks_allowed = True
         self.user = user
         self.bases: dict[str, Base] = {}
-        self.writer = Writer(ids, self._record_exists)
+        self.collaborator = {"id": user["id"], "email": user["email"], "name": "Emulator User"}
+        self.writer = Writer(ids, self._record_exists, [self.collaborator])
         self.listings = Listings(clock, ids, iterator_ttl)
         self.webhooks = WebhookRegistry(clock, ids, user)
         self.commit_hooks: list[Callable[[Base, Transaction], None]] = []
@@ -158,9 +179,25 @@ class State:
             options = definition[2] if len(definition) > 2 else None
             self.add_field(table, definition[0], definition[1], options)
         table.views.append(View(self.ids.new("viw"), "Grid view"))
+        self.attach(base, table)
         base.tables.append(table)
-        self._schema_changed(base)
+        self._schema_changed(base, SchemaChange(table, "table_created"))
         return table
+
+    def attach(self, base: Base, table: Table) -> None:
+        """Give a table of ``base`` what its computed fields read (linked tables, the user)."""
+        table.user = self.collaborator
+        table.linked = lambda spec, values: linked_values(base, table, spec, values)
+
+        def primary_text(table_id: str, record_id: str) -> str:
+            target = next((t for t in base.tables if t.id == table_id), None)
+            record = None if target is None else target.records.get(record_id)
+            if target is None or record is None:
+                return record_id
+            spec = target.fields[0]
+            return string_cell(record.values.get(spec.id, ""))
+
+        table.primary_text = primary_text
 
     def add_field(
         self,
@@ -182,6 +219,11 @@ class State:
         merged = default_options(field_type, self.ids)
         if options:
             merged = {**(merged or {}), **options}
+        base = next((b for b in self.bases.values() if table in b.tables), None)
+        if field_type in ("multipleRecordLinks", *THROUGH_LINK_TYPES):
+            if base is None:
+                raise invalid_request(f"A {field_type} field can only be added to a live table")
+            merged = check_link_options(base, table, field_type, merged or {})
         if merged and "choices" in merged:
             merged["choices"] = [
                 {"id": c.get("id") or self.ids.new("sel"), "name": c["name"],
@@ -194,9 +236,10 @@ class State:
             now = self.clock.now()
             for record in table.records.values():
                 table.recompute(record, now)
-        for base in self.bases.values():
-            if table in base.tables:
-                self._schema_changed(base)
+        if base is not None:
+            self._schema_changed(base, SchemaChange(table, "field_created", spec))
+            if field_type == "multipleRecordLinks":
+                add_inverse(self, base, table, spec)
         return spec
 
     def add_view(
@@ -216,7 +259,61 @@ class State:
         self._schema_changed(self.base_of(table))
         return view
 
-    def _schema_changed(self, base: Base) -> None:
+    def rename_base(self, base: Base, name: str) -> None:
+        """Name the base (what ``GET /meta/bases`` lists)."""
+        if not isinstance(name, str) or not name.strip():
+            raise ApiError(422, "INVALID_REQUEST_UNKNOWN", "A base needs a name")
+        base.name = name
+
+    def update_table(self, table: Table, changes: dict[str, Any]) -> Table:
+        """``PATCH /meta/bases/{base}/tables/{table}``: ``name`` and ``description``."""
+        base = self.base_of(table)
+        name = changes.get("name", table.name)
+        if not isinstance(name, str) or not name:
+            raise ApiError(422, "INVALID_REQUEST_UNKNOWN", "A table needs a name")
+        other = base.find_table(name)
+        if other is not None and other is not table:
+            raise ApiError(422, "DUPLICATE_TABLE_NAME", f'Table name "{name}" is not unique')
+        if "description" in changes and not isinstance(changes["description"], str | None):
+            raise ApiError(422, "INVALID_REQUEST_UNKNOWN", "description must be a string")
+        previous = {"name": table.name, "description": table.description}
+        table.name = name
+        table.description = changes.get("description", table.description)
+        self._schema_changed(base, SchemaChange(table, "metadata", previous=previous))
+        return table
+
+    def update_field(self, table: Table, key: str, changes: dict[str, Any]) -> FieldSpec:
+        """``PATCH …/fields/{field}``: ``name`` and ``description`` (Airtable allows no more)."""
+        spec = table.field(key)
+        name = changes.get("name", spec.name)
+        if not isinstance(name, str) or not name or (name != spec.name and name in table.by_name):
+            raise ApiError(
+                422, "DUPLICATE_OR_EMPTY_FIELD_NAME", f'Field name "{name}" is empty or taken'
+            )
+        previous = {"name": spec.name, "type": spec.type}
+        del table.by_name[spec.name]
+        spec.name = name
+        table.by_name[name] = spec
+        table.names[spec.id] = name
+        if "description" in changes:
+            spec.description = changes["description"] or None
+        for record in table.records.values():
+            record.invalidate()
+        change = SchemaChange(table, "field_changed", spec, previous)
+        self._schema_changed(self.base_of(table), change)
+        return spec
+
+    def delete_view(self, table: Table, view_id: str) -> None:
+        """``DELETE /meta/bases/{base}/views/{view}``."""
+        view = table.find_view(view_id)
+        if view is None:
+            raise self.not_found("view", view_id)
+        table.views.remove(view)
+        self._schema_changed(self.base_of(table))
+
+    def _schema_changed(self, base: Base, change: SchemaChange | None = None) -> None:
+        if change is not None:
+            self.webhooks.record_schema(base.id, change)
         for hook in self.schema_hooks:
             hook(base)
 
@@ -229,3 +326,8 @@ class State:
         self.webhooks.record(base.id, tx)
         for hook in self.commit_hooks:
             hook(base, tx)
+        # The other side of two-way links, deleted link targets, lookups/rollups/counts.
+        for inverse in propagate(self, base, tx, self.clock.now()):
+            self.webhooks.record(base.id, inverse)
+            for hook in self.commit_hooks:
+                hook(base, inverse)

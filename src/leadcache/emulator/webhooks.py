@@ -11,19 +11,25 @@ and a page answers ``cursor = first + len(payloads)``, which is the arithmetic
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import hmac
 import json
 import threading
+import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, format_datetime
 from .errors import ApiError, invalid_request
 from .ids import IdFactory
 from .writes import Transaction
+
+if TYPE_CHECKING:
+    from .state import SchemaChange
 
 __all__ = ["MAX_PAYLOADS_PER_PAGE", "WEBHOOK_LIFETIME", "WebhookRegistry"]
 
@@ -45,6 +51,7 @@ class _Hook:
     payloads: list[dict[str, Any]] = field(default_factory=list)
     last_result: dict[str, Any] | None = None
     last_success: str | None = None
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
 
     def listing(self) -> dict[str, Any]:
         return {
@@ -59,15 +66,18 @@ class _Hook:
             "lastNotificationResult": self.last_result,
         }
 
-    def wants(self, tx: Transaction) -> bool:
+    def wants(self, data_type: str, table_id: str, source: str) -> bool:
         filters = self.specification["options"]["filters"]
-        if "tableData" not in filters.get("dataTypes", []):
+        if data_type not in filters.get("dataTypes", []):
             return False
         scope = filters.get("recordChangeScope")
-        if scope and scope.startswith("tbl") and scope != tx.table.id:
+        if scope and scope.startswith("tbl") and scope != table_id:
             return False
         sources = filters.get("fromSources") or []
-        return not (sources and tx.source not in sources)
+        return not (sources and source not in sources)
+
+    def includes(self, key: str) -> Any:
+        return (self.specification["options"].get("includes") or {}).get(key)
 
 
 def _iso(timestamp: float) -> str:
@@ -146,6 +156,11 @@ class WebhookRegistry:
         """``POST …/{hook}/enableNotifications``."""
         self._get(base_id, hook_id).notifications_enabled = enable
 
+    def deliveries(self, hook_id: str) -> builtins.list[dict[str, Any]]:
+        """Every notification delivery result for a webhook, oldest first."""
+        hook = self._hooks.get(hook_id)
+        return [] if hook is None else list(hook.deliveries)
+
     def payloads(self, base_id: str, hook_id: str, cursor: int, limit: int) -> dict[str, Any]:
         """``GET …/{hook}/payloads?cursor=&limit=``; listing also extends the expiry."""
         if limit < 1 or limit > MAX_PAYLOADS_PER_PAGE:
@@ -167,23 +182,47 @@ class WebhookRegistry:
         """Turn one transaction into one payload per interested webhook."""
         number = self.transaction_numbers.get(base_id, 0) + 1
         self.transaction_numbers[base_id] = number
-        hooks = [h for h in self._live(base_id) if h.wants(tx)] if self._hooks else []
+        hooks = (
+            [h for h in self._live(base_id) if h.wants("tableData", tx.table.id, tx.source)]
+            if self._hooks
+            else []
+        )
         if not hooks or tx.empty:
             return
         for hook in hooks:
-            payload = self._payload(hook, tx, number)
-            if payload is None:
-                continue
-            hook.payloads.append(payload)
-            if hook.notification_url and hook.notifications_enabled:
-                self._notify(hook)
+            changes = self._record_changes(hook, tx)
+            if changes:
+                self._publish(
+                    hook, number, tx.source, {"changedTablesById": {tx.table.id: changes}}
+                )
 
-    def _payload(self, hook: _Hook, tx: Transaction, number: int) -> dict[str, Any] | None:
+    def record_schema(self, base_id: str, change: SchemaChange, source: str = "publicApi") -> None:
+        """One ``tableFields``/``tableMetadata`` payload per interested webhook."""
+        number = self.transaction_numbers.get(base_id, 0) + 1
+        self.transaction_numbers[base_id] = number
+        for hook in self._live(base_id) if self._hooks else []:
+            body = _schema_payload(hook, change, source)
+            if body:
+                self._publish(hook, number, source, body)
+
+    def _publish(self, hook: _Hook, number: int, source: str, body: dict[str, Any]) -> None:
+        metadata: dict[str, Any] = {"source": source, "sourceMetadata": {"user": self.user}}
+        hook.payloads.append({
+            "timestamp": format_datetime(self.clock.now()),
+            "baseTransactionNumber": number,
+            "payloadFormat": "v0",
+            "actionMetadata": metadata,
+            **body,
+        })  # fmt: skip
+        if hook.notification_url and hook.notifications_enabled:
+            self._notify(hook)
+
+    def _record_changes(self, hook: _Hook, tx: Transaction) -> dict[str, Any]:
         filters = hook.specification["options"]["filters"]
         change_types = filters.get("changeTypes") or ["add", "remove", "update"]
         watched = set(filters.get("watchDataInFieldIds") or [])
-        includes = hook.specification["options"].get("includes") or {}
-        extra = includes.get("includeCellValuesInFieldIds")
+        extra = hook.includes("includeCellValuesInFieldIds")
+        with_previous = bool(hook.includes("includePreviousCellValues"))
         changes: dict[str, Any] = {}
         if "add" in change_types and tx.created:
             changes["createdRecordsById"] = {
@@ -202,8 +241,10 @@ class WebhookRegistry:
                     continue
                 entry: dict[str, Any] = {
                     "current": {"cellValuesByFieldId": {k: record.values.get(k) for k in keys}},
-                    "previous": {"cellValuesByFieldId": {k: previous.get(k) for k in keys}},
                 }
+                if with_previous:
+                    # Only when the specification asks [D:webhooks-specification].
+                    entry["previous"] = {"cellValuesByFieldId": {k: previous.get(k) for k in keys}}
                 if extra:
                     others = record.values if extra == "all" else {
                         k: record.values.get(k) for k in extra
@@ -216,19 +257,11 @@ class WebhookRegistry:
                 changes["changedRecordsById"] = changed
         if "remove" in change_types and tx.destroyed:
             changes["destroyedRecordIds"] = list(tx.destroyed)
-        if not changes:
-            return None
-        metadata: dict[str, Any] = {"source": tx.source, "sourceMetadata": {"user": self.user}}
-        return {
-            "timestamp": format_datetime(self.clock.now()),
-            "baseTransactionNumber": number,
-            "payloadFormat": "v0",
-            "actionMetadata": metadata,
-            "changedTablesById": {tx.table.id: changes},
-        }
+        return changes
 
     def _notify(self, hook: _Hook) -> None:
-        """POST Airtable's ping ``{"base","webhook","timestamp"}`` with the HMAC header."""
+        """POST Airtable's ping ``{"base","webhook","timestamp"}`` signed with the hook's MAC
+        secret, in a thread; the outcome becomes ``lastNotificationResult``."""
         body = json.dumps(
             {
                 "base": {"id": hook.base_id},
@@ -236,21 +269,80 @@ class WebhookRegistry:
                 "timestamp": format_datetime(self.clock.now()),
             }
         ).encode()
-        mac = "hmac-sha256=" + hmac.new(hook.mac_secret, body, hashlib.sha256).hexdigest()
         url = str(hook.notification_url)
-
-        def send() -> None:
-            request = urllib.request.Request(  # noqa: S310 - http(s) only, checked below
-                url,
-                data=body,
-                method="POST",
-                headers={"Content-Type": "application/json", "X-Airtable-Content-MAC": mac},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - http(s) only
-                    hook.last_success = format_datetime(self.clock.now())
-            except OSError:
-                pass
-
         if url.startswith(("http://", "https://")):
-            threading.Thread(target=send, daemon=True).start()
+            threading.Thread(target=self._deliver, args=(hook, url, body), daemon=True).start()
+
+    def _deliver(self, hook: _Hook, url: str, body: bytes) -> None:
+        mac = "hmac-sha256=" + hmac.new(hook.mac_secret, body, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(  # noqa: S310 - http(s) only, checked by the caller
+            url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "X-Airtable-Content-MAC": mac},
+        )
+        started = time.monotonic()
+        error: str | None = None
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            error = f"The notification URL answered {exc.code}"
+        except OSError as exc:
+            error = f"Could not reach the notification URL: {type(exc).__name__}"
+        else:
+            if not 200 <= status < 300:
+                error = f"The notification URL answered {status}"
+        now = format_datetime(self.clock.now())
+        result: dict[str, Any] = {
+            "success": error is None,
+            "completionTimestamp": now,
+            "durationMs": round((time.monotonic() - started) * 1000, 3),
+            "retryNumber": 0,
+        }
+        if error is None:
+            hook.last_success = now
+        else:
+            result["error"] = {"message": error}
+            result["willBeRetried"] = False
+        hook.last_result = result
+        hook.deliveries.append(result)
+
+
+def _field_info(spec: Any) -> dict[str, Any]:
+    return {"name": spec.name, "type": spec.type}
+
+
+def _schema_payload(hook: _Hook, change: SchemaChange, source: str) -> dict[str, Any]:
+    """The payload body for one schema change, or {} when the hook does not watch it."""
+    table = change.table
+    wants_fields = hook.wants("tableFields", table.id, source)
+    wants_meta = hook.wants("tableMetadata", table.id, source)
+    watched = set(hook.specification["options"]["filters"].get("watchSchemasOfFieldIds") or [])
+    if change.kind == "table_created":
+        created: dict[str, Any] = {}
+        if wants_meta:
+            created["metadata"] = {"name": table.name, "description": table.description}
+        if wants_fields:
+            created["fieldsById"] = {f.id: _field_info(f) for f in table.fields}
+        return {"createdTablesById": {table.id: created}} if created else {}
+    if change.kind == "metadata" and wants_meta:
+        previous = change.previous or {}
+        current = {"name": table.name, "description": table.description}
+        return {"changedTablesById": {table.id: {
+            "changedMetadata": {"current": current, "previous": previous}}}}  # fmt: skip
+    spec = change.field
+    if spec is None or not wants_fields or (watched and spec.id not in watched):
+        return {}
+    if change.kind == "field_created":
+        return {
+            "changedTablesById": {table.id: {"createdFieldsById": {spec.id: _field_info(spec)}}}
+        }
+    previous = change.previous or {}
+    keys = [k for k in ("name", "type") if previous.get(k) != _field_info(spec)[k]]
+    if not keys:
+        return {}
+    entry: dict[str, Any] = {"current": {k: _field_info(spec)[k] for k in keys}}
+    if hook.includes("includePreviousFieldDefinitions"):
+        entry["previous"] = {k: previous[k] for k in keys}
+    return {"changedTablesById": {table.id: {"changedFieldsById": {spec.id: entry}}}}

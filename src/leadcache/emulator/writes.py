@@ -80,13 +80,21 @@ class Writer:
         record_exists: ``(table_id, record_id) -> bool``, for link fields.
     """
 
-    def __init__(self, ids: IdFactory, record_exists: Callable[[str, str], bool]) -> None:
+    def __init__(
+        self,
+        ids: IdFactory,
+        record_exists: Callable[[str, str], bool],
+        collaborators: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.ids = ids
         self.record_exists = record_exists
+        self.collaborators = collaborators or []
 
     # ------------------------------------------------------------------ validation
 
-    def _validate(self, table: Table, fields: Any, typecast: bool) -> dict[str, Any]:
+    def _validate(
+        self, table: Table, fields: Any, typecast: bool, current: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Map written cells to ``{field_id: stored value or None}``."""
         if not isinstance(fields, dict):
             raise ApiError(
@@ -98,8 +106,9 @@ class Writer:
         for key, value in fields.items():
             spec = table.field(str(key))
             out[spec.id] = coerce_value(
-                spec, value, typecast=typecast, ids=self.ids, record_exists=self.record_exists
-            )
+                spec, value, typecast=typecast, ids=self.ids, record_exists=self.record_exists,
+                collaborators=self.collaborators, previous=(current or {}).get(spec.id),
+            )  # fmt: skip
         return out
 
     @staticmethod
@@ -205,7 +214,7 @@ class Writer:
                         "ROW_DOES_NOT_EXIST",
                         f"Record ID {record_id} does not exist in this table",
                     )
-                cells = self._validate(table, fields, typecast)
+                cells = self._validate(table, fields, typecast, record.values)
                 current = working.get(record_id)
                 if current is not None:
                     record = Record(record.id, record.created, record.modified, current)

@@ -7,8 +7,10 @@ It costs at most four API calls (whoami, schema, list webhooks) and changes noth
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import (
@@ -23,6 +25,7 @@ from ..errors import (
 )
 from ..settings import Settings
 from ..store.meta import MetaKey
+from ..store.sqlite_files import corrupt_marker, mark_corrupt
 
 __all__ = ["REQUIRED_SCOPES", "Check", "run_doctor"]
 
@@ -63,16 +66,74 @@ def _problem(exc: LeadCacheError) -> str:
     return "error"
 
 
+def _schema_problems(path: Path) -> list[str]:
+    """The schema must be exactly leadcache's: a foreign trigger can eat queued changes."""
+    from ..backup._files import connect_live_readonly
+    from ..store.schema_check import schema_differences
+
+    try:
+        con = connect_live_readonly(path)
+        try:
+            found = schema_differences(con)
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        return [f"cannot read the schema: {exc}"]
+    if not found:
+        return []
+    return [
+        f"the schema is not exactly leadcache's: {'; '.join(found[:3])} "
+        "(restore a good backup, or drop the foreign objects)"
+    ]
+
+
 def _database_check(settings: Settings) -> Check:
     from ..cache import LeadCache
 
     if settings.database_url is not None:
-        # PostgreSQL: the URL is shown with its password masked; opening creates the schema.
-        path: object = f"{settings.database_url.redacted} (schema {settings.pg_schema})"
-    else:
-        path = settings.db_path
-        if not settings.db_path.exists():
-            return Check("database", "warn", f"no database at {path} yet (`leadcache init`)")
+        return _pg_database_check(settings)
+    path = settings.db_path
+    if not path.exists():
+        return Check("database", "warn", f"no database at {path} yet (`leadcache init`)")
+    try:
+        with LeadCache(settings=settings) as cache:
+            problems = cache.store.integrity_check()
+            version = cache.store.schema_version()
+            leads = cache.store.count_leads()
+            deleted = cache.store.count_leads(include_deleted=True) - leads
+            read_only: str | None = getattr(cache.store, "_read_only", None)
+    except LeadCacheError as exc:
+        return Check("database", "fail", f"{path}: {exc}", "error")
+    if problems:
+        # Found damage: every process refuses writes from now on (store/sqlite_open.py).
+        mark_corrupt(path, "; ".join(problems[:3]))
+    marker = corrupt_marker(path)
+    if marker.exists():
+        problems.append(
+            f"writes are refused since the damage was {marker.read_text().strip()} "
+            "(`leadcache restore latest` after stopping the writers)"
+        )
+    problems += _schema_problems(path)
+    if problems:
+        return Check("database", "fail", f"{path}: {'; '.join(problems[:3])}", "error")
+    # Counted as `status` and `verify` count them: live leads, then the deleted ones kept.
+    counted = f"{leads} leads ({deleted} deleted)"
+    if read_only is not None:
+        return Check(
+            "database",
+            "warn",
+            f"{path}: integrity ok, schema v{version}, {counted}; read-only for this user "
+            f"(writes are refused: {read_only})",
+        )
+    return Check("database", "ok", f"{path}: integrity ok, schema v{version}, {counted}")
+
+
+def _pg_database_check(settings: Settings) -> Check:
+    """The PostgreSQL cache: reachable, migrated, integrity; the URL shown without password."""
+    from ..cache import LeadCache
+
+    assert settings.database_url is not None
+    where = f"{settings.database_url.redacted} (schema {settings.pg_schema})"
     try:
         with LeadCache(settings=settings) as cache:
             problems = cache.store.integrity_check()
@@ -80,15 +141,11 @@ def _database_check(settings: Settings) -> Check:
             leads = cache.store.count_leads()
             deleted = cache.store.count_leads(include_deleted=True) - leads
     except LeadCacheError as exc:
-        return Check("database", "fail", f"{path}: {exc}", "error")
+        return Check("database", "fail", f"{where}: {exc}", "error")
     if problems:
-        return Check("database", "fail", f"{path}: {'; '.join(problems[:3])}", "error")
-    # Counted as `status` and `verify` count them: live leads, then the deleted ones kept.
-    return Check(
-        "database",
-        "ok",
-        f"{path}: integrity ok, schema v{version}, {leads} leads ({deleted} deleted)",
-    )
+        return Check("database", "fail", f"{where}: {'; '.join(problems[:3])}", "error")
+    counted = f"{leads} leads ({deleted} deleted)"
+    return Check("database", "ok", f"{where}: integrity ok, schema v{version}, {counted}")
 
 
 def _webhook_check(settings: Settings, table: Any, scopes: list[str] | None) -> Check:

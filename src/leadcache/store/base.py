@@ -158,6 +158,11 @@ class LeadStore(Transactional):
     def list_leads(self, *, status: str | None = None, include_deleted: bool = False) -> list[Lead]:
         """Leads in the order they entered the cache, optionally of one status."""
 
+    def page_leads(self, *, offset: int, limit: int) -> list[Lead]:
+        """One page of live leads in :meth:`list_leads` order (the console's lead browser).
+        The default slices :meth:`list_leads`; backends read only the page."""
+        return self.list_leads()[offset : offset + limit]
+
     @abc.abstractmethod
     def search_leads(self, query: str, *, limit: int | None) -> list[Lead]:
         """Live leads whose name, company or email contains ``query``, best matches first.

@@ -8,6 +8,7 @@ opening and closing the database file itself from Python would drop SQLite's own
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from pathlib import Path
@@ -23,7 +24,7 @@ def lock_path_for(db_path: Path) -> Path:
 class UsageLock:
     """A held flock on the sidecar file; release with :meth:`release` (idempotent)."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int | None) -> None:
         self._fd: int | None = fd
 
     def release(self) -> None:
@@ -36,21 +37,44 @@ class UsageLock:
         return self._fd is not None
 
 
-def _open(db_path: Path) -> int:
+def _open(db_path: Path) -> int | None:
+    """A descriptor of the lock file, or None when this user can neither open nor create it."""
     path = lock_path_for(db_path)
-    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+    try:
+        # flock() needs no write access: a lock file this user cannot write (made by another
+        # user, or on a read-only mount) still marks the database in use.
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, PermissionError):
+        return None
 
 
 def hold_shared(db_path: Path) -> UsageLock:
-    """Take a shared lock that says "this database is in use" until released."""
+    """Take a shared lock that says "this database is in use" until released.
+
+    When the lock file cannot be opened or created here (a read-only directory, a lock file
+    only its owner may read), the returned lock is not :attr:`~UsageLock.held`; the store then
+    opens the database read-only, since a restore could not see it.
+    """
     fd = _open(db_path)
+    if fd is None:
+        return UsageLock(None)
     fcntl.flock(fd, fcntl.LOCK_SH)
     return UsageLock(fd)
 
 
 def try_exclusive(db_path: Path) -> UsageLock | None:
-    """An exclusive lock if no process has the database open, else ``None`` (never waits)."""
+    """An exclusive lock if no process has the database open, else ``None`` (never waits).
+
+    Also ``None`` when the lock file cannot be opened or created: then nobody can tell.
+    """
     fd = _open(db_path)
+    if fd is None:
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -38,8 +38,9 @@ from .base import (
     Store,
 )
 from .meta import MetaKey
-from .migrations import FTS_TRIGGERS, apply_migrations, current_version, statements
+from .migrations import FTS_TRIGGERS, current_version, statements
 from .search import plan_search
+from .sqlite_open import open_connection, translate_open_error
 from .sqlite_outbox import SQLiteOutbox
 from .sqlite_sync import SQLiteCoordination
 from .sqlite_util import _guard, _path_safe, _translate, dumps, in_chunks
@@ -133,8 +134,11 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
         self._depth = 0
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._usage = inuse.hold_shared(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._usage = inuse.hold_shared(self.path)
+        except OSError as exc:
+            raise translate_open_error(self.path, exc) from exc
         try:
             self._open()
         except BaseException:
@@ -150,23 +154,17 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
                 "(trigram full-text search, the -> JSON operator)",
                 hint="use a Python built with a newer SQLite",
             )
-        fresh = not self.path.exists()
-        conn = sqlite3.connect(
-            self.path, isolation_level=None, timeout=_BUSY_TIMEOUT_S, check_same_thread=False
+        # Empty, read-only, stale -shm, new file: see sqlite_open's docstring.
+        conn, self._read_only = open_connection(
+            self.path, synchronous=self._synchronous, timeout=_BUSY_TIMEOUT_S
         )
-        if fresh:
-            os.chmod(self.path, 0o600)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={self._synchronous}")
-        conn.execute("PRAGMA temp_store=MEMORY")
-        try:
-            apply_migrations(conn)
-        except BaseException:
-            conn.close()
-            raise
+        self._checked = False
+        if self._read_only is None and not self._usage.held:
+            lock = inuse.lock_path_for(self.path)
+            self._read_only = f"the lock file {lock} cannot be opened or created by this user"
         self._conn = conn
         self._pid = os.getpid()
-        if self.get_meta(MetaKey.FTS_REBUILD_PENDING):
+        if self._read_only is None and self.get_meta(MetaKey.FTS_REBUILD_PENDING):
             self._restore_fts()  # a bulk load was interrupted
 
     def close(self) -> None:
@@ -186,10 +184,13 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
         with self._lock:
             conn = self._db()
             problems = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+            if self._read_only is not None:
+                return problems  # the FTS5 check is an INSERT: not possible read-only
             try:
                 conn.execute("INSERT INTO leads_fts(leads_fts, rank) VALUES ('integrity-check', 1)")
             except sqlite3.DatabaseError as exc:
-                problems.append(f"full-text index: {exc}")
+                if not (exc.sqlite_errorname or "").startswith("SQLITE_READONLY"):
+                    problems.append(f"full-text index: {exc}")
             return problems
 
     # -- lead reads ------------------------------------------------------------------------
@@ -217,7 +218,7 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
             with self._lock:
                 row = _by_id_or_alias(self._db(), _SQL_GET, lead_id)
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self.path) from exc
         return None if row is None else self._lead(row)
 
     @_guard
@@ -244,6 +245,16 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
         sql += " ORDER BY rid"
         with self._lock:
             rows = self._db().execute(sql, params).fetchall()
+        return [self._lead(r) for r in rows]
+
+    @_guard
+    def page_leads(self, *, offset: int, limit: int) -> list[Lead]:
+        sql = (
+            f"SELECT {_LEAD_COLUMNS} FROM leads WHERE deleted_at IS NULL "
+            "ORDER BY rid LIMIT ? OFFSET ?"
+        )
+        with self._lock:
+            rows = self._db().execute(sql, (limit, offset)).fetchall()
         return [self._lead(r) for r in rows]
 
     @_guard
@@ -332,7 +343,7 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
             with self._lock:
                 row = _by_id_or_alias(self._db(), sql, lead_id, params)
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self.path) from exc
         if row is None:
             return None
 
@@ -464,7 +475,7 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
                     sql + "WHERE id=?", (*params, dumps(data), diff, now_iso(), lead_id)
                 )
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self.path) from exc
 
     def patch_lead_data(self, lead_id: LeadId, set_values: Fields, remove: Sequence[str]) -> None:
         names = [*set_values, *remove]
@@ -510,7 +521,7 @@ class SQLiteStore(SQLiteOutbox, SQLiteCoordination, Store):
             with self.transaction():
                 self._db().execute(sql, (*params, *diff_params, *json_params, now_iso(), lead_id))
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self.path) from exc
 
     @_guard
     def upsert_remote(self, records: Sequence[RemoteRecord]) -> int:

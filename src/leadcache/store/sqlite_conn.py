@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import cast
 
 from ..errors import StorageError
+from .sqlite_open import WriteGuard
 from .sqlite_util import _translate
 
 __all__ = ["SQLiteBase"]
@@ -41,11 +42,13 @@ class _Transaction:
             store._depth += 1
             return
         try:
-            store._db().execute("BEGIN IMMEDIATE")
+            conn = store._db()
+            store._check_writable(conn)  # read-only or damaged: refuse before acknowledging
+            conn.execute("BEGIN IMMEDIATE")
         except BaseException as exc:
             store._lock.release()
             if isinstance(exc, sqlite3.Error):
-                raise _translate(exc) from exc
+                raise _translate(exc, store.path) from exc
             raise
         store._depth = 1
 
@@ -70,14 +73,15 @@ class _Transaction:
             except sqlite3.Error as commit_error:
                 with suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-                raise _translate(commit_error) from commit_error
+                raise _translate(commit_error, store.path) from commit_error
         finally:
             store._lock.release()
 
 
-class SQLiteBase(abc.ABC):
+class SQLiteBase(WriteGuard, abc.ABC):
     """One connection per store and process, a lock serialising its use between threads,
-    and :meth:`transaction` (``BEGIN IMMEDIATE``, reentrant)."""
+    and :meth:`transaction` (``BEGIN IMMEDIATE``, reentrant; refused while the database is
+    read-only here or known to be damaged, see :class:`.sqlite_open.WriteGuard`)."""
 
     _lock: threading.RLock
     _depth: int

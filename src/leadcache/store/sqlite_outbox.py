@@ -68,7 +68,7 @@ class SQLiteOutbox(SQLiteBase, OutboxStore):
                 self._pending_event().set()
                 return int(cast(int, cur.lastrowid))
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self.path) from exc
 
     _PENDING_COLUMNS = (
         "id, lead_id, action, changes_json, base_json, state, attempts, last_error, "

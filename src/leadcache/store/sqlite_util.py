@@ -6,9 +6,11 @@ import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from ..errors import DatabaseBusy, LeadCacheError, StorageError
+from ..errors import DatabaseBusy, LeadCacheError, ReadOnlyDatabase, StorageError
+from .sqlite_files import corrupt_error, is_corruption, mark_corrupt, read_only_reason
 
 __all__ = ["_guard", "_path_safe", "_translate", "dumps", "in_chunks"]
 
@@ -38,15 +40,27 @@ def _guard(method: Callable[P, R]) -> Callable[P, R]:
         try:
             return method(*args, **kwargs)
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            path = getattr(args[0], "path", None) if args else None
+            raise _translate(exc, path if isinstance(path, Path) else None) from exc
 
     return wrapper
 
 
-def _translate(exc: sqlite3.Error) -> LeadCacheError:
+def _translate(exc: sqlite3.Error, path: Path | None = None) -> LeadCacheError:
+    """Our error for a driver error; ``path`` (the database) lets it name the file, and
+    records damage so that every process stops writing (see sqlite_open)."""
     text = str(exc)
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
         return DatabaseBusy(f"the database stayed locked by another process: {text}")
+    if path is not None and is_corruption(exc):
+        mark_corrupt(path, text)
+        return corrupt_error(path, text)
+    if path is not None and getattr(exc, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
+        reason = read_only_reason(path) or f"{path} cannot be written ({text})"
+        return ReadOnlyDatabase(
+            f"writes are refused: {reason}",
+            hint=f"give this user write access there; reads of {path} still work",
+        )
     return StorageError(f"database error: {text}")
 
 

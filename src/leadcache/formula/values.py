@@ -10,14 +10,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 __all__ = [
     "Ctx",
     "FormulaError",
     "FormulaRecord",
+    "FormulaSyntaxError",
     "Node",
+    "add_months",
     "compare",
     "equals",
     "to_datetime",
@@ -44,6 +46,19 @@ class FormulaRecord(Protocol):
 
 class FormulaError(Exception):
     """A runtime error value (``#ERROR!``); the record is excluded from the filter."""
+
+
+class FormulaSyntaxError(ValueError):
+    """The formula cannot be parsed: bad syntax, unknown function or field, wrong arity.
+
+    Attributes:
+        detail: Airtable's wording, e.g. ``Unknown field names: x`` (the emulator puts it
+            after "The formula for filtering records is invalid: ").
+    """
+
+    def __init__(self, detail: str = "Invalid formula. Please check your formula text.") -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
 @dataclass(slots=True)
@@ -177,3 +192,16 @@ def compare(a: Any, b: Any) -> int:
         a, b = na, nb
     na2, nb2 = to_number(a), to_number(b)
     return (na2 > nb2) - (na2 < nb2)
+
+
+def add_months(value: datetime, months: int) -> datetime:
+    """Add calendar months, clamping the day like Airtable's DATEADD."""
+    month_index = value.month - 1 + months
+    year = value.year + month_index // 12
+    month = month_index % 12 + 1
+    for day in (value.day, 30, 29, 28):
+        try:
+            return value.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    return value + timedelta(days=30 * months)

@@ -1,6 +1,6 @@
 """Formula functions evaluated on argument values (dates, text, numbers).
 
-Lazily evaluated forms (``IF``, ``AND``, ``SWITCH``…) live in :mod:`.formula`; everything here
+Lazily evaluated forms (``IF``, ``AND``, ``SWITCH``…) live in :mod:`.parser`; everything here
 receives already evaluated arguments. Date arithmetic is in UTC [airtable-api.md §12.3].
 """
 
@@ -12,10 +12,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .clock import add_months
-from .formula_values import (
+from .functions_extra import EXTRA_FUNCTIONS
+from .values import (
     Ctx,
     FormulaError,
+    add_months,
     parse_dt,
     parse_number,
     to_datetime,
@@ -188,8 +189,14 @@ def _value(ctx: Ctx, args: list[Any]) -> Any:
     return int(number) if number.is_integer() else number
 
 
+def _flat(args: list[Any]) -> list[Any]:
+    return [v for a in args for v in (a if isinstance(a, list) else [a])]
+
+
 def _arrayjoin(args: list[Any]) -> str:
     separator = to_text(args[1]) if len(args) > 1 else ", "
+    if isinstance(args[0], list):
+        return separator.join(to_text(v) for v in _flat(args[:1]))
     return to_text(args[0]).replace(", ", separator)
 
 
@@ -197,8 +204,20 @@ def _round_args(args: list[Any]) -> float:
     return _round(to_number(args[0]), int(to_number(args[1])) if len(args) > 1 else 0)
 
 
+def _weekday(args: list[Any]) -> int:
+    """0..6 from Sunday, or from Monday when the second argument is "Monday"."""
+    day = _need_dt(args[0]).weekday()  # Monday 0
+    start = to_text(args[1]).lower() if len(args) > 1 and args[1] not in (None, "") else "sunday"
+    if start not in ("sunday", "monday"):
+        raise FormulaError(start)
+    return day if start == "monday" else (day + 1) % 7
+
+
 def _numbers(args: list[Any]) -> list[float]:
-    return [to_number(a) for a in args if a is not None and a != ""]
+    flat: list[Any] = []
+    for arg in args:
+        flat.extend(arg if isinstance(arg, list) else [arg])
+    return [to_number(a) for a in flat if a is not None and a != ""]
 
 
 _Impl = Callable[[Ctx, list[Any]], Any]
@@ -226,7 +245,7 @@ FUNCTIONS: dict[str, tuple[int, int | None, _Impl]] = {
     "HOUR": (1, 1, lambda c, a: _need_dt(a[0]).hour),
     "MINUTE": (1, 1, lambda c, a: _need_dt(a[0]).minute),
     "SECOND": (1, 1, lambda c, a: _need_dt(a[0]).second),
-    "WEEKDAY": (1, 2, lambda c, a: (_need_dt(a[0]).weekday() + 1) % 7),
+    "WEEKDAY": (1, 2, lambda c, a: _weekday(a)),
     "FIND": (2, 3, lambda c, a: _find(c, a, fold=False)),
     "SEARCH": (2, 3, lambda c, a: _find(c, a, fold=True)),
     "LOWER": (1, 1, lambda c, a: to_text(a[0]).lower()),
@@ -240,7 +259,6 @@ FUNCTIONS: dict[str, tuple[int, int | None, _Impl]] = {
     "SUBSTITUTE": (3, 3, lambda c, a: to_text(a[0]).replace(to_text(a[1]), to_text(a[2]))),
     "REPT": (2, 2, lambda c, a: to_text(a[0]) * int(to_number(a[1]))),
     "T": (1, 1, lambda c, a: a[0] if isinstance(a[0], str) else ""),
-    "REGEX_MATCH": (2, 2, lambda c, a: re.search(to_text(a[1]), to_text(a[0])) is not None),
     "ARRAYJOIN": (1, 2, lambda c, a: _arrayjoin(a)),
     "VALUE": (1, 1, _value),
     "ABS": (1, 1, lambda c, a: abs(to_number(a[0]))),
@@ -250,5 +268,6 @@ FUNCTIONS: dict[str, tuple[int, int | None, _Impl]] = {
     "SUM": (1, None, lambda c, a: sum(_numbers(a))),
     "MIN": (1, None, lambda c, a: min(_numbers(a), default=0)),
     "MAX": (1, None, lambda c, a: max(_numbers(a), default=0)),
-    "COUNTA": (1, None, lambda c, a: sum(1 for v in a if v not in (None, ""))),
+    "COUNTA": (1, None, lambda c, a: sum(1 for v in _flat(a) if v not in (None, ""))),
 }  # fmt: skip
+FUNCTIONS.update(EXTRA_FUNCTIONS)

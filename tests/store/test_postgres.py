@@ -402,3 +402,19 @@ def search_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         finally:
             lite.close()
             pg.close()
+
+
+def test_api_call_ledger_adds_up_across_connections(schema: str) -> None:
+    a, b = _store(schema), _store(schema)
+    try:
+        a.record_api_calls("2026-12-01", "list", 3)
+        b.record_api_calls("2026-12-01", "list")
+        b.record_api_calls("2026-12-02", "update", 2)
+        assert a.api_calls_since("2026-12-01") == {
+            "2026-12-01": {"list": 4},
+            "2026-12-02": {"update": 2},
+        }
+        assert a.api_calls_since("2026-12-02") == {"2026-12-02": {"update": 2}}
+    finally:
+        a.close()
+        b.close()

@@ -149,11 +149,21 @@ CREATE TRIGGER pending_sync_notify AFTER INSERT ON pending_sync
     FOR EACH STATEMENT EXECUTE FUNCTION notify_pending();
 """
 
+_V4 = """
+CREATE TABLE api_call_ledger (
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    PRIMARY KEY (day, kind)
+);
+"""
+
 #: (version, name, SQL), applied in order.
 PG_MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (1, "leads, cache_meta, pending_sync, aliases and trigram search index", _V1),
     (2, "conflicts, sync runs, sync lease and shared rate limit", _V2),
     (3, "lease generation (fencing token) and ttl; NOTIFY on new pending changes", _V3),
+    (4, "API call ledger (the monthly call budget)", _V4),
 )
 
 

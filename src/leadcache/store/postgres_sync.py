@@ -195,6 +195,30 @@ class PgCoordination(PgBase, CoordinationStore):
                 (bucket, until),
             )
 
+    # -- the API call ledger (the monthly call budget) --------------------------------------
+    @pg_guard
+    def record_api_calls(self, day: str, kind: str, calls: int = 1) -> None:
+        """Add ``calls`` Airtable calls of ``kind`` to the ledger of ``day`` (every host adds
+        to the same ledger)."""
+        with self.transaction():
+            self._tx().execute(
+                "INSERT INTO api_call_ledger AS l(day, kind, calls) VALUES (%s, %s, %s) "
+                "ON CONFLICT(day, kind) DO UPDATE SET calls = l.calls + excluded.calls",
+                (day, kind, calls),
+            )
+
+    @pg_guard
+    def api_calls_since(self, first_day: str) -> dict[str, dict[str, int]]:
+        """Calls recorded from ``first_day`` on: day -> kind -> calls."""
+        out: dict[str, dict[str, int]] = {}
+        rows = self._rows(
+            "SELECT day, kind, calls FROM api_call_ledger WHERE day >= %s ORDER BY day",
+            (first_day,),
+        )
+        for day, kind, calls in rows:
+            out.setdefault(day, {})[kind] = int(calls)
+        return out
+
     # -- wake-up on new pending changes -----------------------------------------------------
     def wait_for_pending(self, timeout: float) -> bool:
         """Block until another process commits new pending changes (True) or ``timeout``

@@ -20,7 +20,8 @@ The tree::
     │   ├── IteratorExpired              422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE: restart
     │   └── AirtableServerError          5xx that outlasted our retries
     ├── SyncError                        the sync engine could not run
-    │   └── SyncBusy                     another process holds the sync lease
+    │   ├── SyncBusy                     another process holds the sync lease
+    │   └── BudgetExhausted              the monthly call budget holds these calls back
     └── BackupError                      a backup, verify or restore failed or was refused
         └── RestoreRefused               the target is in use, or the backup failed its checks
 
@@ -42,6 +43,7 @@ __all__ = [
     "AirtableOffline",
     "AirtableServerError",
     "BackupError",
+    "BudgetExhausted",
     "ConfigError",
     "DatabaseBusy",
     "DatabaseCorrupt",
@@ -214,6 +216,14 @@ class SyncError(LeadCacheError):
 
 class SyncBusy(SyncError):
     """Another process holds the sync lease; try again after it expires or is released."""
+
+
+class BudgetExhausted(SyncError):
+    """The monthly call budget does not allow this call now; nothing was sent.
+
+    Pending changes stay queued and go out when the billing cycle turns (or the budget is
+    raised); reads and writes keep working locally.
+    """
 
 
 class BackupError(LeadCacheError):

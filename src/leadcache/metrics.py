@@ -27,7 +27,16 @@ leadcache_leads                                gauge      live leads cached
 leadcache_leads_deleted                        gauge      deleted leads kept
 leadcache_database_bytes                       gauge      database + WAL size on disk
 leadcache_api_calls_recorded_total             counter    API calls recorded by every process
+leadcache_oldest_pending_age_seconds           gauge      wait of the oldest unpushed change
+leadcache_budget_calls_used                    gauge      calls this billing cycle, by priority
+leadcache_budget_calls_limit                   gauge      the monthly budget (NaN: no cap)
+leadcache_budget_calls_projected               gauge      projection to the cycle's end
+leadcache_budget_exhausted                     gauge      1 while the budget holds calls back
+leadcache_webhook_pings_total                  counter    notification pings, by result
 =============================================  =========  ======================================
+
+``POST /airtable/webhook`` receives Airtable's notification pings when ``LEAD_CACHE_PUBLIC_URL``
+is set (:mod:`leadcache.service.pings`).
 
 The gauges are read from the database at scrape time (a custom collector), so they are right
 whichever process queued or pushed the changes.
@@ -51,9 +60,11 @@ from prometheus_client.registry import Collector
 from .cache import LeadCache
 from .errors import LeadCacheError
 from .logs import log_event
+from .service.pings import MAX_PING_BYTES, PingReceiver
 from .service.status import status_snapshot
 from .settings import Settings
 from .sync.report import RunReport
+from .sync.webhook import PING_PATH
 
 if TYPE_CHECKING:
     from .service.loop import BackgroundSync
@@ -143,7 +154,42 @@ class _StoreCollector(Collector):
                 "Airtable API calls recorded by every process using this database",
                 snap["api_calls"]["made"],
             ),
+            GaugeMetricFamily(
+                "leadcache_oldest_pending_age_seconds",
+                "Seconds the oldest change not yet in Airtable has waited (0: none waits)",
+                float(snap["staleness"]["oldest_pending_age_s"] or 0.0),
+            ),
+            *_budget_metrics(snap["budget"]),
         ]
+
+
+def _budget_metrics(budget: Mapping[str, Any]) -> list[Metric]:
+    used = GaugeMetricFamily(
+        "leadcache_budget_calls_used",
+        "Airtable calls this billing cycle, by priority",
+        labels=["priority"],
+    )
+    for priority, calls in budget["by_priority"].items():
+        used.add_metric([priority], float(calls))
+    limit = budget["budget"]
+    return [
+        used,
+        GaugeMetricFamily(
+            "leadcache_budget_calls_limit",
+            "The monthly call budget (NaN: no cap)",
+            math.nan if limit is None else float(limit),
+        ),
+        GaugeMetricFamily(
+            "leadcache_budget_calls_projected",
+            "Calls projected by the end of the billing cycle at the current rate",
+            float(budget["projected_at_cycle_end"]),
+        ),
+        GaugeMetricFamily(
+            "leadcache_budget_exhausted",
+            "1 while the monthly budget holds calls back",
+            1.0 if budget["holding"] else 0.0,
+        ),
+    ]
 
 
 class Metrics:
@@ -184,8 +230,18 @@ class Metrics:
             buckets=_SYNC_BUCKETS,
             registry=self.registry,
         )
+        self.pings_counter = Counter(
+            "leadcache_webhook_pings",
+            "Notification pings received, by result (accepted, repeat, refused)",
+            ["result"],
+            registry=self.registry,
+        )
         self.store = _StoreCollector(settings)
         self.registry.register(self.store)
+        self.pings: PingReceiver | None = None
+        if settings.public_url and settings.base_id and loop is not None:
+            self.pings = PingReceiver(loop.cache.store, settings.base_id, loop.changes_in_airtable)
+            loop.pings_attached = True
         #: The operator console mounted at ``/`` by :meth:`serve` (``leadcache.console``).
         self.console: WsgiApp | None = None
 
@@ -229,6 +285,14 @@ class Metrics:
             "conflicts": snap["conflicts"],
             "leads": snap["leads"],
         }
+        body["staleness"] = snap["staleness"]
+        budget = snap["budget"]
+        body["budget"] = {
+            k: budget[k] for k in ("budget", "used", "projected_at_cycle_end", "holding")
+        }
+        if budget["holding"] and status == "ok":
+            body["status"] = "degraded"
+            body["reason"] = "the monthly call budget holds back: " + ", ".join(budget["holding"])
         if self.loop is not None:
             body["tasks"] = self.loop.health()
             if any(t["failures"] for t in body["tasks"].values()) and body["status"] == "ok":
@@ -241,6 +305,8 @@ class Metrics:
 
         def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
             path = environ.get("PATH_INFO", "/")
+            if path == PING_PATH and self.pings is not None:
+                return self._ping(environ, start_response)
             if path in ("/healthz", "/health"):
                 code, body = self.health()
                 reason = "OK" if code == 200 else "Service Unavailable"
@@ -259,6 +325,32 @@ class Metrics:
             return [b"not found: try /metrics or /healthz\n"]
 
         return app
+
+    def _ping(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """``POST /airtable/webhook``: one notification ping from Airtable."""
+        pings = self.pings
+        if environ.get("REQUEST_METHOD") != "POST" or pings is None:
+            start_response("405 Method Not Allowed", [("Allow", "POST")])
+            return [b""]
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_PING_BYTES:
+            status = 401
+        else:
+            body = environ["wsgi.input"].read(length)
+            before = (pings.accepted, pings.repeats)
+            status = pings.handle(body, environ.get("HTTP_X_AIRTABLE_CONTENT_MAC"))
+            if status == 200:
+                result = "accepted" if pings.accepted > before[0] else "repeat"
+                self.pings_counter.labels(result).inc()
+        if status != 200:
+            self.pings_counter.labels("refused").inc()
+            start_response("401 Unauthorized", [("Content-Type", "application/json")])
+            return [b'{"error": "invalid ping"}']
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]
 
     def serve(self, host: str | None = None, port: int | None = None) -> MetricsServer:
         """Start the HTTP endpoint in a daemon thread."""

@@ -309,6 +309,50 @@ def _field_map(var: str, raw: str) -> dict[str, str]:
     return merged
 
 
+#: Monthly API calls per workspace by Airtable plan (None: no monthly cap), airtable-api.md §19.
+PLAN_CALLS: Final[dict[str, int | None]] = {
+    "free": 1_000,
+    "team": 100_000,
+    "business": None,
+    "enterprise": None,
+}
+
+
+def _call_budget(var: str, raw: str) -> int | None:
+    value = raw.strip().lower()
+    if value in PLAN_CALLS:
+        return PLAN_CALLS[value]
+    if value in ("unlimited", "none"):
+        return None
+    try:
+        number = int(value.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise ConfigError(
+            var,
+            f"expected a number of calls or a plan name ({', '.join(PLAN_CALLS)}), got {raw!r}",
+        ) from None
+    if number < 1:
+        raise ConfigError(var, f"must be at least 1 call, got {raw!r}")
+    return number
+
+
+def _cycle_day(var: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(var, f"expected a day of the month (1-28), got {raw!r}") from None
+    if not 1 <= value <= 28:
+        raise ConfigError(var, f"must be a day of the month from 1 to 28, got {raw!r}")
+    return value
+
+
+def _public_url(var: str, raw: str) -> str:
+    value = _url(var, raw)
+    if urlparse(value).query or urlparse(value).fragment:
+        raise ConfigError(var, "must be a plain base URL without query or fragment")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: where it comes from, its default, and how it is checked (derived from the
@@ -466,15 +510,24 @@ class Settings:
         _seconds,
     )
     push_interval: float = _declare(
-        60.0,
+        5.0,
         "LEAD_CACHE_PUSH_INTERVAL",
-        "Seconds between pushes of pending changes in `leadcache serve`.",
+        "Longest seconds a queued change waits in `serve` while agents keep writing (a burst "
+        "still goes out in full batches of 10).",
         _seconds,
+    )
+    push_settle: float = _declare(
+        1.0,
+        "LEAD_CACHE_PUSH_SETTLE",
+        "Seconds without new writes after which `serve` pushes what is queued.",
+        _seconds_or_zero,
     )
     pull_interval: float | None = _declare(
         None,
         "LEAD_CACHE_PULL_INTERVAL",
-        "Seconds between incremental pulls in `serve`; defaults to CACHE_REFRESH_INTERVAL.",
+        "Seconds between incremental pulls in `serve`. Unset: as often as the monthly call "
+        "budget allows (at least every 15 s without a budget), or hourly as a safety net when "
+        "Airtable's notification pings arrive (LEAD_CACHE_PUBLIC_URL).",
         _seconds,
     )
     synchronous: Synchronous = _declare(
@@ -541,6 +594,28 @@ class Settings:
         "Token for the console (Bearer, or basic-auth password); required beyond loopback.",
         _secret,
         secret=True,
+    )
+
+    monthly_call_budget: int | None = _declare(
+        100_000,
+        "LEAD_CACHE_MONTHLY_CALL_BUDGET",
+        "Airtable API calls leadcache may spend per billing cycle: a number, or a plan name "
+        "(free: 1000, team: 100000, business, enterprise or unlimited: no cap). Default: the "
+        "Team plan's 100000.",
+        _call_budget,
+    )
+    billing_cycle_day: int = _declare(
+        1,
+        "LEAD_CACHE_BILLING_CYCLE_DAY",
+        "Day of the month (1-28, UTC) on which Airtable's call count starts again.",
+        _cycle_day,
+    )
+    public_url: str | None = _declare(
+        None,
+        "LEAD_CACHE_PUBLIC_URL",
+        "Address at which Airtable reaches `serve`'s HTTP endpoint; set it to receive webhook "
+        "notification pings (pulls within seconds, no polling).",
+        _public_url,
     )
 
     @classmethod

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from leadcache import LeadCache, Settings
-from leadcache.backup import list_backups, verify_backup
+from leadcache.backup import assert_no_secret, list_backups, verify_backup
 from leadcache.backup.pg import create_pg_backup, restore_pg_backup
 from leadcache.errors import BackupError, RestoreRefused
 from tests.cli.conftest import clean_env, run
@@ -57,6 +57,7 @@ def test_backup_of_a_live_postgres_cache_is_consistent_and_verified(
 ) -> None:
     settings = Settings.from_env(_env(tmp_path, schema, LEAD_CACHE_BACKUP_KEEP="2"))
     cache = _fill(settings)
+    cache.store.set_meta("secret.webhook_mac", "mac-s3cr3t-value")
     stop = threading.Event()
 
     def agent() -> None:
@@ -78,6 +79,7 @@ def test_backup_of_a_live_postgres_cache_is_consistent_and_verified(
         assert (info.path.stat().st_mode & 0o777) == 0o600
         report = verify_backup(info.path)
         assert report.ok, report.problems
+        assert_no_secret(info.path, "mac-s3cr3t-value")
         conn = sqlite3.connect(info.path)
         leads = {r[0] for r in conn.execute("SELECT id FROM leads")}
         creates = {

@@ -19,12 +19,29 @@ def test_healthy_setup(env: Env, emu: Emulator) -> None:
     result = run(["doctor", "--json"], env)
     assert result.exit_code == 0, result.output
     checks = _checks(result.stdout)
-    assert list(checks) == ["settings", "database", "connectivity", "permissions", "webhook"]
+    assert list(checks) == [
+        "settings",
+        "database",
+        "call budget",
+        "connectivity",
+        "permissions",
+        "webhook",
+    ]
     assert all(v in ("ok", "warn", "skip") for v in checks.values()), checks
     assert checks["database"] == "ok"
+    assert checks["call budget"] == "ok"
     assert checks["connectivity"] == "ok"
     text = run(["doctor"], env).stdout
     assert "integrity ok" in text
+
+
+def test_a_spent_budget_is_a_doctor_warning(env: Env, emu: Emulator) -> None:
+    assert run(["pull"], env).exit_code == 0
+    spent = {**env, "LEAD_CACHE_MONTHLY_CALL_BUDGET": "1"}  # the pull spent more
+    result = run(["doctor", "--json"], spent)
+    budget = next(c for c in json.loads(result.stdout) if c["name"] == "call budget")
+    assert budget["verdict"] == "warn" and "holding write" in budget["detail"]
+    assert "HOLDING write" in run(["status"], spent).stdout
 
 
 def test_missing_settings_exit_7(env: Env) -> None:

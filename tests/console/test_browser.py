@@ -198,7 +198,8 @@ def test_reading_works_without_javascript(
 
 
 def _record_history(db: Path, emu: Emulator) -> None:
-    """A month of recorded sync runs before today's (what a running `serve` leaves)."""
+    """A month of sync runs and their calls in the ledger before today's (what a running
+    `serve` leaves)."""
     now = datetime.now(UTC)
     with LeadCache(settings=settings_for(emu, db)) as cache:
         for days in range(29, 0, -1):
@@ -214,6 +215,7 @@ def _record_history(db: Path, emu: Emulator) -> None:
                         "calls": calls,
                     }
                 )
+                cache.store.record_api_calls(at.strftime("%Y-%m-%d"), "changes", calls)
 
 
 def test_overview_with_a_month_of_history_and_a_budget(

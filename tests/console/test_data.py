@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from leadcache import LeadCache
 from leadcache.console.chart import calls_chart
-from leadcache.console.data import calls_by_day, health
+from leadcache.console.data import calls_by_day, health, no_budget
 from leadcache.console.render import Renderer, ago, cell, visible
 from leadcache.store.base import Store
 from tests.conftest import remote
@@ -30,13 +30,17 @@ def _run(cache: LeadCache, at: datetime, calls: int, outcome: str = "ok") -> Non
     )
 
 
+def _calls(cache: LeadCache, at: datetime, calls: int, kind: str = "changes") -> None:
+    cache.store.record_api_calls(at.strftime("%Y-%m-%d"), kind, calls)
+
+
 def test_calls_are_summed_per_utc_day_and_per_month(cache: LeadCache) -> None:
-    _run(cache, NOW - timedelta(days=40), 1000)  # outside the chart and the month
-    _run(cache, datetime(2026, 10, 31, 23, 59, tzinfo=UTC), 7)  # last month, in the chart
-    _run(cache, datetime(2026, 11, 1, 0, 0, tzinfo=UTC), 5)
-    _run(cache, NOW - timedelta(hours=1), 3)
-    _run(cache, NOW - timedelta(hours=2), 4, outcome="offline")  # failed runs cost calls too
-    data = calls_by_day(cache, now=NOW)
+    _calls(cache, NOW - timedelta(days=40), 1000)  # outside the chart and the cycle
+    _calls(cache, datetime(2026, 10, 31, 23, 59, tzinfo=UTC), 7)  # last cycle, in the chart
+    _calls(cache, datetime(2026, 11, 1, 0, 0, tzinfo=UTC), 5)
+    _calls(cache, NOW - timedelta(hours=1), 3)
+    _calls(cache, NOW - timedelta(hours=2), 4, kind="write")  # every priority counts
+    data = calls_by_day(cache, now=NOW, budget=no_budget)
     per_day = dict(data.days)
     assert len(data.days) == 30
     assert data.days[-1][0] == NOW.date()
@@ -48,8 +52,12 @@ def test_calls_are_summed_per_utc_day_and_per_month(cache: LeadCache) -> None:
     assert data.monthly_budget is None and data.budget_used is None
 
 
+def test_the_budget_defaults_to_the_setting(cache: LeadCache) -> None:
+    assert calls_by_day(cache, now=NOW).monthly_budget == cache.settings.monthly_call_budget
+
+
 def test_the_budget_seam(cache: LeadCache) -> None:
-    _run(cache, NOW - timedelta(hours=1), 150)
+    _calls(cache, NOW - timedelta(hours=1), 150)
     seen: list[LeadCache] = []
 
     def budget(c: LeadCache) -> int | None:
@@ -66,7 +74,7 @@ def test_the_budget_seam(cache: LeadCache) -> None:
 
 
 def test_chart_without_budget_has_no_line(cache: LeadCache) -> None:
-    svg = calls_chart(calls_by_day(cache, now=NOW))
+    svg = calls_chart(calls_by_day(cache, now=NOW, budget=no_budget))
     assert isinstance(svg, Markup)
     assert svg.count("<rect") == 30
     assert "budget" not in svg

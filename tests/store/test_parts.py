@@ -37,7 +37,7 @@ EXPECTED = {
     CoordinationStore: {
         "get_meta", "set_meta", "all_meta", "record_sync_run", "recent_sync_runs",
         "acquire_lease", "release_lease", "lease_holder", "reserve_request_slot",
-        "defer_requests",
+        "defer_requests", "record_api_calls", "api_calls_since",
     },
     Transactional: {"transaction"},
     Store: {"close", "schema_version", "integrity_check"},

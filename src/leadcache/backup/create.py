@@ -35,10 +35,18 @@ from ._files import (
 )
 from .s3 import upload_backup
 
-__all__ = ["Progress", "create_backup"]
+__all__ = ["Progress", "create_backup", "strip_secrets"]
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done_pages, total_pages)`` while a backup is copied."""
+
+
+def strip_secrets(con: sqlite3.Connection) -> None:
+    """Remove secrets (``cache_meta`` keys ``secret.…``, e.g. the webhook's MAC secret) from
+    a backup copy, overwriting their bytes: a backup may travel where the live file does not.
+    A restored cache without the MAC secret replaces its webhook on the next pull."""
+    con.execute("PRAGMA secure_delete=ON")
+    con.execute("DELETE FROM cache_meta WHERE key LIKE 'secret.%'")
 
 
 def _snapshot_into(db_path: Path, tmp: Path, progress: Progress | None) -> None:
@@ -61,6 +69,7 @@ def _snapshot_into(db_path: Path, tmp: Path, progress: Progress | None) -> None:
             # The copy inherits WAL mode from its source. Switch it to a rollback journal so the
             # backup is one self-contained file that never grows -wal/-shm beside it.
             dst.execute("PRAGMA journal_mode=DELETE")
+            strip_secrets(dst)
             result = [str(row[0]) for row in dst.execute("PRAGMA quick_check")]
             if result != ["ok"]:
                 # The copy is page for page: the live database itself is damaged. Record it, so

@@ -33,7 +33,7 @@ from ..settings import Settings
 from ._files import FILE_MODE, BackupInfo, backup_info, ensure_private_dir, fsync_dir, fsync_file
 from ._files import prune_backups as _prune
 from .carry import CarryOver
-from .create import Progress, _publish, create_backup
+from .create import Progress, _publish, create_backup, strip_secrets
 from .s3 import upload_backup
 from .verify import VerifyReport, verify_backup
 
@@ -120,6 +120,7 @@ def _seal(path: Path) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=DELETE")
+        strip_secrets(conn)  # as in every backup: secrets never travel with it
         result = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
         if result != ["ok"]:
             raise BackupError(f"the fresh copy failed quick_check: {'; '.join(result[:3])}")

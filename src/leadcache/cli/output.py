@@ -265,10 +265,37 @@ def format_status(snap: Mapping[str, Any]) -> str:
             f"{calls['push_calls']} requests ({calls['writes_saved']} write calls saved)",
         ),
     ]
+    pairs += _budget_lines(snap)
     if snap.get("last_error"):
         pairs.append(("last failure", _run_line(snap["last_error"])))
     width = max(len(k) for k, _ in pairs)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in pairs)
+
+
+def _budget_lines(snap: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The staleness both ways, and the billing cycle's calls against the monthly budget."""
+    stale = snap.get("staleness") or {}
+    budget = snap.get("budget")
+    oldest = stale.get("oldest_pending_age_s")
+    lines: list[tuple[str, Any]] = [
+        (
+            "staleness",
+            f"oldest unpushed change queued {_ago(oldest) if oldest is not None else '-'}; "
+            f"Airtable last confirmed the cache {_ago(stale.get('airtable_confirmed_age_s'))}",
+        )
+    ]
+    if budget:
+        cap = budget["budget"]
+        used = f"{budget['used']} of {cap}" if cap is not None else f"{budget['used']} (no cap)"
+        line = (
+            f"{used} calls this cycle (until {budget['cycle_end'][:10]}), projected "
+            f"{budget['projected_at_cycle_end']}; polls every {budget['poll_interval_s']:g} s "
+            "without pings"
+        )
+        if budget["holding"]:
+            line += f"; HOLDING {', '.join(budget['holding'])} calls until the cycle turns"
+        lines.append(("call budget", line))
+    return lines
 
 
 # -- machine formats ---------------------------------------------------------------------------

@@ -76,7 +76,8 @@ class Console:
     Args:
         settings: the database, the Airtable settings (for actions) and the console token.
         loop: the running background sync, whose task failures the overview shows.
-        budget: where the monthly API call budget comes from (none by default).
+        budget: where the monthly API call budget comes from
+            (LEAD_CACHE_MONTHLY_CALL_BUDGET by default).
         sync: the :class:`~leadcache.sync.manager.SyncFactory` of the caches the console opens
             (by default ``SyncManager.factory(lease_wait=LEASE_WAIT)``: the CLI's manager,
             waiting up to ``LEASE_WAIT`` s for the lease).
@@ -87,7 +88,7 @@ class Console:
         settings: Settings,
         *,
         loop: BackgroundSync | None = None,
-        budget: data.BudgetSource = data.no_budget,
+        budget: data.BudgetSource = data.settings_budget,
         sync: SyncFactory | None = None,
     ) -> None:
         self.settings = settings
@@ -152,7 +153,7 @@ class Console:
         with self._cache() as cache:
             runs = cache.store.recent_sync_runs(limit=data.RUNS_SCANNED)
             health = data.health(cache, self.loop, runs=runs)
-            calls = data.calls_by_day(cache, budget=self.budget, runs=runs)
+            calls = data.calls_by_day(cache, budget=self.budget)
         return self._page(request, "overview.html", health=health, calls=calls, **extra)
 
     def _queue(self, request: Request, status: str = "200 OK", **extra: Any) -> Response:

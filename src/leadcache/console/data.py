@@ -4,14 +4,13 @@ Every figure comes from the same places ``leadcache status`` reads: the sync run
 the change queue, the conflicts table and the lease row, so it is right whichever process did
 the work.
 
-API calls per day are summed from the recorded sync runs (``calls`` of each run, by the day it
-started, UTC). A monthly budget is not a setting yet: :data:`BudgetSource` is the seam a budget
-plugs into (``Console(budget=...)``); without one the chart shows the calls alone.
+API calls per day come from the call ledger (every HTTP attempt of every process, by UTC day:
+:mod:`leadcache.sync.budget`); the month so far is the current billing cycle, and the budget
+is ``LEAD_CACHE_MONTHLY_CALL_BUDGET`` unless ``Console(budget=...)`` says otherwise.
 """
 
 from __future__ import annotations
 
-import calendar
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import parse_ts
 from ..service.status import status_snapshot
+from ..sync.budget import cycle_bounds
 from ..sync.reconcile import DELETED_FIELD
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ __all__ = [
     "health",
     "no_budget",
     "queue_rows",
+    "settings_budget",
 ]
 
 #: Returns the monthly API call budget, or None when none is configured.
@@ -44,8 +45,13 @@ RUNS_SCANNED = 10_000
 
 
 def no_budget(_cache: LeadCache) -> int | None:
-    """The default :data:`BudgetSource`: no budget configured."""
+    """A :data:`BudgetSource` for no budget."""
     return None
+
+
+def settings_budget(cache: LeadCache) -> int | None:
+    """The default :data:`BudgetSource`: ``LEAD_CACHE_MONTHLY_CALL_BUDGET``."""
+    return cache.settings.monthly_call_budget
 
 
 def _age(stamp: str | None, now: datetime) -> float | None:
@@ -145,35 +151,30 @@ def calls_by_day(
     cache: LeadCache,
     *,
     days: int = 30,
-    budget: BudgetSource = no_budget,
+    budget: BudgetSource = settings_budget,
     now: datetime | None = None,
-    runs: list[dict[str, Any]] | None = None,
 ) -> CallsByDay:
-    """Calls per day over the last ``days`` days (today included), from the sync runs
-    (``runs``, newest first, when the caller read them already)."""
-    now = now if now is not None else datetime.now(UTC)
+    """Calls per day over the last ``days`` days (today included), from the call ledger;
+    ``month_to_date`` is the current billing cycle so far."""
+    now = now if now is not None else cache.clock.now()
     today = now.date()
     first = today - timedelta(days=days - 1)
-    month_start = today.replace(day=1)
+    cycle_start, cycle_end = cycle_bounds(now, cache.settings.billing_cycle_day)
+    since = min(first, cycle_start.date())
     per_day: dict[date, int] = {first + timedelta(days=i): 0 for i in range(days)}
     month = 0
-    if runs is None:
-        runs = cache.store.recent_sync_runs(limit=RUNS_SCANNED)
-    for run in runs:
-        try:
-            day = parse_ts(str(run.get("started_at") or "")).astimezone(UTC).date()
-        except ValueError:
-            continue
-        calls = int(run.get("calls") or 0)
+    for text, kinds in cache.store.api_calls_since(since.isoformat()).items():
+        day = date.fromisoformat(text)
+        calls = sum(kinds.values())
         if day in per_day:
             per_day[day] += calls
-        if month_start <= day <= today:
+        if cycle_start.date() <= day <= today:
             month += calls
     return CallsByDay(
         days=sorted(per_day.items()),
         month_to_date=month,
         monthly_budget=budget(cache),
-        days_in_month=calendar.monthrange(today.year, today.month)[1],
+        days_in_month=(cycle_end - cycle_start).days,
     )
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from ..clock import format_ts
 from ..errors import (
     AirtableAuthError,
     AirtableError,
@@ -26,6 +27,7 @@ from ..errors import (
 from ..settings import Settings
 from ..store.meta import MetaKey
 from ..store.sqlite_files import corrupt_marker, mark_corrupt
+from ..sync.budget import Governor
 
 __all__ = ["REQUIRED_SCOPES", "Check", "run_doctor"]
 
@@ -148,6 +150,36 @@ def _pg_database_check(settings: Settings) -> Check:
     return Check("database", "ok", f"{where}: integrity ok, schema v{version}, {counted}")
 
 
+def _budget_check(settings: Settings) -> Check:
+    """The billing cycle's calls against LEAD_CACHE_MONTHLY_CALL_BUDGET (a warning while
+    the budget holds calls back: pushes wait for the cycle to turn)."""
+    from ..cache import LeadCache
+
+    if not settings.db_path.exists():
+        return Check("call budget", "skip", "no database yet")
+    try:
+        with LeadCache(settings=settings) as cache:
+            snap = Governor(cache.store, settings, cache.clock).snapshot()
+    except LeadCacheError as exc:
+        return Check("call budget", "skip", f"cannot read the ledger: {exc}")
+    cap = "no cap" if snap.budget is None else f"of {snap.budget}"
+    detail = (
+        f"{snap.used} calls {cap} this cycle (until {format_ts(snap.cycle_end)[:10]}), "
+        f"projected {snap.projected}"
+    )
+    if snap.holding:
+        return Check(
+            "call budget",
+            "warn",
+            f"{detail}; holding {', '.join(snap.holding)} calls until the cycle turns "
+            "(raise LEAD_CACHE_MONTHLY_CALL_BUDGET if the plan allows)",
+            "budget",
+        )
+    if snap.budget is not None and snap.projected > snap.budget:
+        return Check("call budget", "warn", f"{detail}: on course to run out early", "budget")
+    return Check("call budget", "ok", detail)
+
+
 def _webhook_check(settings: Settings, table: Any, scopes: list[str] | None) -> Check:
     if settings.incremental_mode == "formula":
         return Check("webhook", "skip", "incremental pulls use a formula filter (configured)")
@@ -229,6 +261,7 @@ def run_doctor(environ: dict[str, str] | None = None, *, db_override: Any = None
             )
         )
     checks.append(_database_check(settings))
+    checks.append(_budget_check(settings))
     if missing:
         for name in ("connectivity", "permissions", "webhook"):
             checks.append(Check(name, "skip", "needs AIRTABLE_API_KEY and AIRTABLE_BASE_ID"))

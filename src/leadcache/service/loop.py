@@ -45,6 +45,7 @@ from ..errors import (
     AirtableError,
     AirtableOffline,
     AirtableServerError,
+    BudgetExhausted,
     LeadCacheError,
     RateLimited,
     SyncBusy,
@@ -52,6 +53,7 @@ from ..errors import (
 from ..logs import log_event
 from ..settings import Settings
 from ..store.meta import MetaKey
+from ..sync.budget import WriteAllowance, push_cost
 
 __all__ = ["BackgroundSync", "TaskState"]
 
@@ -61,6 +63,10 @@ log = logging.getLogger("leadcache.service")
 FIRST_DELAY = 1.0
 RETRY_MIN = 5.0
 RETRY_MAX = 300.0
+#: Seconds between safety-net pulls while notification pings arrive.
+PING_SAFETY_POLL = 3600.0
+#: Seconds before a task held by the call budget looks again.
+BUDGET_RECHECK = 300.0
 
 RunListener = Callable[[str, Mapping[str, Any]], None]
 """Called as ``listener(task, report)`` after each run (``report["outcome"]`` tells how it
@@ -123,6 +129,17 @@ class BackgroundSync:
         self._listeners: list[RunListener] = [on_run] if on_run else []
         self._clock = clock
         self._stop = threading.Event()
+        # Set by a ping (Airtable changed) or a local write: wakes the loop early.
+        self._wake = threading.Event()
+        self._pull_wanted = threading.Event()
+        #: Whether notification pings reach this loop (``serve``'s endpoint receives them).
+        self.pings_attached = False
+        # The burst being settled: when its first change was seen, when the queue last grew.
+        self._burst_started: float | None = None
+        self._burst_size = 0
+        self._burst_grew: float = 0.0
+        self._write_allowance: WriteAllowance | None = None
+        self._force_push = False
         self._thread: threading.Thread | None = None
         self.alive_at: float | None = None
         self._storage_error: str | None = None
@@ -136,6 +153,16 @@ class BackgroundSync:
     # -- control ---------------------------------------------------------------------------
     def add_listener(self, listener: RunListener) -> None:
         self._listeners.append(listener)
+
+    def changes_in_airtable(self) -> None:
+        """Airtable signalled a change (a verified ping): pull soon. Pings arriving while a
+        pull runs coalesce into one more pull after it."""
+        self._pull_wanted.set()
+        self._wake.set()
+
+    def changes_queued(self) -> None:
+        """An agent in this process queued a change: look at the queue now."""
+        self._wake.set()
 
     def start(self) -> BackgroundSync:
         """Run the cycle in a daemon thread; returns self."""
@@ -191,27 +218,30 @@ class BackgroundSync:
         while not self._stop.is_set():
             self.alive_at = self._clock()
             self.run_round(cache)
-            self._pause(cache)
+            self._wake.wait(self._sleep_time())
+            self._wake.clear()
         log.info("background sync stopped")
 
-    def _pause(self, cache: LeadCache) -> None:
-        """Wait for the next round. While a push is due but nothing is queued, wait on the
-        store's wake-up (PostgreSQL: LISTEN/NOTIFY from any host), so a change an agent
-        queues is pushed at once."""
-        timeout = self._sleep_time()
-        if self.schedule.push.due > self._clock() or self._stop.is_set():
-            self._stop.wait(timeout)
-            return
-        try:
-            cache.store.wait_for_pending(min(1.0, max(timeout, 0.05)))
-        except LeadCacheError:  # pragma: no cover - implementations never raise
-            self._stop.wait(timeout)
-
     def _sleep_time(self) -> float:
-        # Wake at least every second: a push may become due because an agent queued a change.
+        # Look at the queue four times a second: agents in other processes queue changes, and
+        # a push goes out PUSH_SETTLE seconds after the last of a burst.
         now = self._clock()
-        due = min(self.schedule.push.due, self.schedule.pull.due, self.schedule.backup.due)
-        return max(0.05, min(1.0, due - now))
+        due = min(self.schedule.pull.due, self.schedule.backup.due)
+        return max(0.02, min(0.25, due - now))
+
+    def _allowance(self, cache: LeadCache) -> WriteAllowance:
+        if self._write_allowance is None:
+            self._write_allowance = WriteAllowance(cache.sync.governor, self._clock)
+        return self._write_allowance
+
+    def pull_interval(self, cache: LeadCache) -> float:
+        """Seconds between change pulls now: LEAD_CACHE_PULL_INTERVAL when set; hourly as a
+        safety net while pings arrive; otherwise what the monthly call budget allows."""
+        if self.settings.pull_interval is not None:
+            return self.settings.pull_interval
+        if self.pings_attached and self.settings.public_url:
+            return PING_SAFETY_POLL
+        return cache.sync.governor.poll_interval()
 
     def run_once(self, cache: LeadCache | None = None) -> None:
         """One round of whatever is due, as ``serve --once`` under cron runs it: pending
@@ -220,7 +250,11 @@ class BackgroundSync:
         cache = cache if cache is not None else self.cache
         self._align_with_database(cache)
         self.schedule.push.due = self._clock()
-        self.run_round(cache)
+        self._force_push = True
+        try:
+            self.run_round(cache)
+        finally:
+            self._force_push = False
 
     def _align_with_database(self, cache: LeadCache) -> None:
         """Start the pull and backup clocks from what the database (and backup dir) say."""
@@ -229,13 +263,12 @@ class BackgroundSync:
         try:
             last_pull = cache.last_pull_time()
         except LeadCacheError as exc:
-            # The database is away (e.g. PostgreSQL restarting): start with a pull due; the
-            # rounds report the failure and retry.
+            # The database is away at start: a pull is due; the rounds report and retry.
             log_event(log, logging.WARNING, "database unreadable at start", message=str(exc))
-            last_pull = None
+            return
         if last_pull is not None:
             age = (now_wall - last_pull).total_seconds()
-            self.schedule.pull.due = now + max(0.0, self.settings.effective_pull_interval - age)
+            self.schedule.pull.due = now + max(0.0, self.pull_interval(cache) - age)
         if self.backups:
             times = [b.created for b in list_backups(self.settings.resolved_backup_dir)]
             recorded = cache.store.get_meta(MetaKey.LAST_BACKUP)
@@ -249,54 +282,83 @@ class BackgroundSync:
     def run_round(self, cache: LeadCache | None = None) -> None:
         """Run every task that is due now, in order: push, pull, backup."""
         cache = cache if cache is not None else self.cache
-        now = self._clock()
-        push = self.schedule.push
-        pending = self._pending(cache, push) if now >= push.due else None
-        if pending is not None and not self._stop.is_set():
-            if pending:
-                # Pull what changed first (one call when nothing did), so a person's edit made
-                # since the last pull is seen and settled by the conflict policy before our
-                # push could overwrite it.
-                self._run(push, lambda: cache.sync.sync())  # noqa: PLW0108
-                if push.failures == 0:
-                    push.due = self._clock() + self.settings.push_interval
-                    self.schedule.pull.due = self._clock() + self.settings.effective_pull_interval
-            else:
-                # Nothing to send: look again next round, push as soon as something is queued.
-                push.due = now
-                if push.failures and push.last_error == self._storage_error:
-                    push.failures = 0  # the database answers again
-                    push.last_error = None
+        if self._push_due(cache) and not self._stop.is_set():
+            self._push(cache)
         pull = self.schedule.pull
+        if self._pull_wanted.is_set():
+            # A ping: pull after the settle time, so the pings of one burst of edits (one per
+            # transaction) become one pull.
+            self._pull_wanted.clear()
+            pull.due = min(pull.due, self._clock() + self.settings.push_settle)
         if self._clock() >= pull.due and not self._stop.is_set():
             self._run(pull, lambda: cache.sync.refresh())  # noqa: PLW0108
             if pull.failures == 0:
-                pull.due = self._clock() + self.settings.effective_pull_interval
+                pull.due = self._clock() + self.pull_interval(cache)
         backup = self.schedule.backup
         if self.backups and self._clock() >= backup.due and not self._stop.is_set():
             self._run(backup, lambda: self._backup(cache))
             if backup.failures == 0:
                 backup.due = self._clock() + self.settings.backup_interval_hours * 3600
 
-    def _pending(self, cache: LeadCache, push: TaskState) -> int | None:
-        """How many changes wait, or None when the database failed: that counts as a failed
-        push (reported in health and metrics), never as a crash of the loop."""
+    def _push_due(self, cache: LeadCache) -> bool:
+        """Whether the queued burst has settled: PUSH_SETTLE seconds without a new change, or
+        PUSH_INTERVAL seconds since its first one (so a steady trickle still goes out), and
+        the push is not backing off after a failure."""
+        now = self._clock()
         try:
-            return cache.store.pending_counts().get("pending", 0)
+            queued = cache.store.pending_counts().get("pending", 0)
         except LeadCacheError as exc:
-            self._storage_error = str(exc)
-            delay = push.failed(self._clock(), str(exc))
-            log_event(
-                log,
-                logging.ERROR,
-                "push failed, will retry",
-                error=type(exc).__name__,
-                message=str(exc),
-                hint=exc.hint,
-                retry_in_s=delay,
-            )
-            self._notify(push.name, {"kind": push.name, "outcome": "error"})
-            return None
+            # The database is away (e.g. PostgreSQL restarting): a failed push, reported in
+            # health and metrics; the loop keeps running and looks again.
+            self._storage_failure(exc)
+            return False
+        push = self.schedule.push
+        if push.failures and push.last_error == self._storage_error:
+            push.failures, push.last_error = 0, None  # the database answers again
+        if not queued:
+            self._burst_started = None
+            return False
+        if self._burst_started is None:
+            self._burst_started, self._burst_grew, self._burst_size = now, now, queued
+        elif queued != self._burst_size:
+            self._burst_grew, self._burst_size = now, queued
+        settled = self._force_push or now - self._burst_grew >= self.settings.push_settle
+        overdue = now - self._burst_started >= self.settings.push_interval
+        if not (settled or overdue) or now < self.schedule.push.due:
+            return False
+        # Within the monthly budget: a push costs its batches plus the echo Airtable pings.
+        return self._allowance(cache).ready(push_cost(queued))
+
+    def _push(self, cache: LeadCache) -> None:
+        # Pull what changed first (one call when nothing did), so a person's edit is seen and
+        # settled by the conflict policy before our push could overwrite it. While pings
+        # arrive, no ping since the last pull means nothing changed: skip that call.
+        ping_pending = self._pull_wanted.is_set() or self.schedule.pull.due <= self._clock()
+        pull_first = not self.pings_attached or ping_pending
+        if pull_first:
+            self._pull_wanted.clear()
+        push = self.schedule.push
+        cost = push_cost(self._burst_size)
+        self._run(push, lambda: cache.sync.sync(pull_first=pull_first))
+        self._allowance(cache).spend(cost)
+        self._burst_started = None
+        if push.failures == 0 and pull_first:
+            self.schedule.pull.due = self._clock() + self.pull_interval(cache)
+
+    def _storage_failure(self, exc: LeadCacheError) -> None:
+        push = self.schedule.push
+        self._storage_error = str(exc)
+        delay = push.failed(self._clock(), str(exc))
+        log_event(
+            log,
+            logging.ERROR,
+            "push failed, will retry",
+            error=type(exc).__name__,
+            message=str(exc),
+            hint=exc.hint,
+            retry_in_s=delay,
+        )
+        self._notify(push.name, {"kind": push.name, "outcome": "error"})
 
     def _backup(self, cache: LeadCache) -> dict[str, Any]:
         started = time.monotonic()
@@ -318,6 +380,16 @@ class BackgroundSync:
         task.runs += 1
         try:
             report = step()
+        except BudgetExhausted as exc:
+            # Not a failure: the month's calls are spent. Look again in a while (the cycle may
+            # turn, the budget may be raised); status, health and metrics say so meanwhile.
+            task.due = self._clock() + BUDGET_RECHECK
+            task.last_error = str(exc)
+            log_event(
+                log, logging.WARNING, f"{task.name} held by the call budget", message=str(exc)
+            )
+            self._notify(task.name, {"kind": task.name, "outcome": "budget"})
+            return
         except SyncBusy:
             # Another syncer (a `leadcache sync` in a shell, another serve) holds the lease:
             # it is doing the work; try again next round.

@@ -12,8 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..clock import format_ts
+from ..clock import format_ts, parse_ts
 from ..store.meta import MetaKey
+from ..sync.budget import Governor
 
 if TYPE_CHECKING:
     from ..cache import LeadCache
@@ -95,6 +96,9 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
     push_calls = sum(
         int((r.get("calls_by_kind") or {}).get(kind, 0)) for r in push_runs for kind in WRITE_KINDS
     )
+    oldest = store.open_pending(states=("pending",), limit=1)
+    oldest_age = (now - parse_ts(oldest[0].created_at)).total_seconds() if oldest else None
+    budget = Governor(store, settings, cache.clock).snapshot()
     return {
         "database": str(settings.db_path),
         "database_bytes": database_size(Path(settings.db_path)),
@@ -115,4 +119,11 @@ def status_snapshot(cache: LeadCache, *, now: datetime | None = None) -> dict[st
             "push_calls": push_calls,
             "writes_saved": max(pushed - push_calls, 0),
         },
+        "staleness": {
+            # How long the oldest change has waited to reach Airtable (None: nothing waits),
+            # and how long since Airtable last confirmed the cache held its latest state.
+            "oldest_pending_age_s": round(oldest_age, 1) if oldest_age is not None else None,
+            "airtable_confirmed_age_s": round(age, 1) if age is not None else None,
+        },
+        "budget": budget.to_dict(),
     }

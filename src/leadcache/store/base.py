@@ -347,7 +347,7 @@ class CoordinationStore(Transactional):
 
     @abc.abstractmethod
     def all_meta(self) -> dict[str, str]:
-        """Every ``cache_meta`` entry."""
+        """Every ``cache_meta`` entry except secrets (keys starting with ``secret.``)."""
 
     # -- sync bookkeeping --------------------------------------------------------------------
     @abc.abstractmethod
@@ -388,6 +388,16 @@ class CoordinationStore(Transactional):
         queued by an agent is pushed at once. Default: just sleep."""
         time.sleep(max(0.0, timeout))
         return False
+
+    # -- the API call ledger (the monthly call budget) ---------------------------------------
+    @abc.abstractmethod
+    def record_api_calls(self, day: str, kind: str, calls: int = 1) -> None:
+        """Add ``calls`` Airtable calls of ``kind`` to the ledger of ``day`` (``YYYY-MM-DD``,
+        UTC). Every process adds to the same ledger."""
+
+    @abc.abstractmethod
+    def api_calls_since(self, first_day: str) -> dict[str, dict[str, int]]:
+        """Calls recorded from ``first_day`` on: day -> kind -> calls."""
 
 
 class Store(LeadStore, OutboxStore, CoordinationStore):

@@ -58,6 +58,11 @@ class MetaKey(StrEnum):
     """When it expires unless refreshed."""
     WEBHOOK_BASELINE_PENDING = "webhook_baseline_pending"
     """Set while the full pull that must follow a (re)created webhook has not finished."""
+    WEBHOOK_NOTIFY_URL = "webhook_notification_url"
+    """Where our webhook sends notification pings (empty: a poll-only webhook)."""
+    WEBHOOK_MAC_SECRET = "secret.webhook_mac"
+    """The webhook's ``macSecretBase64``: verifies pings. A ``secret.`` key: ``all_meta``
+    never returns it and backups strip it."""
 
     # -- store internals -----------------------------------------------------------------
     FTS_REBUILD_PENDING = "fts_rebuild_pending"

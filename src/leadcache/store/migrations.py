@@ -146,10 +146,20 @@ CREATE TABLE rate_limit (
 );
 """
 
+_V3_LEDGER = """
+CREATE TABLE api_call_ledger (
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    PRIMARY KEY (day, kind)
+) WITHOUT ROWID;
+"""
+
 #: (version, name, SQL), applied in order.
 MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (1, "leads, cache_meta, pending_sync, aliases and full-text index", _V1),
     (2, "conflicts, sync runs, sync lease and shared rate limit", _V2),
+    (3, "API call ledger for the monthly call budget", _V3_LEDGER),
 )
 
 

@@ -92,7 +92,10 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("sync_runs", ("id", "kind", "started_at", "duration_s", "outcome", "detail_json")),
+    ("api_call_ledger", ("day", "kind", "calls")),
 )
+#: Sort keys where the first column alone is not unique.
+_KEYS = {"api_call_ledger": ("day", "kind")}
 _IDENTITY = {"leads": "rid", "pending_sync": "id", "conflicts": "id", "sync_runs": "id"}
 _BATCH = 5000
 
@@ -129,8 +132,8 @@ class Side(Protocol):
     def close(self) -> None: ...
 
 
-def _order(table: str, columns: Sequence[str]) -> str:
-    return columns[0]
+def _order(table: str, columns: Sequence[str]) -> tuple[str, ...]:
+    return _KEYS.get(table, (columns[0],))
 
 
 class SqliteSide:
@@ -157,9 +160,8 @@ class SqliteSide:
             conn.execute("BEGIN")  # one read transaction: one snapshot of the WAL database
 
             def read(table: str, columns: Sequence[str]) -> Iterator[Any]:
-                cur = conn.execute(
-                    f"SELECT {', '.join(columns)} FROM {table} ORDER BY {_order(table, columns)}"
-                )
+                order = ", ".join(_order(table, columns))
+                cur = conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
                 while batch := cur.fetchmany(_BATCH):
                     yield from batch
 
@@ -210,7 +212,7 @@ class PgSide:
                     query = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
                         sql.SQL(", ").join(map(sql.Identifier, columns)),
                         sql.Identifier(table),
-                        sql.Identifier(_order(table, columns)),
+                        sql.SQL(", ").join(map(sql.Identifier, _order(table, columns))),
                     )
                     with conn.cursor(name=f"copy_{table}") as cur:
                         cur.itersize = _BATCH

@@ -44,7 +44,9 @@ class SQLiteCoordination(SQLiteBase, CoordinationStore):
     @_guard
     def all_meta(self) -> dict[str, str]:
         with self._lock:
-            rows = self._db().execute("SELECT key, value FROM cache_meta ORDER BY key")
+            rows = self._db().execute(
+                "SELECT key, value FROM cache_meta WHERE key NOT LIKE 'secret.%' ORDER BY key"
+            )
             return {k: v for k, v in rows if v is not None}
 
     # -- sync bookkeeping ------------------------------------------------------------------
@@ -139,3 +141,25 @@ class SQLiteCoordination(SQLiteBase, CoordinationStore):
                 "ON CONFLICT(bucket) DO UPDATE SET next_slot=MAX(next_slot, excluded.next_slot)",
                 (bucket, until),
             )
+
+    # -- the API call ledger -------------------------------------------------------------
+    @_guard
+    def record_api_calls(self, day: str, kind: str, calls: int = 1) -> None:
+        with self.transaction():
+            self._db().execute(
+                "INSERT INTO api_call_ledger(day, kind, calls) VALUES (?, ?, ?) "
+                "ON CONFLICT(day, kind) DO UPDATE SET calls = calls + excluded.calls",
+                (day, kind, calls),
+            )
+
+    @_guard
+    def api_calls_since(self, first_day: str) -> dict[str, dict[str, int]]:
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT day, kind, calls FROM api_call_ledger WHERE day >= ? ORDER BY day",
+                (first_day,),
+            )
+            out: dict[str, dict[str, int]] = {}
+            for day, kind, calls in rows:
+                out.setdefault(day, {})[kind] = int(calls)
+            return out

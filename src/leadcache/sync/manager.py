@@ -41,6 +41,7 @@ from ..clock import SYSTEM_CLOCK, Clock
 from ..settings import Settings
 from ..store.base import Store
 from ..store.meta import MetaKey
+from .budget import CallLedger, Governor, Priority
 from .lease import Lease
 from .pacer import StorePacer
 from .pull import Puller
@@ -96,6 +97,11 @@ class SyncManager:
             store, ttl=settings.lease_ttl, wait=lease_wait, clock=clock.time, sleep=clock.sleep
         )
         self.recorder = RunRecorder(store, airtable, clock)
+        self.governor = Governor(store, settings, clock)
+        self.ledger = CallLedger(store, clock)
+        stats = getattr(airtable, "stats", None)
+        if stats is not None:
+            self.ledger.attach(stats)
         self.reconciler = Reconciler(store, policy=settings.conflict_policy, key_field=key_field)
         self.schema = SchemaReader(airtable, self.catalog, key_field=key_field)
         self.puller = Puller(
@@ -113,7 +119,7 @@ class SyncManager:
             store,
             self.reconciler,
             key_field=key_field,
-            renew=self.lease.renew,
+            renew=self._before_write,
             before_creates=self.schema.ensure_key_field,
         )
         self.repairs = Repairs(store, self.reconciler, self.catalog, key_field=key_field)
@@ -163,6 +169,18 @@ class SyncManager:
         if callable(close):
             close()
 
+    # -- the call budget ---------------------------------------------------------------------
+    def _spend(self, priority: Priority) -> None:
+        """Check the monthly budget allows calls of ``priority`` and count them as such."""
+        self.governor.require(priority)
+        self.ledger.priority = priority
+
+    def _before_write(self) -> None:
+        # Before each write request: the lease is still ours, and the budget still allows it
+        # (the batch in flight completes; the rest stays queued when it runs out).
+        self.lease.renew()
+        self._spend(Priority.WRITE)
+
     # -- pulls -------------------------------------------------------------------------------
     def pull_from_airtable(self, *, progress: Progress | None = None) -> RunReport:
         """Pull every record, page by page at constant memory; leads gone from Airtable are
@@ -172,6 +190,7 @@ class SyncManager:
         Args:
             progress: called with the number of records received so far after each page.
         """
+        self._spend(Priority.CHANGES)
         with self.lease, self.recorder.run("pull") as report:
             self.puller.full_pull(report, progress)
         return report
@@ -179,9 +198,11 @@ class SyncManager:
     def incremental_sync(self) -> RunReport:
         """Pull only what changed since the last pull (a full pull if there was none), then
         run the deletion sweep if it is due. One call when nothing changed."""
+        self._spend(Priority.CHANGES)
         with self.lease, self.recorder.run("incremental") as report:
             self.puller.pull_changes(report)
-            if self.puller.sweep_due():
+            if self.puller.sweep_due() and self.governor.allows(Priority.UPKEEP):
+                self._spend(Priority.UPKEEP)
                 self.puller.sweep(report)
             self.store.set_meta(MetaKey.LAST_INCREMENTAL_SYNC, self.clock.iso())
         return report
@@ -189,6 +210,7 @@ class SyncManager:
     def sweep_deletions(self) -> RunReport:
         """List every record id (one narrow call per 100 records) and soft-delete the leads
         Airtable no longer has: the safety net for deletions no webhook reported."""
+        self._spend(Priority.UPKEEP)
         with self.lease, self.recorder.run("sweep") as report:
             self.puller.sweep(report)
         return report
@@ -214,6 +236,7 @@ class SyncManager:
             progress: called after each request with the running total of queued changes
                 settled so far.
         """
+        self._spend(Priority.WRITE)
         with self.lease, self.recorder.run("push") as report:
             self._push(report, progress)
         return report
@@ -226,16 +249,23 @@ class SyncManager:
         """The requests a push would send now; sends nothing."""
         return self.pusher.plan()
 
-    def sync(self) -> RunReport:
+    def sync(self, *, pull_first: bool = True) -> RunReport:
         """Pull what changed, then push: what ``leadcache sync`` and ``serve`` run.
 
         Pulling first lets conflicts be seen before our writes overwrite a human's edit.
+        ``serve`` skips it (``pull_first=False``) when a notification ping would have told it
+        of any change since its last pull. When the monthly budget no longer allows change
+        pulls, the push still goes out (agents' writes come first).
         """
+        pull = pull_first and self.governor.allows(Priority.CHANGES)
+        self._spend(Priority.CHANGES if pull else Priority.WRITE)
         with self.lease, self.recorder.run("sync") as report:
-            self.puller.pull_changes(report)
-            self.store.set_meta(MetaKey.LAST_INCREMENTAL_SYNC, self.clock.iso())
+            if pull:
+                self.puller.pull_changes(report)
+                self.store.set_meta(MetaKey.LAST_INCREMENTAL_SYNC, self.clock.iso())
             self._push(report, None)
-            if self.puller.sweep_due():
+            if self.puller.sweep_due() and self.governor.allows(Priority.UPKEEP):
+                self._spend(Priority.UPKEEP)
                 self.puller.sweep(report)
         return report
 

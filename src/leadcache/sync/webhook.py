@@ -5,6 +5,7 @@ puller decides what to pull (see :mod:`leadcache.sync.pull`).
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 from collections.abc import Callable
@@ -13,16 +14,29 @@ from datetime import datetime
 from ..airtable.protocol import AirtableTable
 from ..catalog import MetaAccess
 from ..clock import format_ts
-from ..errors import AirtableAuthError, SyncError
+from ..errors import AirtableAuthError, AirtableNotFound, SyncError
 from ..settings import Settings
 from ..store.meta import MetaKey
 from .incremental import WebhookChanges, needs_refresh, read_webhook_changes, webhook_spec
 
-__all__ = ["WebhookFeed", "WebhookState"]
+__all__ = ["PING_PATH", "WebhookFeed", "WebhookState", "notification_url"]
 
 log = logging.getLogger("leadcache.sync")
 
-_HOOK_KEYS = (MetaKey.WEBHOOK_ID, MetaKey.WEBHOOK_CURSOR, MetaKey.WEBHOOK_EXPIRES)
+_HOOK_KEYS = (
+    MetaKey.WEBHOOK_ID,
+    MetaKey.WEBHOOK_CURSOR,
+    MetaKey.WEBHOOK_EXPIRES,
+    MetaKey.WEBHOOK_NOTIFY_URL,
+    MetaKey.WEBHOOK_MAC_SECRET,
+)
+#: Where pings arrive on ``serve``'s HTTP endpoint (appended to LEAD_CACHE_PUBLIC_URL).
+PING_PATH = "/airtable/webhook"
+
+
+def notification_url(settings: Settings) -> str | None:
+    """The URL Airtable should ping, or None for a poll-only webhook."""
+    return settings.public_url + PING_PATH if settings.public_url else None
 
 
 class WebhookState(enum.Enum):
@@ -60,12 +74,18 @@ class WebhookFeed:
         Raises:
             AirtableAuthError: webhooks are refused and ``LEAD_CACHE_INCREMENTAL=webhook``.
         """
+        wanted = notification_url(self.settings)
+        stale = (self.meta.get_meta(MetaKey.WEBHOOK_NOTIFY_URL) or None) != wanted
+        # A restored backup has no MAC secret (backups strip it): its pings cannot be checked.
+        unverifiable = wanted is not None and not self.meta.get_meta(MetaKey.WEBHOOK_MAC_SECRET)
+        if self.hook_id and (stale or unverifiable):
+            self._replace()
         if self.hook_id:
             if self.meta.get_meta(MetaKey.WEBHOOK_BASELINE_PENDING):
                 return WebhookState.NEEDS_BASELINE
             return WebhookState.READY
         try:
-            info = self.airtable.create_webhook(webhook_spec(table_id()))
+            info = self.airtable.create_webhook(webhook_spec(table_id()), notification_url=wanted)
         except AirtableAuthError:
             if self.settings.incremental_mode == "webhook":
                 raise
@@ -77,8 +97,21 @@ class WebhookFeed:
         self.meta.set_meta(MetaKey.WEBHOOK_BASELINE_PENDING, "1")
         self.meta.set_meta(MetaKey.WEBHOOK_ID, info.id)
         self.meta.set_meta(MetaKey.WEBHOOK_CURSOR, "1")
+        self.meta.set_meta(MetaKey.WEBHOOK_NOTIFY_URL, wanted)
+        self.meta.set_meta(MetaKey.WEBHOOK_MAC_SECRET, info.mac_secret_base64)
         self._set_expiry(info.expiration_time)
         return WebhookState.NEEDS_BASELINE
+
+    def _replace(self) -> None:
+        """The public URL changed (or appeared): a webhook's notification URL is fixed at
+        creation, so delete ours; ``ensure`` makes a new one (and a baseline pull follows)."""
+        hook_id = self.hook_id
+        log.info("webhook %s pings the wrong address; replacing it", hook_id)
+        if hook_id:
+            with contextlib.suppress(AirtableNotFound):
+                self.airtable.delete_webhook(hook_id)
+        for key in _HOOK_KEYS:
+            self.meta.set_meta(key, None)
 
     def baseline_done(self) -> None:
         """A full pull finished: the webhook's changes from now on are all we need."""

@@ -155,7 +155,7 @@ def _budget_check(settings: Settings) -> Check:
     the budget holds calls back: pushes wait for the cycle to turn)."""
     from ..cache import LeadCache
 
-    if not settings.db_path.exists():
+    if settings.database_url is None and not settings.db_path.exists():
         return Check("call budget", "skip", "no database yet")
     try:
         with LeadCache(settings=settings) as cache:

@@ -12,7 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md constraints.txt ./
 COPY src ./src
-RUN pip install -c constraints.txt '.[s3]' \
+RUN pip install -c constraints.txt '.[s3,postgres]' \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin leadcache \
     && mkdir -p /app/data \
     && chown leadcache:leadcache /app/data

@@ -25,8 +25,8 @@ from .errors import CacheNotLoaded, LeadNotFound, SyncBusy, ValidationError
 from .fields import FieldMap, check_cell_value, check_text, is_blank
 from .settings import Settings
 from .store.base import Store
+from .store.factory import open_store
 from .store.meta import MetaKey
-from .store.sqlite import SQLiteStore
 from .sync.manager import SyncFactory, SyncManager
 from .sync.parked import supersede_by_delete, supersede_parked
 from .sync.report import RunReport
@@ -76,15 +76,11 @@ class LeadCache:
             clock = clock if clock is not None else sync.clock
         settings = settings if settings is not None else Settings.from_env()
         if db_path is not None:
-            settings = settings.replace(db_path=Path(db_path))
+            settings = settings.replace(db_path=Path(db_path), database_url=None)
         self.settings = settings
         self.field_map = FieldMap(settings.field_map)
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
-        self.store: Store = (
-            store
-            if store is not None
-            else SQLiteStore(settings.db_path, self.field_map, synchronous=settings.synchronous)
-        )
+        self.store: Store = store if store is not None else open_store(settings, self.field_map)
         self._sync: SyncManager | None = None
         self._sync_factory: SyncFactory = SyncManager.from_settings
         if isinstance(sync, SyncManager):

@@ -83,6 +83,14 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
+def _database_up(value: int) -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        "leadcache_database_up",
+        "1 when the cache database (SQLite file or PostgreSQL) answered this scrape, else 0",
+        value=value,
+    )
+
+
 class _StoreCollector(Collector):
     """Gauges read from the database on every scrape, through a connection of its own."""
 
@@ -114,7 +122,7 @@ class _StoreCollector(Collector):
             snap = self.snapshot()
         except LeadCacheError as exc:
             log.warning("metrics: cannot read the database: %s", exc)
-            return []
+            return [_database_up(0)]
         pending = GaugeMetricFamily(
             "leadcache_pending_changes", "Local changes not yet in Airtable", labels=["state"]
         )
@@ -122,6 +130,7 @@ class _StoreCollector(Collector):
             pending.add_metric([state], n)
         age = snap["last_pull_age_s"]
         return [
+            _database_up(1),
             pending,
             GaugeMetricFamily(
                 "leadcache_conflicts_open", "Conflicts waiting for a decision", snap["conflicts"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ __all__ = [
     "DEFAULT_FIELD_MAP",
     "SETTINGS",
     "ConflictPolicy",
+    "DatabaseUrl",
     "IncrementalMode",
     "Secret",
     "Setting",
@@ -81,6 +83,40 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self._value)
+
+
+class DatabaseUrl:
+    """A ``postgresql://`` URL whose password never prints: ``str``/``repr`` show it masked.
+
+    ``reveal()`` returns the full URL (for the driver only); ``redacted`` is safe for logs.
+    """
+
+    __slots__ = ("_value", "redacted")
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+        parsed = urlparse(value)
+        netloc = parsed.netloc
+        if parsed.password is not None:
+            user, _, host = netloc.rpartition("@")
+            netloc = f"{user.partition(':')[0]}:***@{host}"
+        # Query parameters may carry a password too (?password=...): never shown.
+        self.redacted = parsed._replace(netloc=netloc, query="", fragment="").geturl()
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"DatabaseUrl({self.redacted!r})"
+
+    def __str__(self) -> str:
+        return self.redacted
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DatabaseUrl) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
 
 
 Parser = Callable[[str, str], Any]
@@ -218,6 +254,36 @@ def _s3_url(var: str, raw: str) -> str:
     return raw.strip().rstrip("/")
 
 
+def _database_url(var: str, raw: str) -> DatabaseUrl:
+    # Error messages show the URL with its password masked, never the raw text.
+    value = DatabaseUrl(raw.strip())
+    parsed = urlparse(raw.strip())
+    if parsed.scheme not in ("postgresql", "postgres"):
+        raise ConfigError(
+            var, f"expected postgresql://user@host:5432/database, got {value.redacted!r}"
+        )
+    try:
+        port = parsed.port
+    except ValueError:
+        raise ConfigError(var, f"the port is not a number in {value.redacted!r}") from None
+    if not parsed.hostname or not parsed.path.strip("/"):
+        raise ConfigError(
+            var, f"needs a host and a database name (postgresql://user@host:{port or 5432}/db)"
+        )
+    return value
+
+
+def _schema_name(var: str, raw: str) -> str:
+    value = raw.strip()
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value) or value.startswith("pg_"):
+        raise ConfigError(
+            var,
+            f"expected a PostgreSQL schema name (lower-case letters, digits, _; not pg_...), "
+            f"got {raw!r}",
+        )
+    return value
+
+
 def _path(var: str, raw: str) -> Path:
     if not raw.strip():
         raise ConfigError(var, "must not be empty")
@@ -350,6 +416,19 @@ class Settings:
         "Path of the SQLite cache database. DATABASE_PATH is accepted as an alias.",
         _path,
         aliases=("DATABASE_PATH",),
+    )
+    database_url: DatabaseUrl | None = _declare(
+        None,
+        "LEAD_CACHE_DATABASE_URL",
+        "postgresql://user@host:5432/db selects the PostgreSQL backend (several hosts share "
+        "one cache); unset: SQLite at LEAD_CACHE_DB_PATH. The password is never printed.",
+        _database_url,
+    )
+    pg_schema: str = _declare(
+        "leadcache",
+        "LEAD_CACHE_PG_SCHEMA",
+        "PostgreSQL schema holding this cache's tables (several caches can share a database).",
+        _schema_name,
     )
     refresh_interval_hours: float = _declare(
         2.0,
@@ -630,7 +709,7 @@ class Settings:
             value = getattr(self, setting.attr)
             if setting.secret:
                 shown: Any = "(set)" if value else "(not set)"
-            elif isinstance(value, Path):
+            elif isinstance(value, Path | DatabaseUrl):
                 shown = str(value)
             else:
                 shown = value

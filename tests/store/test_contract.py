@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -13,20 +14,34 @@ from leadcache.settings import DEFAULT_FIELD_MAP
 from leadcache.store.base import RemoteRecord, Store
 from leadcache.store.sqlite import SQLiteStore
 from tests.conftest import remote
+from tests.pg_support import PG_URL, pg_schema
 
 
-def _sqlite(tmp_path: Path) -> Store:
+def _sqlite(tmp_path: Path, _stack: ExitStack) -> Store:
     return SQLiteStore(tmp_path / "contract.db", FieldMap(DEFAULT_FIELD_MAP))
 
 
-BACKENDS = {"sqlite": _sqlite}
+def _postgres(_tmp_path: Path, stack: ExitStack) -> Store:
+    from leadcache.store.postgres import PostgresStore
+
+    schema = stack.enter_context(pg_schema())  # a schema of its own, dropped afterwards
+    return PostgresStore(PG_URL, FieldMap(DEFAULT_FIELD_MAP), schema=schema)
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+BACKENDS = {"sqlite": _sqlite, "postgres": _postgres}
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(name, marks=[pytest.mark.postgres] if name == "postgres" else [])
+        for name in sorted(BACKENDS)
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s = BACKENDS[request.param](tmp_path)
-    yield s
-    s.close()
+    with ExitStack() as stack:
+        s = BACKENDS[request.param](tmp_path, stack)
+        yield s
+        s.close()
 
 
 def test_upsert_remote_inserts_then_skips_unchanged(store: Store) -> None:

@@ -16,12 +16,13 @@ from leadcache import LeadCache
 from leadcache.emulator import Emulator, running_emulator
 from leadcache.errors import BaseMismatch, ConfigError
 from leadcache.service.doctor import run_doctor
-from tests.sync.conftest import seed_leads
+from tests.sync.conftest import backend_env, seed_leads
 
 
 def _environ(emu: Emulator, cache: LeadCache, **extra: str) -> dict[str, str]:
     return {
         "LEAD_CACHE_DB_PATH": str(cache.settings.db_path),
+        **backend_env(cache.settings.db_path),
         "AIRTABLE_API_KEY": emu.token,
         "AIRTABLE_BASE_ID": emu.base_id,
         "AIRTABLE_TABLE_NAME": emu.table_name,

@@ -21,7 +21,7 @@ from leadcache.metrics import Metrics
 from leadcache.service.doctor import run_doctor
 from leadcache.service.status import status_snapshot
 from leadcache.sync.pacer import MAX_PENALTY_S
-from tests.sync.conftest import seed_leads, settings_for
+from tests.sync.conftest import backend_env, seed_leads, settings_for
 
 #: The most a process may be told to wait by the database: the cap plus a little.
 BOUND = MAX_PENALTY_S + 61
@@ -63,6 +63,7 @@ def test_a_huge_retry_after_is_capped_and_reported(
 def _env(emu: Emulator, cache: LeadCache) -> dict[str, str]:
     return {
         "LEAD_CACHE_DB_PATH": str(cache.settings.db_path),
+        **backend_env(cache.settings.db_path),
         "AIRTABLE_API_KEY": emu.token,
         "AIRTABLE_BASE_ID": emu.base_id,
         "AIRTABLE_TABLE_NAME": emu.table_name,

@@ -32,6 +32,7 @@ from .commands_config import COMMANDS as CONFIG_COMMANDS
 from .commands_leads import COMMANDS as LEAD_COMMANDS
 from .commands_mcp import COMMANDS as MCP_COMMANDS
 from .commands_ops import COMMANDS as OPS_COMMANDS
+from .commands_store import COMMANDS as STORE_COMMANDS
 from .commands_sync import COMMANDS as SYNC_COMMANDS
 from .context import Env, common_options
 from .demo import demo_command
@@ -114,7 +115,7 @@ def cli(ctx: click.Context) -> None:
 
 
 _ALL = (*LEAD_COMMANDS, *SYNC_COMMANDS, *OPS_COMMANDS, *CONFIG_COMMANDS, *API_COMMANDS)
-for _command in (*_ALL, *MCP_COMMANDS):
+for _command in (*_ALL, *STORE_COMMANDS, *MCP_COMMANDS):
     cli.add_command(_command)
 cli.add_command(emulator_command)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..store.factory import describe_backend
 from ..types import Lead
 from .context import Env, common_options, parse_json_object, pass_env
 from .output import emit, render_pairs, render_table
@@ -47,7 +48,7 @@ def init_cmd(env: Env) -> None:
     """
     with env.open_cache(create=True) as cache:
         data = {
-            "database": str(cache.settings.db_path),
+            "database": describe_backend(cache.settings),
             "schema_version": cache.store.schema_version(),
             "leads": cache.store.count_leads(),
             "airtable_configured": cache.settings.api_key is not None

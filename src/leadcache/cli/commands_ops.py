@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from ..backup import create_backup, latest_backup, list_backups, restore_backup, verify_backup
+from ..backup import RestorePlan, latest_backup, list_backups, restore_backup, verify_backup
+from ..backup.pg import PgRestorePlan, backup_configured, restore_pg_backup
 from ..cache import LeadCache
 from ..clock import format_ts
 from ..fields import FieldMap
@@ -76,17 +77,11 @@ def backup_cmd(env: Env, list_only: bool) -> None:
         empty = f"no backups in {settings.resolved_backup_dir}"
         emit(env, rows, lambda: render_table(rows, cols) if rows else empty)
         return
-    if not settings.db_path.exists():
+    if settings.database_url is None and not settings.db_path.exists():
         raise env.error(ExitCode.CONFIG, f"no cache database at {settings.db_path}")
     with progress("backing up", None, enabled=env.interactive) as bar:
-        info = create_backup(
-            settings.db_path,
-            settings.resolved_backup_dir,
-            keep=settings.backup_keep,
-            s3_url=settings.backup_s3_url,
-            s3_endpoint_url=settings.s3_endpoint_url,
-            progress=bar,
-        )
+        # A PostgreSQL cache is snapshotted into the same kind of SQLite backup file.
+        info = backup_configured(settings, progress=bar)
     data = {"path": str(info.path), "bytes": info.size, "s3_uri": info.s3_uri}
     where = f" and uploaded to {info.s3_uri}" if info.s3_uri else ""
     emit(env, data, lambda: f"backup written to {info.path} ({info.size / 1e6:.1f} MB){where}")
@@ -119,10 +114,15 @@ def restore_cmd(env: Env, backup: str | None, dry_run: bool, yes: bool) -> None:
     env.configure_logging()
     path = _pick_backup(env, backup)
     field_map = FieldMap(settings.field_map)
+
+    def restore(dry: bool) -> RestorePlan | PgRestorePlan:
+        if settings.database_url is not None:
+            return restore_pg_backup(path, settings, dry_run=dry)
+        return restore_backup(path, settings.db_path, dry_run=dry, field_map=field_map)
+
     if not dry_run and not yes:
-        preview = restore_backup(path, settings.db_path, dry_run=True, field_map=field_map)
-        _confirm_restore(env, preview.describe())
-    plan = restore_backup(path, settings.db_path, dry_run=dry_run, field_map=field_map)
+        _confirm_restore(env, restore(True).describe())
+    plan = restore(dry_run)
     data: dict[str, Any] = {
         "dry_run": plan.dry_run,
         "backup": str(plan.backup),

@@ -84,7 +84,7 @@ class Env:
         if self._settings is None:
             settings = Settings.from_env()
             if self.db is not None:
-                settings = settings.replace(db_path=self.db)
+                settings = settings.replace(db_path=self.db, database_url=None)
             redactor.add(settings.api_key)
             self._settings = settings
         return self._settings
@@ -113,7 +113,7 @@ class Env:
         (exit 7) instead of a new empty file."""
         settings = self.settings()
         self.configure_logging()
-        if not create and not settings.db_path.exists():
+        if not create and settings.database_url is None and not settings.db_path.exists():
             raise CliError(
                 ExitCode.CONFIG,
                 f"no cache database at {settings.db_path}",

@@ -93,6 +93,8 @@ def _schema_problems(path: Path) -> list[str]:
 def _database_check(settings: Settings) -> Check:
     from ..cache import LeadCache
 
+    if settings.database_url is not None:
+        return _pg_database_check(settings)
     path = settings.db_path
     if not path.exists():
         return Check("database", "warn", f"no database at {path} yet (`leadcache init`)")
@@ -129,12 +131,32 @@ def _database_check(settings: Settings) -> Check:
     return Check("database", "ok", f"{path}: integrity ok, schema v{version}, {counted}")
 
 
+def _pg_database_check(settings: Settings) -> Check:
+    """The PostgreSQL cache: reachable, migrated, integrity; the URL shown without password."""
+    from ..cache import LeadCache
+
+    assert settings.database_url is not None
+    where = f"{settings.database_url.redacted} (schema {settings.pg_schema})"
+    try:
+        with LeadCache(settings=settings) as cache:
+            problems = cache.store.integrity_check()
+            version = cache.store.schema_version()
+            leads = cache.store.count_leads()
+            deleted = cache.store.count_leads(include_deleted=True) - leads
+    except LeadCacheError as exc:
+        return Check("database", "fail", f"{where}: {exc}", "error")
+    if problems:
+        return Check("database", "fail", f"{where}: {'; '.join(problems[:3])}", "error")
+    counted = f"{leads} leads ({deleted} deleted)"
+    return Check("database", "ok", f"{where}: integrity ok, schema v{version}, {counted}")
+
+
 def _budget_check(settings: Settings) -> Check:
     """The billing cycle's calls against LEAD_CACHE_MONTHLY_CALL_BUDGET (a warning while
     the budget holds calls back: pushes wait for the cycle to turn)."""
     from ..cache import LeadCache
 
-    if not settings.db_path.exists():
+    if settings.database_url is None and not settings.db_path.exists():
         return Check("call budget", "skip", "no database yet")
     try:
         with LeadCache(settings=settings) as cache:

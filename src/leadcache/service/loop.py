@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..backup import create_backup, list_backups
+from ..backup import list_backups
+from ..backup.pg import backup_configured
 from ..cache import LeadCache
 from ..clock import now_iso, parse_ts
 from ..errors import (
@@ -141,6 +142,7 @@ class BackgroundSync:
         self._force_push = False
         self._thread: threading.Thread | None = None
         self.alive_at: float | None = None
+        self._storage_error: str | None = None
         now = clock()
         self.schedule = _Schedule(
             push=TaskState("push", now + FIRST_DELAY),
@@ -258,7 +260,12 @@ class BackgroundSync:
         """Start the pull and backup clocks from what the database (and backup dir) say."""
         now_wall = datetime.now(UTC)
         now = self._clock()
-        last_pull = cache.last_pull_time()
+        try:
+            last_pull = cache.last_pull_time()
+        except LeadCacheError as exc:
+            # The database is away at start: a pull is due; the rounds report and retry.
+            log_event(log, logging.WARNING, "database unreadable at start", message=str(exc))
+            return
         if last_pull is not None:
             age = (now_wall - last_pull).total_seconds()
             self.schedule.pull.due = now + max(0.0, self.pull_interval(cache) - age)
@@ -298,7 +305,16 @@ class BackgroundSync:
         PUSH_INTERVAL seconds since its first one (so a steady trickle still goes out), and
         the push is not backing off after a failure."""
         now = self._clock()
-        queued = cache.store.pending_counts().get("pending", 0)
+        try:
+            queued = cache.store.pending_counts().get("pending", 0)
+        except LeadCacheError as exc:
+            # The database is away (e.g. PostgreSQL restarting): a failed push, reported in
+            # health and metrics; the loop keeps running and looks again.
+            self._storage_failure(exc)
+            return False
+        push = self.schedule.push
+        if push.failures and push.last_error == self._storage_error:
+            push.failures, push.last_error = 0, None  # the database answers again
         if not queued:
             self._burst_started = None
             return False
@@ -329,16 +345,25 @@ class BackgroundSync:
         if push.failures == 0 and pull_first:
             self.schedule.pull.due = self._clock() + self.pull_interval(cache)
 
+    def _storage_failure(self, exc: LeadCacheError) -> None:
+        push = self.schedule.push
+        self._storage_error = str(exc)
+        delay = push.failed(self._clock(), str(exc))
+        log_event(
+            log,
+            logging.ERROR,
+            "push failed, will retry",
+            error=type(exc).__name__,
+            message=str(exc),
+            hint=exc.hint,
+            retry_in_s=delay,
+        )
+        self._notify(push.name, {"kind": push.name, "outcome": "error"})
+
     def _backup(self, cache: LeadCache) -> dict[str, Any]:
         started = time.monotonic()
         s = self.settings
-        info = create_backup(
-            s.db_path,
-            s.resolved_backup_dir,
-            keep=s.backup_keep,
-            s3_url=s.backup_s3_url,
-            s3_endpoint_url=s.s3_endpoint_url,
-        )
+        info = backup_configured(s)  # SQLite file or PostgreSQL schema
         report = {
             "kind": "backup",
             "outcome": "ok",

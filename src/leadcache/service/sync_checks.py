@@ -23,7 +23,7 @@ def rate_limit_check(settings: Settings) -> Finding:
     """Whether Airtable's 429 penalty currently pauses every process using this database."""
     from ..cache import LeadCache
 
-    if not settings.db_path.exists() or not settings.base_id:
+    if (settings.database_url is None and not settings.db_path.exists()) or not settings.base_id:
         return "skip", "no database or no base configured", None
     try:
         with LeadCache(settings=settings) as cache:
@@ -44,7 +44,7 @@ def base_check(settings: Settings) -> Finding:
     """Whether the database holds the configured Airtable base and table."""
     from ..cache import LeadCache
 
-    if not settings.db_path.exists():
+    if settings.database_url is None and not settings.db_path.exists():
         return "skip", "no database yet", None
     try:
         with LeadCache(settings=settings) as cache:

@@ -30,6 +30,7 @@ Contract shared by all methods:
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -455,6 +456,13 @@ class CoordinationStore(Transactional):
     @abc.abstractmethod
     def defer_requests(self, bucket: str, until: float) -> None:
         """Nobody sends on ``bucket`` before ``until`` (after a 429)."""
+
+    def wait_for_pending(self, timeout: float) -> bool:
+        """Block until new pending changes may have been committed (True) or ``timeout``
+        seconds passed (False). A service loop calls it instead of sleeping, so a change
+        queued by an agent is pushed at once. Default: just sleep."""
+        time.sleep(max(0.0, timeout))
+        return False
 
     # -- the API call ledger (the monthly call budget) ---------------------------------------
     @abc.abstractmethod

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 from ..clock import now_iso
@@ -15,7 +17,21 @@ from .base import OPEN_STATES, Action, Conflict, OutboxStore, PendingChange, Pen
 from .sqlite_conn import SQLiteBase
 from .sqlite_util import _guard, _translate, dumps, in_chunks
 
-__all__ = ["SQLiteOutbox"]
+__all__ = ["SQLiteOutbox", "pending_event"]
+
+_EVENTS: dict[str, threading.Event] = {}
+_EVENTS_LOCK = threading.Lock()
+
+
+def pending_event(path: Any) -> threading.Event:
+    """The in-process "new pending change" event of the database at ``path``."""
+    key = str(path)
+    with _EVENTS_LOCK:
+        event = _EVENTS.get(key)
+        if event is None:
+            event = _EVENTS[key] = threading.Event()
+        return event
+
 
 _SQL_ADD_PENDING = (
     "INSERT INTO pending_sync(lead_id, action, changes_json, base_json, created_at) "
@@ -26,6 +42,20 @@ _SQL_ADD_PENDING = (
 class SQLiteOutbox(SQLiteBase, OutboxStore):
     """The outbox and conflicts part of :class:`~leadcache.store.sqlite.SQLiteStore`."""
 
+    path: Path
+
+    def _pending_event(self) -> threading.Event:
+        return pending_event(self.path)
+
+    def wait_for_pending(self, timeout: float) -> bool:
+        """In-process wake-up: a change queued through any store on this file in this process
+        wakes the waiter at once. Changes from other processes are seen by polling: the wait
+        lasts at most 50 ms (what the service loop polled at before)."""
+        event = self._pending_event()
+        woke = event.wait(max(0.0, min(timeout, 0.05)))
+        event.clear()
+        return woke
+
     # -- pending_sync ----------------------------------------------------------------------
     def add_pending(self, lead_id: LeadId, action: Action, changes: Fields, base: Fields) -> int:
         try:
@@ -33,6 +63,9 @@ class SQLiteOutbox(SQLiteBase, OutboxStore):
                 cur = self._db().execute(
                     _SQL_ADD_PENDING, (lead_id, action, dumps(changes), dumps(base), now_iso())
                 )
+                # Set before the commit: a waiter that looks too early finds the change at its
+                # next look (at most 50 ms later); a rollback costs one empty look.
+                self._pending_event().set()
                 return int(cast(int, cur.lastrowid))
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from exc

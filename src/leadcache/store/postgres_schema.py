@@ -158,12 +158,21 @@ CREATE TABLE api_call_ledger (
 );
 """
 
+# A held change whose field an agent wrote again is superseded, and so is its conflict
+# (SQLite's migration 4 copies its table for the same change).
+_V5 = """
+ALTER TABLE conflicts DROP CONSTRAINT conflicts_status_check;
+ALTER TABLE conflicts ADD CONSTRAINT conflicts_status_check
+    CHECK (status IN ('open', 'kept-local', 'kept-airtable', 'superseded'));
+"""
+
 #: (version, name, SQL), applied in order.
 PG_MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (1, "leads, cache_meta, pending_sync, aliases and trigram search index", _V1),
     (2, "conflicts, sync runs, sync lease and shared rate limit", _V2),
     (3, "lease generation (fencing token) and ttl; NOTIFY on new pending changes", _V3),
     (4, "API call ledger (the monthly call budget)", _V4),
+    (5, "conflicts may be 'superseded' by a newer agent write", _V5),
 )
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from leadcache import LeadCache, LeadNotFound, ValidationError
 from leadcache.cache import META_FIELD_TYPES, META_LAST_FULL_SYNC
 from leadcache.clock import format_ts
-from tests.conftest import make_settings
+from tests.conftest import make_settings, remote
 
 LEAD1 = "rec00000000000001"
 
@@ -254,3 +254,13 @@ def test_freshness_follows_the_injected_clock(tmp_path: Path) -> None:
         assert c.is_cache_fresh() is True
         clock.advance(2)  # CACHE_REFRESH_INTERVAL (2 h) has passed, without sleeping
         assert c.is_cache_fresh() is False
+
+
+def test_short_words_match_any_case_of_any_letter(cache: LeadCache) -> None:
+    # Words under three characters are matched with LIKE, which folds ASCII only; the trigram
+    # index and PostgreSQL fold every letter, so 'ö' must find 'Ö' (found by the PostgreSQL
+    # parity property test).
+    cache.store.upsert_remote([remote(1, Name="Öz Ältürk"), remote(2, Name="Ada Lovelace")])
+    assert [lead["name"] for lead in cache.search_leads("öz")] == ["Öz Ältürk"]
+    assert [lead["name"] for lead in cache.search_leads("Ö")] == ["Öz Ältürk"]
+    assert [lead["name"] for lead in cache.search_leads("äl")] == ["Öz Ältürk"]

@@ -12,6 +12,7 @@ than three characters cannot use the trigram index; they are matched with ``LIKE
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 __all__ = ["SearchPlan", "like_pattern", "plan_search"]
@@ -37,6 +38,13 @@ def like_pattern(word: str) -> str:
         .replace("_", _LIKE_ESCAPE + "_")
     )
     return f"%{escaped}%"
+
+
+def case_variants(word: str) -> tuple[str, ...]:
+    """Every upper/lower-case spelling of a short word (LIKE folds ASCII only, while the
+    trigram index and PostgreSQL fold every letter: 'Ö' must find 'ö')."""
+    options = [dict.fromkeys((c, c.lower(), c.upper())) for c in word]
+    return tuple(dict.fromkeys("".join(p) for p in itertools.product(*options)))
 
 
 def plan_search(query: str) -> SearchPlan | None:

@@ -41,7 +41,7 @@ from .base import (
 )
 from .meta import MetaKey
 from .migrations import FTS_TRIGGERS, current_version, statements
-from .search import plan_search
+from .search import case_variants, like_pattern, plan_search
 from .sqlite_open import open_connection, translate_open_error
 from .sqlite_outbox import SQLiteOutbox
 from .sqlite_query import SQLiteQueries
@@ -49,6 +49,11 @@ from .sqlite_sync import SQLiteCoordination
 from .sqlite_util import _guard, _path_safe, _translate, dumps, in_chunks, loads
 
 __all__ = ["SQLiteStore", "dumps"]
+
+#: One short word's LIKE test over the searched columns (wildcards escaped).
+_LIKE_ANY_COLUMN = (
+    "(l.name LIKE ? ESCAPE '\\' OR l.company LIKE ? ESCAPE '\\' OR l.email LIKE ? ESCAPE '\\')"
+)
 
 _BUSY_TIMEOUT_S = 10.0
 _MIN_SQLITE = (3, 38, 0)
@@ -322,12 +327,10 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
         cols = _LIST_COLUMNS
         params: list[Any] = []
         like_sql = ""
-        for pattern in plan.like:
-            like_sql += (
-                " AND (l.name LIKE ? ESCAPE '\\' OR l.company LIKE ? ESCAPE '\\'"
-                " OR l.email LIKE ? ESCAPE '\\')"
-            )
-            params += [pattern, pattern, pattern]
+        for word in (w for w in plan.words if len(w) < 3):
+            patterns = [like_pattern(v) for v in case_variants(word)]
+            like_sql += " AND (" + " OR ".join(_LIKE_ANY_COLUMN for _ in patterns) + ")"
+            params += [p for pattern in patterns for p in (pattern, pattern, pattern)]
         limit_sql = "" if limit is None else f" LIMIT {int(limit)}"
         if plan.match is not None:
             sql = (

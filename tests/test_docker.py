@@ -145,7 +145,10 @@ def _healthy(base: str, leads: int) -> Callable[[], dict[str, Any] | None]:
         if status != 200:
             return None
         health = dict(json.loads(body))
-        return health if health.get("leads") == leads else None
+        # The leads are counted as soon as the pull's pages are stored; the pull is recorded
+        # (and health leaves "starting") a moment later, when the run ends.
+        done = health.get("leads") == leads and health.get("status") != "starting"
+        return health if done else None
 
     return check
 

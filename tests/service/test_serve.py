@@ -75,7 +75,10 @@ def test_sigterm_and_restart_lose_nothing(tmp_path: Path, emu: Emulator) -> None
     first = Serve(env, log)
     try:
         with LeadCache(settings=settings) as cache:
+            # The leads are stored before the pull is recorded (health says "starting" until
+            # then): wait for both.
             wait_for(lambda: cache.store.count_leads() == 40)
+            wait_for(lambda: cache.last_pull_time() is not None)
             base = first.metrics_url()
             status, body = _get(base + "/healthz")
             assert status == 200

@@ -77,6 +77,37 @@ def test_mapped_columns_follow_the_field_map(store: Store) -> None:
     assert lead["email"] is None
 
 
+def test_list_reads_give_the_mapped_columns_a_single_read_gives(store: Store) -> None:
+    """List reads derive the mapped columns from the decoded fields (the hot path); a
+    list, number or object in a mapped field must come out as the stored column does."""
+    odd = {
+        "Name": ["Ada", "Lovelace"],
+        "Company": {"name": "Analytical Engines"},
+        "Email": 7,
+        "Status": True,
+        "Title": "Countess",
+    }
+    store.upsert_remote(
+        [
+            RemoteRecord("recAAAAAAAAAAAAAA", "2026-01-01T00:00:00.000Z", odd),
+            RemoteRecord("recBBBBBBBBBBBBBB", "2026-01-01T00:00:00.000Z", {"Name": "Grace"}),
+        ]
+    )
+    store.mark_deleted(["recBBBBBBBBBBBBBB"], "remote")
+    singles = {i: store.get_lead(i) for i in ("recAAAAAAAAAAAAAA", "recBBBBBBBBBBBBBB")}
+    assert singles["recAAAAAAAAAAAAAA"] is not None
+    assert singles["recAAAAAAAAAAAAAA"]["name"] == "Ada, Lovelace"
+    assert singles["recAAAAAAAAAAAAAA"]["company"] == "Analytical Engines"
+    assert (singles["recAAAAAAAAAAAAAA"]["email"], singles["recAAAAAAAAAAAAAA"]["status"]) == (
+        "7",
+        "true",
+    )
+    assert store.list_leads() == [singles["recAAAAAAAAAAAAAA"]]
+    assert store.list_leads(include_deleted=True) == list(singles.values())
+    assert store.list_leads(status="true") == [singles["recAAAAAAAAAAAAAA"]]
+    assert [x["deleted"] for x in store.list_leads(include_deleted=True)] == [False, True]
+
+
 def test_insert_lead_twice_is_a_storage_error(store: Store) -> None:
     store.insert_lead("loc_1", {"Name": "A"})
     with pytest.raises(StorageError):

@@ -47,6 +47,8 @@ __all__ = ["WriteGuard", "create_database", "open_connection", "translate_open_e
 
 # Extended codes included: SQLITE_READONLY_DIRECTORY, SQLITE_READONLY_CANTINIT, ...
 _READ_ONLY_ERRORS: Final = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")
+#: The page cache of each connection, in KiB (negative: SQLite reads it as KiB).
+_CACHE_KIB: Final = -65536
 
 
 def _uri(path: Path, params: str) -> str:
@@ -180,6 +182,10 @@ def open_connection(
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("PRAGMA temp_store=MEMORY")
+        # A 64 MiB page cache (SQLite's default is 2 MiB; pages are allocated only as they
+        # are read): a status list of 12,000 of 100,000 leads seeks ~12,000 table pages, and
+        # with them cached it reads in 17 ms instead of 26 ms (docs/performance.md).
+        conn.execute(f"PRAGMA cache_size={_CACHE_KIB}")
         apply_migrations(conn)
         # SQLite quietly opens a file it cannot write read-only; say so up front instead of
         # failing at the first write.

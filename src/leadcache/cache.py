@@ -221,11 +221,11 @@ class LeadCache:
                 effective: Fields = {**to_set, **dict.fromkeys(to_remove)}
                 remote = peek.remote or {}
                 base = {name: remote.get(name) for name in effective}
-                self.store.patch_lead_data(peek.id, to_set, to_remove)
-                self.store.add_pending(peek.id, "update", effective, base)
+                self.store.patch_and_queue(peek.id, to_set, to_remove, effective, base)
                 # An older parked (rejected/held) value of these fields must never be pushed
                 # over this newer one: it is superseded (see sync/parked.py).
-                supersede_parked(self.store, peek.id, effective)
+                if peek.parked:
+                    supersede_parked(self.store, peek.id, effective)
 
     def add_lead(self, lead_data: Mapping[str, Any]) -> LeadId:
         """Add a new lead; it is created in Airtable on the next push.

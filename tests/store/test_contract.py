@@ -329,3 +329,61 @@ def test_values_keep_their_exact_json_types_through_local_edits(store: Store) ->
     assert peek.remote == fields
     for name in names:
         assert type(peek.remote[name]) is type(fields[name])
+
+
+def test_patch_and_queue_writes_the_lead_and_queues_its_change(store: Store) -> None:
+    store.upsert_remote([remote(1)])
+    with store.transaction():
+        peek = store.peek_fields("rec00000000000001", ["Status", "Email"])
+        assert peek is not None
+        pid = store.patch_and_queue(
+            peek.id,
+            {"Status": "enriched"},
+            ["Email"],
+            {"Status": "enriched", "Email": None},
+            {"Status": "scraped", "Email": "p1@example.com"},
+        )
+    lead = store.get_lead("rec00000000000001")
+    assert lead is not None
+    assert (lead["status"], lead["email"]) == ("enriched", None)
+    assert "Email" not in lead["fields"]
+    [change] = store.pending_for("rec00000000000001")
+    assert (change.id, change.action, change.state) == (pid, "update", "pending")
+    assert change.changes == {"Status": "enriched", "Email": None}
+    assert change.base == {"Status": "scraped", "Email": "p1@example.com"}
+
+
+def test_patch_and_queue_is_one_transaction(store: Store) -> None:
+    """An error after it (inside the same transaction) leaves neither the write nor the
+    queued change behind."""
+    store.upsert_remote([remote(1)])
+    with pytest.raises(RuntimeError), store.transaction():
+        store.patch_and_queue("rec00000000000001", {"Status": "x"}, [], {"Status": "x"}, {})
+        raise RuntimeError("the caller failed after the write")
+    lead = store.get_lead("rec00000000000001")
+    assert lead is not None and lead["status"] != "x"
+    assert store.pending_for("rec00000000000001") == []
+
+
+@pytest.mark.parametrize("parked_state", ["rejected", "held"])
+def test_peek_never_says_no_parked_change_when_there_is_one(
+    store: Store, parked_state: str
+) -> None:
+    """``parked=False`` lets update_lead skip superseding parked values: it must never be
+    said of a lead that has one (by its own id or by an alias)."""
+    store.upsert_remote([remote(1), remote(2)])
+    with store.transaction():
+        pid = store.add_pending("rec00000000000001", "update", {"Status": "a"}, {})
+        store.add_pending("rec00000000000002", "update", {"Status": "b"}, {})
+    store.update_pending([pid], state=parked_state)  # type: ignore[arg-type]
+    with store.transaction():
+        peek = store.peek_fields("rec00000000000001", ["Status"])
+    assert peek is not None and peek.parked
+    store.update_pending([pid], state="synced")
+    with store.transaction():
+        done = store.peek_fields("rec00000000000001", ["Status"])
+        pending_only = store.peek_fields("rec00000000000002", ["Status"])
+    assert done is not None and pending_only is not None
+    if isinstance(store, SQLiteStore):
+        return  # SQLite answers "look" (True) always: looking costs it microseconds
+    assert not done.parked and not pending_only.parked

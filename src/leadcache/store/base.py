@@ -99,13 +99,16 @@ class FieldPeek:
     """Some fields of one lead, read without loading the whole record (the write hot path).
 
     ``current``/``remote`` map each asked name to its value, None when absent; ``remote`` is
-    None for a lead that never came from Airtable.
+    None for a lead that never came from Airtable. ``parked`` is False only when the backend
+    read, with the same query, that the lead has no parked (rejected or held) change, so the
+    writer can skip looking for parked values to supersede; True means "look".
     """
 
     id: LeadId
     deleted: Literal["local", "remote"] | None
     current: Fields
     remote: Fields | None
+    parked: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,6 +481,23 @@ class CoordinationStore(Transactional):
 class Store(LeadStore, OutboxStore, CoordinationStore):
     """Persistence for the cache: the three parts, implemented together by one backend, plus
     its lifecycle. See the module docstring for the shared contract."""
+
+    # -- the two parts together -----------------------------------------------------------
+    def patch_and_queue(
+        self,
+        lead_id: LeadId,
+        set_values: Fields,
+        remove: Sequence[str],
+        changes: Fields,
+        base: Fields,
+    ) -> int:
+        """``patch_lead_data`` then ``add_pending(lead_id, "update", changes, base)`` in one
+        transaction: the local write of an update and its queued change. Returns the
+        change's id. A backend where each statement is a network round trip sends both as
+        one statement."""
+        with self.transaction():
+            self.patch_lead_data(lead_id, set_values, remove)
+            return self.add_pending(lead_id, "update", changes, base)
 
     # -- lifecycle -------------------------------------------------------------------------
     @abc.abstractmethod

@@ -31,9 +31,9 @@ def gc_paused() -> Iterator[None]:
     """Pause automatic garbage collection inside the block.
 
     Only re-enables what it disabled: a program that runs with the collector off keeps it
-    off, and a frozen heap stays frozen. Two threads building at once may see it already paused; the one that paused it
-    switches it back on when it is done, which at worst lets the other finish with the
-    collector running (slower, never wrong).
+    off, and a frozen heap stays frozen. Two threads building at once may see it already
+    paused; the one that paused it switches it back on when it is done, which at worst lets
+    the other finish with the collector running (slower, never wrong).
     """
     was_enabled = gc.isenabled()
     if was_enabled:

@@ -18,7 +18,7 @@ from .base import OPEN_STATES, Action, Conflict, OutboxStore, PendingChange, Pen
 from .postgres_conn import PgBase, pg_guard
 from .sqlite_util import dumps
 
-__all__ = ["PgOutbox", "returned"]
+__all__ = ["SQL_INSERT_PENDING", "PgOutbox", "returned"]
 
 _PENDING_COLUMNS = (
     "id, lead_id, action, changes_json, base_json, state, attempts, last_error, "
@@ -27,6 +27,12 @@ _PENDING_COLUMNS = (
 _CONFLICT_COLUMNS = (
     "id, lead_id, field, local_json, remote_json, base_json, policy, status, "
     "created_at, resolved_at"
+)
+
+
+SQL_INSERT_PENDING = (
+    "INSERT INTO pending_sync(lead_id, action, changes_json, base_json, created_at) "
+    "VALUES (%s, %s, %s, %s, %s) RETURNING id"
 )
 
 
@@ -77,9 +83,7 @@ class PgOutbox(PgBase, OutboxStore):
             row = (
                 self._tx()
                 .execute(
-                    "INSERT INTO pending_sync(lead_id, action, changes_json, base_json, "
-                    "created_at) VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                    (lead_id, action, dumps(changes), dumps(base), now_iso()),
+                    SQL_INSERT_PENDING, (lead_id, action, dumps(changes), dumps(base), now_iso())
                 )
                 .fetchone()
             )
@@ -121,7 +125,7 @@ class PgOutbox(PgBase, OutboxStore):
             return set()
         rows = self._rows(
             "SELECT DISTINCT lead_id FROM pending_sync WHERE synced_at IS NULL "
-            "AND state IN ('pending', 'rejected', 'held') AND lead_id = ANY(%s)",
+            "AND state IN ('pending', 'rejected', 'held') AND lead_id = ANY(%b)",
             (ids,),
         )
         return {r[0] for r in rows}

@@ -9,9 +9,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-import msgspec
-
 from ..errors import DatabaseBusy, LeadCacheError, ReadOnlyDatabase, StorageError
+from .rows import decode_json
 from .sqlite_files import corrupt_error, is_corruption, mark_corrupt, read_only_reason
 
 __all__ = ["_guard", "_path_safe", "_translate", "dumps", "in_chunks", "loads"]
@@ -34,20 +33,8 @@ def dumps(value: Any) -> str:
     return _ENCODE(value)
 
 
-_DECODE = msgspec.json.Decoder().decode
-
-
-def loads(text: str) -> Any:
-    """Decode stored JSON (the read hot path: every lead a list read returns).
-
-    msgspec's decoder is about 3x faster than ``json.loads`` on a 1 KB lead (docs/performance.md:
-    decoding dominated ``get_all_leads``). It refuses integers beyond 64 bits and numbers
-    beyond float range, which ``json`` accepts, so those rare values take the ``json`` path.
-    """
-    try:
-        return _DECODE(text)
-    except msgspec.DecodeError:
-        return json.loads(text)
+#: Stored JSON decoded (msgspec, with ``json`` for what it refuses): shared with every backend.
+loads = decode_json
 
 
 def _guard(method: Callable[P, R]) -> Callable[P, R]:

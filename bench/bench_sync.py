@@ -96,7 +96,13 @@ cache = LeadCache()
 start = time.perf_counter()
 report = cache.sync.pull_from_airtable()
 seconds = time.perf_counter() - start
-peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM: this program's own peak (Linux resets it at exec; ru_maxrss keeps the peak of the
+# process that forked us, which would report the benchmark's parent instead).
+try:
+    with open("/proc/self/status") as status:
+        peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"seconds": seconds, "records": report["records"], "calls": report["calls"],
                   "list_calls": report["calls_by_kind"].get("list", 0), "peak_mb": peak_kb / 1024}))
 """

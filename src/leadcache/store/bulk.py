@@ -25,6 +25,10 @@ from contextlib import contextmanager
 
 __all__ = ["gc_paused"]
 
+#: Objects allocated (and still alive) since the last collection above which the new
+#: objects are moved to the oldest generation instead of walked (about 3,000 leads).
+_BIG_BUILD = 10_000
+
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
@@ -42,7 +46,10 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
-            if gc.get_freeze_count() == 0:
+            # Only after a big build: a small one leaves little for the collector to walk,
+            # and moving the young generations wholesale on every small read would also
+            # move other code's young garbage cycles out of the frequent collections.
+            if gc.get_count()[0] >= _BIG_BUILD and gc.get_freeze_count() == 0:
                 gc.freeze()
                 gc.unfreeze()
             gc.enable()

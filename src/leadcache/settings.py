@@ -556,6 +556,13 @@ class Settings:
         "SQLite synchronous mode: normal (durable across crashes) or full (also power loss).",
         _choice(*get_args(Synchronous)),
     )
+    sqlite_mmap_mb: int = _declare(
+        256,
+        "LEAD_CACHE_SQLITE_MMAP_MB",
+        "MiB of the SQLite file each process reads through a memory map (shared with the "
+        "operating system's file cache; 0 turns it off and reads through SQLite's own cache).",
+        _nonnegative_int,
+    )
     backup_dir: Path | None = _declare(
         None,
         "LEAD_CACHE_BACKUP_DIR",

@@ -19,7 +19,12 @@ def open_store(settings: Settings, field_map: FieldMap) -> Store:
         return PostgresStore(settings.database_url.reveal(), field_map, schema=settings.pg_schema)
     from .sqlite import SQLiteStore
 
-    return SQLiteStore(settings.db_path, field_map, synchronous=settings.synchronous)
+    return SQLiteStore(
+        settings.db_path,
+        field_map,
+        synchronous=settings.synchronous,
+        mmap_mb=settings.sqlite_mmap_mb,
+    )
 
 
 def describe_backend(settings: Settings) -> str:

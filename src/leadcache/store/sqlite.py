@@ -141,14 +141,21 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
             only.
         field_map: how the mapped columns are filled from Airtable fields.
         synchronous: ``"normal"`` or ``"full"``.
+        mmap_mb: MiB of the file read through a memory map (0: none).
     """
 
     def __init__(
-        self, path: Path | str, field_map: FieldMap, *, synchronous: Synchronous = "normal"
+        self,
+        path: Path | str,
+        field_map: FieldMap,
+        *,
+        synchronous: Synchronous = "normal",
+        mmap_mb: int = 256,
     ) -> None:
         self.path = Path(path)
         self.field_map = field_map
         self._synchronous = "FULL" if synchronous == "full" else "NORMAL"
+        self._mmap_mb = mmap_mb
         self._lock = threading.RLock()
         self._depth = 0
         self._conn: sqlite3.Connection | None = None
@@ -175,7 +182,10 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
             )
         # Empty, read-only, stale -shm, new file: see sqlite_open's docstring.
         conn, self._read_only = open_connection(
-            self.path, synchronous=self._synchronous, timeout=_BUSY_TIMEOUT_S
+            self.path,
+            synchronous=self._synchronous,
+            timeout=_BUSY_TIMEOUT_S,
+            mmap_mb=self._mmap_mb,
         )
         self._checked = False
         if self._read_only is None and not self._usage.held:

@@ -4,7 +4,8 @@ Every module under ``src/leadcache`` is parsed (``ast``, nothing is imported) an
 makes, at module level, inside a function or under ``TYPE_CHECKING``, is checked against the
 layers of docs/architecture.md::
 
-    types, errors, clock, settings, fields, logs, formula   (0: the vocabulary)
+    types, errors, clock, settings, fields, logs, formula,  (0: the vocabulary)
+    airtable_wire
     store, catalog                                          (1: persistence)
     airtable                                                (2: the boundary to Airtable)
     sync                                                    (3: the engine)
@@ -14,7 +15,9 @@ layers of docs/architecture.md::
 
 A module may import its own layer or a lower one; cycles are refused at every level (the
 emulator's type-only cycle between its modules is the one allowed exception). The emulator
-imports nothing from the cache, the store, the engine or the front doors.
+imports nothing from the cache, the store, the engine or the front doors; what it shares with
+the front door (the formula engine, Airtable's wire format in ``airtable_wire``) imports
+nothing of them either.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ LAYERS: dict[str, int] = {
     "fields": 0,
     "logs": 0,
     "formula": 0,
+    "airtable_wire": 0,
     "store": 1,
     "catalog": 1,
     "airtable": 2,
@@ -155,11 +159,29 @@ def test_nothing_below_the_agents_api_imports_it(lower: str) -> None:
 
 
 def test_the_emulator_imports_nothing_of_the_cache() -> None:
-    allowed = {"emulator", "formula", "errors", "__init__"}
+    allowed = {"emulator", "formula", "airtable_wire", "errors", "__init__"}
     offenders = {
         (module, target)
         for module in modules()
         if unit(module) == "emulator"
+        for target, _ in imports_of(module)
+        if unit(target) not in allowed
+    }
+    assert not offenders
+
+
+#: What the emulator shares with the front door -> all it may import: neither may bring the
+#: cache (or the other server) into the emulator.
+SHARED_WITH_THE_EMULATOR = {"formula": {"formula"}, "airtable_wire": {"airtable_wire", "formula"}}
+
+
+@pytest.mark.parametrize("shared", sorted(SHARED_WITH_THE_EMULATOR))
+def test_what_the_emulator_shares_imports_nothing_else(shared: str) -> None:
+    allowed = SHARED_WITH_THE_EMULATOR[shared]
+    offenders = {
+        (module, target)
+        for module in modules()
+        if unit(module) == shared
         for target, _ in imports_of(module)
         if unit(target) not in allowed
     }

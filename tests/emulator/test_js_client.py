@@ -2,27 +2,21 @@
 
 Nobody here wrote that client, so it checks the emulator's fidelity from the outside. The
 client is installed from the npm registry into ``.cache/npm`` under the repository (ignored by
-git) the first time; the test is skipped, saying why, only when node or npm is missing.
+git) the first time (tests/airtable_js.py); the test is skipped, saying why, only when node
+or npm is missing.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from leadcache.emulator import Emulator
+from tests.airtable_js import install_airtable_js, run_node
 
-REPO = Path(__file__).resolve().parents[2]
-NPM_DIR = REPO / ".cache" / "npm"
-CLIENT = NPM_DIR / "node_modules" / "airtable"
 SCRIPT = Path(__file__).parent / "js" / "records_surface.js"
-VERSION = "0.12.2"
 
 pytestmark = pytest.mark.xdist_group("npm")
 
@@ -30,34 +24,17 @@ pytestmark = pytest.mark.xdist_group("npm")
 @pytest.fixture(scope="session")
 def airtable_js() -> Path:
     """The installed client's node_modules directory (installing it on first use)."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are needed to install and run the official airtable client")
-    if not (CLIENT / "package.json").exists():
-        NPM_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(NPM_DIR),
-             f"airtable@{VERSION}"],
-            check=True, capture_output=True, timeout=300,
-        )  # fmt: skip
-    installed = json.loads((CLIENT / "package.json").read_text())["version"]
-    assert installed.startswith("0.12."), installed
-    return NPM_DIR / "node_modules"
+    return install_airtable_js()
 
 
 def _run(emu: Emulator, modules: Path) -> dict[str, Any]:
     env = {
-        **os.environ,
-        "NODE_PATH": str(modules),
         "AIRTABLE_ENDPOINT_URL": emu.url,
         "AIRTABLE_TOKEN": emu.token,
         "BASE_ID": emu.base_id,
         "TABLE_NAME": emu.table_name,
     }
-    done = subprocess.run(
-        ["node", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    return run_node(SCRIPT, modules, env)
 
 
 def test_whole_records_surface(emu: Emulator, airtable_js: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.frontdoor._node import install_airtable_js, run_node
+from tests.airtable_js import install_airtable_js, run_node
 from tests.frontdoor.conftest import TOKEN, Door
 
 pytestmark = pytest.mark.xdist_group("npm")

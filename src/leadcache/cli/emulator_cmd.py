@@ -14,8 +14,8 @@ from types import FrameType
 
 import click
 
+from leadcache.airtable_wire.errors import ApiError
 from leadcache.emulator import Emulator
-from leadcache.emulator.errors import ApiError
 from leadcache.emulator.ids import looks_like_id
 
 __all__ = ["emulator_command"]

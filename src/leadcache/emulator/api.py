@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..airtable_wire.errors import ApiError, invalid_request
 from .cellformat import string_format
 from .comments import CommentHandlers
-from .errors import ApiError, invalid_request
 from .listing import parse_body_query, parse_bool, parse_url_query
 from .model import Record, Table
 from .state import State

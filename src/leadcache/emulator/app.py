@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote
 
+from ..airtable_wire.errors import ApiError
 from .accounting import Accounting, RequestLog
 from .api import ApiRequest, encode, route
-from .errors import ApiError
 from .faults import Faults, error_for_status
 from .ratelimit import RateLimiter
 from .state import State

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..airtable_wire.errors import invalid_request
 from .clock import parse_datetime
-from .errors import invalid_request
 from .fields import FieldSpec, string_cell
 
 __all__ = ["StringFormat", "string_format"]

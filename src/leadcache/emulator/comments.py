@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..airtable_wire.errors import ApiError, invalid_request
 from .clock import format_datetime
-from .errors import ApiError, invalid_request
 from .model import Record
 from .state import State
 

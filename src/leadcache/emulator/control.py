@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from ..airtable_wire.errors import ApiError
 from .clock import format_datetime, parse_datetime
-from .errors import ApiError
 from .setup import view_from_json
 
 if TYPE_CHECKING:

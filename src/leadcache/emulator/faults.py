@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ApiError
+from ..airtable_wire.errors import ApiError
 
 __all__ = ["FaultDecision", "Faults", "error_for_status"]
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..airtable_wire.errors import ApiError
 from .clock import format_date, format_datetime, parse_datetime
-from .errors import ApiError
 from .ids import IdFactory
 
 __all__ = [

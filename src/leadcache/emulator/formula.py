@@ -5,9 +5,9 @@ Parse errors become Airtable's 422 ``INVALID_FILTER_BY_FORMULA`` answer.
 
 from __future__ import annotations
 
+from ..airtable_wire.errors import invalid_formula
 from ..formula import CompiledFormula, FieldResolver, FormulaSyntaxError, to_text, truthy
 from ..formula import compile_formula as _compile
-from .errors import invalid_formula
 
 __all__ = ["CompiledFormula", "compile_formula", "to_text", "truthy"]
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import ApiError, invalid_request
+from ..airtable_wire.errors import ApiError, invalid_request
 from .fields import FieldSpec
 from .model import Table
 from .writes import Transaction, Writer

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..airtable_wire.errors import ApiError, unknown_field
+from ..airtable_wire.order import sort_key
 from ..formula import RecordCells
 from .clock import format_datetime
-from .errors import ApiError, unknown_field
 from .fields import FieldSpec, is_empty
-from .formula import CompiledFormula, compile_formula, to_text
+from .formula import CompiledFormula, compile_formula
 
 if TYPE_CHECKING:
     from .cellformat import StringFormat
@@ -90,19 +91,6 @@ class View:
 
 def _rollup_resolver(name: str) -> tuple[str, str] | None:
     return ("__values__", "multipleLookupValues") if name == "values" else None
-
-
-def _sort_key(value: Any) -> tuple[Any, ...]:
-    # Airtable sorts empty cells first in ascending order; text sorts case-insensitively.
-    if value is None:
-        return (0,)
-    if isinstance(value, bool):
-        return (1, 0, int(value), "")
-    if isinstance(value, int | float):
-        return (1, 0, value, "")
-    if isinstance(value, list):
-        return (1, 1, 0, to_text(value).casefold())
-    return (1, 1, 0, str(value).casefold())
 
 
 class Table:
@@ -300,5 +288,5 @@ class Table:
         """Sort record ids by ``[(field_id, descending)]``, stable, empty cells first."""
         records = self.records
         for fid, descending in reversed(sort):
-            ids.sort(key=lambda rid: _sort_key(records[rid].values.get(fid)), reverse=descending)
+            ids.sort(key=lambda rid: sort_key(records[rid].values.get(fid)), reverse=descending)
         return ids

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import invalid_request
+from ..airtable_wire.errors import invalid_request
 
 if TYPE_CHECKING:
     from .emulator import Emulator

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..airtable_wire.errors import ApiError, invalid_request
 from .clock import Clock
-from .errors import ApiError, invalid_request
 from .fields import SUPPORTED_TYPES, FieldSpec, default_options, string_cell
 from .formula import compile_formula
 from .ids import IdFactory

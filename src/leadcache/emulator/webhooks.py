@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..airtable_wire.errors import ApiError, invalid_request
 from .clock import Clock, format_datetime
-from .errors import ApiError, invalid_request
 from .ids import IdFactory
 from .writes import Transaction
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..airtable_wire.errors import ApiError, invalid_request
 from .clock import truncate_seconds
-from .errors import ApiError, invalid_request
 from .fields import FieldSpec, coerce_value
 from .ids import IdFactory
 from .model import Record, Table

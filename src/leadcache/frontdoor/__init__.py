@@ -12,9 +12,10 @@ See docs/migration.md.
 
 from __future__ import annotations
 
+from ..airtable_wire.errors import ApiError
 from .app import FrontDoorApp
 from .engine import QueryEngine
-from .errors import ApiError, Forward
+from .errors import Forward
 from .params import ListParams
 from .server import FrontDoorServer
 from .writes import WriteEngine

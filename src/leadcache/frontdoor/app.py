@@ -23,10 +23,11 @@ from urllib.parse import parse_qsl, unquote
 
 import msgspec
 
+from ..airtable_wire.errors import ApiError, auth_required, invalid_records, not_found
 from ..cache import LeadCache
 from ..errors import LeadCacheError
 from .engine import QueryEngine
-from .errors import ApiError, Forward, auth_required, invalid_records, not_found
+from .errors import Forward
 from .forward import Forwarder
 from .params import parse_bool, parse_list_body, parse_list_query
 from .writes import WriteEngine, WriteResult

@@ -31,9 +31,10 @@ from pyairtable.formulas import Formula, to_formula_str
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
+from ..airtable_wire.errors import ApiError
 from ..cache import LeadCache
 from .engine import QueryEngine
-from .errors import ApiError, Forward
+from .errors import Forward
 from .forward import Forwarder
 from .params import parse_bool, parse_list_body
 from .writes import MAX_RECORDS_PER_REQUEST, WriteEngine

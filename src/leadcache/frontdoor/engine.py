@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..airtable_wire.errors import invalid_offset, iterator_not_available, record_not_found
+from ..airtable_wire.order import sort_key
 from ..cache import LeadCache
-from ..formula import to_text
 from ..store.base import RecordRow
 from ..store.query import Condition
-from .errors import ApiError, Forward, record_not_found
+from .errors import Forward
 from .params import ListParams
 from .plan import FilterPlan, plan_filter
 from .table import TableInfo, TableSchema
@@ -63,20 +64,6 @@ def render(
             info.field_id(k): v for k, v in cells.items() if k != info.key_field or k in info.names
         }
     return {"id": row.id, "createdTime": row.created_time, "fields": cells}
-
-
-def _sort_key(value: Any) -> tuple[Any, ...]:
-    # Airtable puts empty cells first in ascending order and sorts text case-insensitively
-    # (the emulator's order, docs/emulator.md).
-    if value is None:
-        return (0,)
-    if isinstance(value, bool):
-        return (1, 0, int(value), "")
-    if isinstance(value, int | float):
-        return (1, 0, value, "")
-    if isinstance(value, list):
-        return (1, 1, 0, to_text(value).casefold())
-    return (1, 1, 0, str(value).casefold())
 
 
 def _created(text: str) -> datetime:
@@ -171,12 +158,12 @@ class QueryEngine:
     def _resume(self, offset: str, now: float) -> tuple[str, _Iterator]:
         match = _OFFSET_RE.match(offset)
         if match is None:
-            raise ApiError(422, "INVALID_OFFSET_VALUE", f"The value of offset {offset} is invalid")
+            raise invalid_offset(offset)
         key = match.group(1)
         iterator = self._open.get(key)
         if iterator is None or now - iterator.last_used > self.iterator_ttl:
             self._open.pop(key, None)
-            raise ApiError(422, "LIST_RECORDS_ITERATOR_NOT_AVAILABLE")
+            raise iterator_not_available()
         return key, iterator
 
     def _start(self, params: ListParams, info: TableInfo, now: float) -> _Iterator:
@@ -248,7 +235,7 @@ class QueryEngine:
             rows = self._verify(rows, plan)
         for index in range(len(sort) - 1, -1, -1):
             desc = sort[index][1]
-            rows.sort(key=lambda r, i=index + 1: _sort_key(r[i]), reverse=desc)  # type: ignore[misc]
+            rows.sort(key=lambda r, i=index + 1: sort_key(r[i]), reverse=desc)  # type: ignore[misc]
         return [r[0] for r in rows]
 
     def _verify(self, rows: list[tuple[Any, ...]], plan: FilterPlan) -> list[tuple[Any, ...]]:

@@ -27,10 +27,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from ..airtable_wire.errors import invalid_formula
 from ..formula import Formula, FormulaSyntaxError, parse
 from ..formula.parser import _tokenize
 from ..store.query import All, AnyOf, Blank, Condition, Contains, Equals, IdIs, Not
-from .errors import Forward, invalid_formula
+from .errors import Forward
 from .table import TableInfo
 
 __all__ = ["FilterPlan", "plan_filter"]

@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from ..airtable_wire.errors import ApiError, invalid_records, invalid_request, record_not_found
 from ..cache import LeadCache
 from ..errors import LeadNotFound, ValidationError
 from ..store.base import RemoteRecord
 from ..store.query import All, Equals
 from .engine import QueryEngine, render
-from .errors import ApiError, Forward, invalid_records, invalid_request, record_not_found
+from .errors import Forward
 from .table import TableInfo
 
 __all__ = ["MAX_RECORDS_PER_REQUEST", "WriteEngine", "WriteResult", "check_count"]

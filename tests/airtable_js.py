@@ -1,6 +1,6 @@
-"""The official ``airtable`` JavaScript client for tests: installed from the npm registry into
-``.cache/npm`` under the repository (git-ignored) on first use, shared with the emulator's
-JS test (same directory, same version), and run with ``node``."""
+"""The official ``airtable`` JavaScript client for tests (the emulator's and the front door's):
+installed from the npm registry into ``.cache/npm`` under the repository (git-ignored) on first
+use, and run with ``node``. Tests using it share the ``npm`` xdist group, so one installs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 NPM_DIR = REPO / ".cache" / "npm"
 CLIENT = NPM_DIR / "node_modules" / "airtable"
 VERSION = "0.12.2"

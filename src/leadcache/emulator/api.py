@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..airtable_wire.errors import ApiError, invalid_request
+from ..airtable_wire.errors import ApiError, invalid_records, invalid_request, not_found
 from .cellformat import string_format
 from .comments import CommentHandlers
 from .listing import parse_body_query, parse_bool, parse_url_query
@@ -59,7 +59,7 @@ class Route:
 
 
 def _not_found_route() -> tuple[int, bytes]:
-    raise ApiError(404, "NOT_FOUND", bare=True)
+    raise not_found()
 
 
 def _body(req: ApiRequest) -> dict[str, Any]:
@@ -158,7 +158,7 @@ class RecordHandlers:
         if "records" in body:
             items = body["records"]
             if not isinstance(items, list):
-                raise ApiError(422, "INVALID_RECORDS", "records must be an array")
+                raise invalid_records("records must be an array")
             state.writer.check_count(items, "created")
             fields = [item.get("fields") if isinstance(item, dict) else None for item in items]
             tx, created = state.writer.create(
@@ -198,7 +198,7 @@ class RecordHandlers:
             "and a 'fields' object for cell values."
         )
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise ApiError(422, "INVALID_RECORDS", message)
+            raise invalid_records(message)
         self.state.writer.check_count(items, "updated")
         return items
 
@@ -206,9 +206,7 @@ class RecordHandlers:
         table = self._table()
         items = self._update_items()
         if not all(isinstance(i.get("id"), str) for i in items):
-            raise ApiError(
-                422, "INVALID_RECORDS", "Each record must have an 'id' and a 'fields' object"
-            )
+            raise invalid_records("Each record must have an 'id' and a 'fields' object")
         records = self._update(table, [(i["id"], i.get("fields")) for i in items])
         return 200, self._records_body(table, records, self._flags()[1])
 

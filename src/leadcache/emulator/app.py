@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote
 
-from ..airtable_wire.errors import ApiError
+from ..airtable_wire.errors import ApiError, auth_required
 from .accounting import Accounting, RequestLog
 from .api import ApiRequest, encode, route
 from .faults import Faults, error_for_status
@@ -21,7 +21,7 @@ from .state import State
 
 __all__ = ["App", "Outcome"]
 
-_AUTH_REQUIRED = ApiError(401, "AUTHENTICATION_REQUIRED", "Authentication required")
+_AUTH_REQUIRED = auth_required()
 _RATE_LIMITED = ApiError(429, "RATE_LIMIT_REACHED", "Rate limit exceeded. Please try again later")
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..airtable_wire.errors import ApiError, invalid_request
+from ..airtable_wire.errors import ApiError, invalid_request, not_found, record_not_found
 from .clock import Clock
 from .fields import SUPPORTED_TYPES, FieldSpec, default_options, string_cell
 from .formula import compile_formula
@@ -124,12 +124,12 @@ class State:
         if self.not_found_style == "403":
             return ApiError(403, "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND", _FORBIDDEN_MESSAGE)
         if kind == "record":
-            return ApiError(404, "MODEL_ID_NOT_FOUND", "Record not found")
+            return record_not_found()
         if kind == "table":
             return ApiError(
                 404, "TABLE_NOT_FOUND", f"Could not find table {name} in application {base_id}"
             )
-        return ApiError(404, "NOT_FOUND", bare=True)
+        return not_found()
 
     def base(self, base_id: str) -> Base:
         """The base, or the configured not-found error."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..airtable_wire.errors import ApiError, invalid_request
+from ..airtable_wire.errors import ApiError, invalid_records, invalid_request
 from .clock import truncate_seconds
 from .fields import FieldSpec, coerce_value
 from .ids import IdFactory
@@ -115,11 +115,9 @@ class Writer:
     def check_count(items: list[Any], what: str) -> None:
         """422 ``INVALID_RECORDS`` for an empty or over-long batch."""
         if not items:
-            raise ApiError(422, "INVALID_RECORDS", "You must provide at least one record")
+            raise invalid_records("You must provide at least one record")
         if len(items) > MAX_RECORDS_PER_REQUEST:
-            raise ApiError(
-                422,
-                "INVALID_RECORDS",
+            raise invalid_records(
                 f"A maximum of {MAX_RECORDS_PER_REQUEST} records can be {what} per request "
                 f"but you have provided {len(items)}.",
             )
@@ -256,7 +254,7 @@ class Writer:
         with _choices_guard(table):
             for item in items:
                 if not isinstance(item, dict):
-                    raise ApiError(422, "INVALID_RECORDS", "Each record must be an object")
+                    raise invalid_records("Each record must be an object")
                 cells = self._validate(table, item.get("fields"), typecast)
                 record_id = item.get("id")
                 if record_id is not None:
@@ -271,9 +269,7 @@ class Writer:
                 key = _merge_key({k: v for k, v in cells.items() if v is not None}, specs)
                 matches = index.get(key, [])
                 if len(matches) > 1:
-                    raise ApiError(
-                        422,
-                        "INVALID_RECORDS",
+                    raise invalid_records(
                         "Cannot update more than one record with the same fieldsToMergeOn "
                         f"values; {len(matches)} records match",
                     )

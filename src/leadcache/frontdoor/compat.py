@@ -31,7 +31,7 @@ from pyairtable.formulas import Formula, to_formula_str
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from ..airtable_wire.errors import ApiError
+from ..airtable_wire.errors import ApiError, auth_required
 from ..cache import LeadCache
 from .engine import QueryEngine
 from .errors import Forward
@@ -173,7 +173,7 @@ class Table:
     def _cached(self) -> bool:
         if not self.api._authorized:
             raise _http_error(
-                ApiError(401, "AUTHENTICATION_REQUIRED", "Authentication required"),
+                auth_required(),
                 "GET",
                 self._url(),
             )

@@ -11,12 +11,14 @@ use it without depending on the cache.
 - :mod:`.listing`: :class:`ListParams` and the pieces of parsing a list request that the two
   servers share (a GET query string, booleans, integers, sort directions, the common checks).
 - :mod:`.order`: :func:`sort_key`, the order Airtable sorts cell values in.
+- :mod:`.batches`: the ten-record cap of a write request and its ``INVALID_RECORDS`` answer.
 """
 
 from __future__ import annotations
 
+from .batches import MAX_RECORDS_PER_REQUEST
 from .errors import ApiError
 from .listing import MAX_PAGE_SIZE, ListParams
 from .order import sort_key
 
-__all__ = ["MAX_PAGE_SIZE", "ApiError", "ListParams", "sort_key"]
+__all__ = ["MAX_PAGE_SIZE", "MAX_RECORDS_PER_REQUEST", "ApiError", "ListParams", "sort_key"]

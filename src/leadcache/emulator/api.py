@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..airtable_wire.batches import check_count
 from ..airtable_wire.errors import ApiError, invalid_records, invalid_request, not_found
 from .cellformat import string_format
 from .comments import CommentHandlers
@@ -159,7 +160,7 @@ class RecordHandlers:
             items = body["records"]
             if not isinstance(items, list):
                 raise invalid_records("records must be an array")
-            state.writer.check_count(items, "created")
+            check_count(items, "created")
             fields = [item.get("fields") if isinstance(item, dict) else None for item in items]
             tx, created = state.writer.create(
                 table, fields, typecast=typecast, now=state.clock.now(), source="publicApi"
@@ -199,7 +200,7 @@ class RecordHandlers:
         )
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise invalid_records(message)
-        self.state.writer.check_count(items, "updated")
+        check_count(items, "updated")
         return items
 
     def update_many(self) -> tuple[int, bytes]:
@@ -242,7 +243,7 @@ class RecordHandlers:
     def delete_many(self) -> tuple[int, bytes]:
         table = self._table()
         ids = [v for k, v in self.req.query if k in ("records[]", "records")]
-        self.state.writer.check_count(ids, "deleted")
+        check_count(ids, "deleted")
         self._delete(table, ids)
         return 200, encode({"records": [{"deleted": True, "id": rid} for rid in ids]})
 

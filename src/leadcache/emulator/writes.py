@@ -21,10 +21,7 @@ from .fields import FieldSpec, coerce_value
 from .ids import IdFactory
 from .model import Record, Table
 
-__all__ = ["MAX_RECORDS_PER_REQUEST", "Transaction", "Writer"]
-
-#: Airtable accepts at most 10 records per write request.
-MAX_RECORDS_PER_REQUEST = 10
+__all__ = ["Transaction", "Writer"]
 
 
 @dataclass(slots=True)
@@ -110,17 +107,6 @@ class Writer:
                 collaborators=self.collaborators, previous=(current or {}).get(spec.id),
             )  # fmt: skip
         return out
-
-    @staticmethod
-    def check_count(items: list[Any], what: str) -> None:
-        """422 ``INVALID_RECORDS`` for an empty or over-long batch."""
-        if not items:
-            raise invalid_records("You must provide at least one record")
-        if len(items) > MAX_RECORDS_PER_REQUEST:
-            raise invalid_records(
-                f"A maximum of {MAX_RECORDS_PER_REQUEST} records can be {what} per request "
-                f"but you have provided {len(items)}.",
-            )
 
     # ------------------------------------------------------------------ plan application
 

@@ -31,13 +31,14 @@ from pyairtable.formulas import Formula, to_formula_str
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
+from ..airtable_wire.batches import MAX_RECORDS_PER_REQUEST
 from ..airtable_wire.errors import ApiError, auth_required
 from ..cache import LeadCache
 from .engine import QueryEngine
 from .errors import Forward
 from .forward import Forwarder
 from .params import parse_bool, parse_list_body
-from .writes import MAX_RECORDS_PER_REQUEST, WriteEngine
+from .writes import WriteEngine
 
 __all__ = ["Api", "Base", "Table"]
 

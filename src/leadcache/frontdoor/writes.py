@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
+from ..airtable_wire.batches import check_count
 from ..airtable_wire.errors import ApiError, invalid_records, invalid_request, record_not_found
 from ..cache import LeadCache
 from ..errors import LeadNotFound, ValidationError
@@ -23,10 +24,8 @@ from .engine import QueryEngine, render
 from .errors import Forward
 from .table import TableInfo
 
-__all__ = ["MAX_RECORDS_PER_REQUEST", "WriteEngine", "WriteResult", "check_count"]
+__all__ = ["WriteEngine", "WriteResult"]
 
-#: Airtable accepts at most 10 records per write request.
-MAX_RECORDS_PER_REQUEST: Final = 10
 _MISSING_FIELDS = ApiError(
     422, "INVALID_REQUEST_MISSING_FIELDS", 'Could not find field "fields" in the request body'
 )
@@ -43,17 +42,6 @@ class WriteResult:
     pending: list[str]
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
-
-
-def check_count(items: Sequence[Any], what: str) -> None:
-    """422 ``INVALID_RECORDS`` for an empty batch or one of more than 10 records."""
-    if not items:
-        raise invalid_records("You must provide at least one record")
-    if len(items) > MAX_RECORDS_PER_REQUEST:
-        raise invalid_records(
-            f"A maximum of {MAX_RECORDS_PER_REQUEST} records can be {what} per request but you "
-            f"have provided {len(items)}."
-        )
 
 
 def _as_api_error(exc: ValidationError) -> ApiError:

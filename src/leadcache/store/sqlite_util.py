@@ -1,4 +1,5 @@
-"""Helpers shared by the SQLite store's modules: error translation and canonical JSON."""
+"""Helpers shared by the SQLite store's modules: error translation, ``IN`` chunks, and the JSON
+codec (:mod:`.rows`) under its old names."""
 
 from __future__ import annotations
 

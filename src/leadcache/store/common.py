@@ -245,25 +245,11 @@ def pending_update(
 
 
 def conflict_values(
-    lead_id: LeadId,
-    field: str,
-    *,
-    local_value: Any,
-    remote_value: Any,
-    base_value: Any,
-    policy: str,
+    lead_id: LeadId, field: str, policy: str, values: tuple[Any, Any, Any]
 ) -> tuple[Any, ...]:
     """The parameters of a new ``conflicts`` row: ``lead_id, field, local_json, remote_json,
-    base_json, policy, created_at``."""
-    return (
-        lead_id,
-        field,
-        dumps(local_value),
-        dumps(remote_value),
-        dumps(base_value),
-        policy,
-        now_iso(),
-    )
+    base_json, policy, created_at``; ``values`` are the local, Airtable and base values."""
+    return (lead_id, field, *map(dumps, values), policy, now_iso())
 
 
 # -- coordination ------------------------------------------------------------------------------

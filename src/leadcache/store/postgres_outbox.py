@@ -150,12 +150,7 @@ class PgOutbox(PgBase, OutboxStore):
                     "INSERT INTO conflicts(lead_id, field, local_json, remote_json, base_json, "
                     "policy, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
                     conflict_values(
-                        lead_id,
-                        field,
-                        local_value=local_value,
-                        remote_value=remote_value,
-                        base_value=base_value,
-                        policy=policy,
+                        lead_id, field, policy, (local_value, remote_value, base_value)
                     ),
                 )
                 .fetchone()

@@ -183,14 +183,7 @@ class SQLiteOutbox(SQLiteBase, OutboxStore):
             cur = self._db().execute(
                 "INSERT INTO conflicts(lead_id, field, local_json, remote_json, base_json, "
                 "policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                conflict_values(
-                    lead_id,
-                    field,
-                    local_value=local_value,
-                    remote_value=remote_value,
-                    base_value=base_value,
-                    policy=policy,
-                ),
+                conflict_values(lead_id, field, policy, (local_value, remote_value, base_value)),
             )
             return int(cast(int, cur.lastrowid))
 

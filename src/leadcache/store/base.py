@@ -40,7 +40,10 @@ from ..types import Fields, Lead, LeadId, RecordId
 from .query import Condition
 
 __all__ = [
+    "LEASE_CLOCK_SLACK_S",
     "OPEN_STATES",
+    "RATE_SLOT_HORIZON_S",
+    "SYNC_RUNS_KEPT",
     "Conflict",
     "CoordinationStore",
     "FieldPeek",
@@ -61,6 +64,14 @@ Action = Literal["create", "update", "delete"]
 PendingState = Literal["pending", "rejected", "held", "synced", "dropped"]
 #: States of a change that still has to reach Airtable or be decided on.
 OPEN_STATES: Final[tuple[str, ...]] = ("pending", "rejected", "held")
+
+#: The furthest ahead (seconds) a send slot read from the database may lie: the largest
+#: penalty (``leadcache.sync.pacer.MAX_PENALTY_S``, 300 s) plus a minute.
+RATE_SLOT_HORIZON_S: Final = 360.0
+#: Seconds an expiry read back may lie beyond ``now + ttl`` before it counts as a clock step.
+LEASE_CLOCK_SLACK_S: Final = 1.0
+#: How many sync runs a backend keeps; older ones are deleted as new ones are recorded.
+SYNC_RUNS_KEPT: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)

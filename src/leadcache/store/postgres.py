@@ -26,14 +26,23 @@ from ..fields import as_text as _as_text
 from ..types import LEAD_KEYS, Fields, Lead, LeadId, RecordId
 from .base import FieldPeek, LeadState, RemoteRecord, Store
 from .bulk import gc_paused
+from .common import (
+    apply_diff,
+    field_peek,
+    insert_lead_sql,
+    insert_lead_values,
+    patched_data,
+    remote_diff,
+    state_from_row,
+    write_lead_sql,
+    write_lead_values,
+)
 from .postgres_conn import Conn, PgConnections, pg_guard
 from .postgres_outbox import SQL_INSERT_PENDING, PgOutbox, returned
 from .postgres_schema import PG_MIGRATIONS, apply_pg_migrations, pg_current_version
 from .postgres_sync import PgCoordination
-from .rows import decode_json, leads_from_rows
+from .rows import dumps, leads_from_rows
 from .search import plan_search
-from .sqlite import _apply_diff, _remote_diff
-from .sqlite_util import dumps
 
 __all__ = ["PostgresStore"]
 
@@ -105,28 +114,8 @@ _SQL_MERGE_ARRAYS = (
     f"SELECT *, '{{}}' FROM unnest({', '.join(['%b::text[]'] * 12)}) {_UPSERT_SET}"
 )
 _ARRAYS_AT = 10
-_SQL_WRITE = """
-INSERT INTO leads(id, name, company, email, status, title, linkedin_url, website, location,
-                  data_json, remote_diff_json, airtable_created_time, deleted_at,
-                  deleted_reason, last_updated)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT(id) DO UPDATE SET name=excluded.name, company=excluded.company,
-    email=excluded.email, status=excluded.status, title=excluded.title,
-    linkedin_url=excluded.linkedin_url, website=excluded.website,
-    location=excluded.location, data_json=excluded.data_json,
-    remote_diff_json=excluded.remote_diff_json,
-    airtable_created_time=COALESCE(excluded.airtable_created_time,
-                                   leads.airtable_created_time),
-    deleted_at=CASE WHEN excluded.deleted_reason IS NULL THEN NULL
-                    ELSE COALESCE(leads.deleted_at, excluded.deleted_at) END,
-    deleted_reason=excluded.deleted_reason, last_updated=excluded.last_updated
-"""
-
-
-def _state(row: Sequence[Any]) -> LeadState:
-    data = decode_json(row[1])
-    remote = None if row[2] is None else _apply_diff(data, decode_json(row[2]))
-    return LeadState(id=row[0], data=data, remote=remote, deleted=row[3], created_time=row[4])
+_SQL_INSERT = insert_lead_sql("%s")
+_SQL_WRITE = write_lead_sql("%s")
 
 
 def _text(value: str | None) -> str | None:
@@ -263,25 +252,18 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
     @pg_guard
     def lead_state(self, lead_id: LeadId) -> LeadState | None:
         row = self._c.run(lambda c: c.execute(_SQL_STATE, {"id": lead_id}).fetchone())
-        return None if row is None else _state(row)
+        return None if row is None else state_from_row(row)
 
     @pg_guard
     def peek_fields(self, lead_id: LeadId, names: Sequence[str]) -> FieldPeek | None:
         row = self._c.run(lambda c: c.execute(_SQL_PEEK, {"id": lead_id}).fetchone())
-        state = None if row is None else _state(row)
+        state = None if row is None else state_from_row(row)
         local = self._c.local
         if local.conn is not None:
             local.peeked = (lead_id, state)
         if row is None or state is None:
             return None
-        remote = state.remote
-        return FieldPeek(
-            id=state.id,
-            deleted=state.deleted,
-            current={n: state.data.get(n) for n in names},
-            remote=None if remote is None else {n: remote.get(n) for n in names},
-            parked=bool(row[5]),
-        )
+        return field_peek(state, names, parked=bool(row[5]))
 
     @pg_guard
     def lead_states(self, lead_ids: Iterable[LeadId]) -> dict[LeadId, LeadState]:
@@ -293,7 +275,7 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
                 f"SELECT {_STATE_COLUMNS} FROM leads WHERE id = ANY(%b)", (ids,)
             ).fetchall()
         )
-        return {row[0]: _state(row) for row in rows}
+        return {row[0]: state_from_row(row) for row in rows}
 
     @pg_guard
     def remote_ids(self) -> set[RecordId]:
@@ -323,15 +305,10 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
 
     @pg_guard
     def insert_lead(self, lead_id: LeadId, data: Fields, *, remote: Fields | None = None) -> None:
-        now = now_iso()
+        params = insert_lead_values(lead_id, self._row_values(data), data, remote)
         self._c.local.peeked = None
         with self.transaction():
-            self._tx().execute(
-                "INSERT INTO leads(id, name, company, email, status, title, linkedin_url, "
-                "website, location, data_json, remote_diff_json, last_updated, created_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (lead_id, *self._row_values(data), _remote_diff(data, remote), now, now),
-            )
+            self._tx().execute(_SQL_INSERT, params)
 
     @pg_guard
     def write_lead(
@@ -343,21 +320,17 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
         deleted: Literal["local", "remote"] | None,
         created_time: str | None = None,
     ) -> None:
-        now = now_iso()
+        params = write_lead_values(
+            lead_id,
+            self._row_values(data),
+            data,
+            remote,
+            deleted=deleted,
+            created_time=created_time,
+        )
         self._c.local.peeked = None
         with self.transaction():
-            self._tx().execute(
-                _SQL_WRITE,
-                (
-                    lead_id,
-                    *self._row_values(data),
-                    _remote_diff(data, remote),
-                    created_time,
-                    None if deleted is None else now,
-                    deleted,
-                    now,
-                ),
-            )
+            self._tx().execute(_SQL_WRITE, params)
 
     @pg_guard
     def set_lead_data(
@@ -373,7 +346,7 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
                 return
             remote = None
             if row[1] is not None:
-                remote = _apply_diff(json.loads(row[0]), json.loads(row[1]))
+                remote = apply_diff(json.loads(row[0]), json.loads(row[1]))
             self._replace_data(conn, lead_id, data, remote)
 
     def _replace_params(
@@ -382,7 +355,7 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
         """``_SQL_REPLACE_DATA``'s parameters: a lead's data, keeping Airtable's values
         (re-expressed as a difference)."""
         values = [_text(_as_text(data.get(self.field_map.key_to_field[k]))) for k in LEAD_KEYS]
-        return (*values, dumps(data), _remote_diff(data, remote), now_iso(), lead_id)
+        return (*values, dumps(data), remote_diff(data, remote), now_iso(), lead_id)
 
     def _replace_data(
         self, conn: Conn, lead_id: LeadId, data: Fields, remote: Fields | None
@@ -405,9 +378,7 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
         )
         if state is None:
             return None
-        data = {k: v for k, v in state.data.items() if k not in remove}
-        data.update(set_values)
-        return state, data
+        return state, patched_data(state.data, set_values, remove)
 
     @pg_guard
     def patch_lead_data(self, lead_id: LeadId, set_values: Fields, remove: Sequence[str]) -> None:

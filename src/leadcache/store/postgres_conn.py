@@ -34,6 +34,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import DatabaseBusy, LeadCacheError, StorageError
 from .base import Transactional
+from .common import end_transaction
 from .postgres_schema import lock_key
 
 if TYPE_CHECKING:
@@ -320,16 +321,7 @@ class _PgTransaction:
         if conn is None:  # pragma: no cover - depth and conn move together
             return
         try:
-            if exc_type is not None:
-                with suppress(psycopg.Error):  # the original error matters more
-                    conn.execute("ROLLBACK")
-                return
-            try:
-                conn.execute("COMMIT")
-            except psycopg.Error as commit_error:
-                with suppress(psycopg.Error):
-                    conn.execute("ROLLBACK")
-                raise self._c.translate(commit_error) from commit_error
+            end_transaction(conn.execute, exc_type is not None, psycopg.Error, self._c.translate)
         finally:
             self._c._put(conn)
 

@@ -14,7 +14,6 @@ shared pacer slot and the wake-up on new pending changes (the
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from contextlib import suppress
@@ -24,12 +23,11 @@ import psycopg
 from psycopg import sql
 
 from ..clock import now_iso
-from .base import CoordinationStore
+from .base import LEASE_CLOCK_SLACK_S, RATE_SLOT_HORIZON_S, SYNC_RUNS_KEPT, CoordinationStore
+from .common import ledger_from_rows, sync_run_from_row, sync_run_values
 from .postgres_conn import Conn, PgBase, pg_guard
 from .postgres_outbox import returned
 from .postgres_schema import notify_channel
-from .sqlite_sync import LEASE_CLOCK_SLACK_S, RATE_SLOT_HORIZON_S, SYNC_RUNS_KEPT
-from .sqlite_util import dumps
 
 __all__ = ["PgCoordination"]
 
@@ -68,19 +66,12 @@ class PgCoordination(PgBase, CoordinationStore):
     # -- sync runs -------------------------------------------------------------------------
     @pg_guard
     def record_sync_run(self, run: dict[str, Any]) -> int:
-        detail = {k: v for k, v in run.items() if k not in ("kind", "started_at", "duration_s")}
         with self.transaction():
             conn = self._tx()
             row = conn.execute(
                 "INSERT INTO sync_runs(kind, started_at, duration_s, outcome, detail_json) "
                 "VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                (
-                    run["kind"],
-                    run["started_at"],
-                    float(run["duration_s"]),
-                    run.get("outcome", "ok"),
-                    dumps(detail),
-                ),
+                sync_run_values(run),
             ).fetchone()
             row = returned(row)
             run_id = int(row[0])
@@ -94,12 +85,7 @@ class PgCoordination(PgBase, CoordinationStore):
             "ORDER BY id DESC LIMIT %s",
             (limit,),
         )
-        out = []
-        for rid, kind, started, duration, detail in rows:
-            run = json.loads(detail)
-            run.update(id=rid, kind=kind, started_at=started, duration_s=duration)
-            out.append(run)
-        return out
+        return [sync_run_from_row(row) for row in rows]
 
     # -- lease -----------------------------------------------------------------------------
     @pg_guard
@@ -222,14 +208,11 @@ class PgCoordination(PgBase, CoordinationStore):
     @pg_guard
     def api_calls_since(self, first_day: str) -> dict[str, dict[str, int]]:
         """Calls recorded from ``first_day`` on: day -> kind -> calls."""
-        out: dict[str, dict[str, int]] = {}
         rows = self._rows(
             "SELECT day, kind, calls FROM api_call_ledger WHERE day >= %s ORDER BY day",
             (first_day,),
         )
-        for day, kind, calls in rows:
-            out.setdefault(day, {})[kind] = int(calls)
-        return out
+        return ledger_from_rows(rows)
 
     # -- wake-up on new pending changes -----------------------------------------------------
     def wait_for_pending(self, timeout: float) -> bool:

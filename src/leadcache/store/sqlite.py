@@ -38,6 +38,17 @@ from .base import (
     Store,
 )
 from .bulk import gc_paused
+from .common import (
+    apply_diff,
+    field_peek,
+    insert_lead_sql,
+    insert_lead_values,
+    patched_data,
+    remote_diff,
+    state_from_row,
+    write_lead_sql,
+    write_lead_values,
+)
 from .meta import MetaKey
 from .migrations import FTS_TRIGGERS, current_version, statements
 from .rows import leads_from_rows
@@ -59,25 +70,6 @@ _BUSY_TIMEOUT_S = 10.0
 _MIN_SQLITE = (3, 38, 0)
 
 
-def _remote_diff(data: Fields, remote: Fields | None) -> str | None:
-    """Airtable's values as a difference from ``data`` (see the migrations' docstring)."""
-    if remote is None:
-        return None
-    return dumps(
-        {k: remote.get(k) for k in data.keys() | remote.keys() if data.get(k) != remote.get(k)}
-    )
-
-
-def _apply_diff(data: Fields, diff: Fields) -> Fields:
-    remote = dict(data)
-    for name, value in diff.items():
-        if value is None:
-            remote.pop(name, None)
-        else:
-            remote[name] = value
-    return remote
-
-
 _FTS_TRIGGER_NAMES = ("leads_fts_insert", "leads_fts_delete", "leads_fts_update")
 _BULK_INDEXES = {"idx_leads_status": "status", "idx_leads_company": "company"}
 # The mapped columns in LEAD_KEYS order, which is also the order of FieldMap.columns().
@@ -89,6 +81,8 @@ _LEAD_COLUMNS = (
 )
 _SQL_GET = f"SELECT {_LEAD_COLUMNS} FROM leads l WHERE id = ?"
 _SQL_ALIAS = "SELECT lead_id FROM lead_aliases WHERE alias = ?"
+_SQL_INSERT = insert_lead_sql("?")
+_SQL_WRITE = write_lead_sql("?")
 _SQL_UPSERT_REMOTE = """
 INSERT INTO leads(id, name, company, email, status, title, linkedin_url, website, location,
                   data_json, remote_diff_json, airtable_created_time, last_updated)
@@ -327,12 +321,6 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
         with self._lock:
             return int(self._db().execute(sql).fetchone()[0])
 
-    @staticmethod
-    def _state(row: tuple[Any, ...]) -> LeadState:
-        data = loads(row[1])
-        remote = None if row[2] is None else _apply_diff(data, loads(row[2]))
-        return LeadState(id=row[0], data=data, remote=remote, deleted=row[3], created_time=row[4])
-
     @_guard
     def lead_state(self, lead_id: LeadId) -> LeadState | None:
         sql = (
@@ -341,20 +329,12 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
         )
         with self._lock:
             row = _by_id_or_alias(self._db(), sql, lead_id)
-        return None if row is None else self._state(row)
+        return None if row is None else state_from_row(row)
 
     def peek_fields(self, lead_id: LeadId, names: Sequence[str]) -> FieldPeek | None:
         if not all(_path_safe(n) for n in names):
             state = self.lead_state(lead_id)
-            if state is None:
-                return None
-            remote = state.remote
-            return FieldPeek(
-                id=state.id,
-                deleted=state.deleted,
-                current={n: state.data.get(n) for n in names},
-                remote=None if remote is None else {n: remote.get(n) for n in names},
-            )
+            return None if state is None else field_peek(state, names)
         # JSON extraction in SQL: no parsing of the whole (often kilobyte-sized) record.
         # Airtable's value of a field is in the diff when an agent changed it, else in data.
         # "->" returns a value's exact JSON text (json_extract would turn true into 1 and
@@ -394,7 +374,7 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
                     chunk,
                 )
                 for row in rows:
-                    out[row[0]] = self._state(row)
+                    out[row[0]] = state_from_row(row)
         return out
 
     @_guard
@@ -420,14 +400,9 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
 
     @_guard
     def insert_lead(self, lead_id: LeadId, data: Fields, *, remote: Fields | None = None) -> None:
-        now = now_iso()
+        params = insert_lead_values(lead_id, self._row_values(data), data, remote)
         with self.transaction():
-            self._db().execute(
-                "INSERT INTO leads(id, name, company, email, status, title, linkedin_url, "
-                "website, location, data_json, remote_diff_json, last_updated, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (lead_id, *self._row_values(data), _remote_diff(data, remote), now, now),
-            )
+            self._db().execute(_SQL_INSERT, params)
 
     @_guard
     def write_lead(
@@ -439,33 +414,16 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
         deleted: Literal["local", "remote"] | None,
         created_time: str | None = None,
     ) -> None:
-        now = now_iso()
+        params = write_lead_values(
+            lead_id,
+            self._row_values(data),
+            data,
+            remote,
+            deleted=deleted,
+            created_time=created_time,
+        )
         with self.transaction():
-            self._db().execute(
-                "INSERT INTO leads(id, name, company, email, status, title, linkedin_url, "
-                "website, location, data_json, remote_diff_json, airtable_created_time, "
-                "deleted_at, deleted_reason, last_updated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET name=excluded.name, company=excluded.company, "
-                "email=excluded.email, status=excluded.status, title=excluded.title, "
-                "linkedin_url=excluded.linkedin_url, website=excluded.website, "
-                "location=excluded.location, data_json=excluded.data_json, "
-                "remote_diff_json=excluded.remote_diff_json, "
-                "airtable_created_time=COALESCE(excluded.airtable_created_time, "
-                "leads.airtable_created_time), "
-                "deleted_at=CASE WHEN excluded.deleted_reason IS NULL THEN NULL "
-                "ELSE COALESCE(leads.deleted_at, excluded.deleted_at) END, "
-                "deleted_reason=excluded.deleted_reason, last_updated=excluded.last_updated",
-                (
-                    lead_id,
-                    *self._row_values(data),
-                    _remote_diff(data, remote),
-                    created_time,
-                    None if deleted is None else now,
-                    deleted,
-                    now,
-                ),
-            )
+            self._db().execute(_SQL_WRITE, params)
 
     def set_lead_data(
         self, lead_id: LeadId, data: Fields, *, changed: Iterable[str] | None = None
@@ -495,8 +453,8 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
                     return
                 diff = None
                 if row[1] is not None:
-                    remote = _apply_diff(json.loads(row[0]), json.loads(row[1]))
-                    diff = _remote_diff(data, remote)
+                    remote = apply_diff(json.loads(row[0]), json.loads(row[1]))
+                    diff = remote_diff(data, remote)
                 sql = f"UPDATE leads SET {sets}data_json=?, remote_diff_json=?, last_updated=? "
                 self._db().execute(
                     sql + "WHERE id=?", (*params, dumps(data), diff, now_iso(), lead_id)
@@ -511,8 +469,7 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
                 state = self.lead_state(lead_id)
                 if state is None:
                     return
-                data = {k: v for k, v in state.data.items() if k not in remove}
-                data.update(set_values)
+                data = patched_data(state.data, set_values, remove)
                 self.set_lead_data(state.id, data, changed=names)
             return
         field_to_key = self.field_map.field_to_key

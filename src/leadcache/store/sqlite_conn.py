@@ -12,11 +12,11 @@ import abc
 import os
 import sqlite3
 import threading
-from contextlib import suppress
 from types import TracebackType
 from typing import cast
 
 from ..errors import StorageError
+from .common import end_transaction
 from .sqlite_open import WriteGuard
 from .sqlite_util import _translate
 
@@ -63,17 +63,12 @@ class _Transaction:
             store._depth -= 1
             if store._depth:
                 return
-            conn = store._db()
-            if exc_type is not None:
-                with suppress(sqlite3.Error):  # the original error matters more
-                    conn.execute("ROLLBACK")
-                return
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as commit_error:
-                with suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise _translate(commit_error, store.path) from commit_error
+            end_transaction(
+                store._db().execute,
+                exc_type is not None,
+                sqlite3.Error,
+                lambda error: _translate(error, store.path),
+            )
         finally:
             store._lock.release()
 

@@ -4,7 +4,6 @@ its ``conflicts``: the :class:`~leadcache.store.base.OutboxStore` part of ``SQLi
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -14,6 +13,14 @@ from typing import Any, cast
 from ..clock import now_iso
 from ..types import Fields, LeadId
 from .base import OPEN_STATES, Action, Conflict, OutboxStore, PendingChange, PendingState
+from .common import (
+    CONFLICT_COLUMNS,
+    PENDING_COLUMNS,
+    conflict_from_row,
+    conflict_values,
+    pending_from_row,
+    pending_update,
+)
 from .sqlite_conn import SQLiteBase
 from .sqlite_util import _guard, _translate, dumps, in_chunks
 
@@ -70,40 +77,20 @@ class SQLiteOutbox(SQLiteBase, OutboxStore):
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from exc
 
-    _PENDING_COLUMNS = (
-        "id, lead_id, action, changes_json, base_json, state, attempts, last_error, "
-        "created_at, synced_at"
-    )
-
-    @staticmethod
-    def _pending(row: tuple[Any, ...]) -> PendingChange:
-        return PendingChange(
-            id=row[0],
-            lead_id=row[1],
-            action=row[2],
-            changes=json.loads(row[3]),
-            base=json.loads(row[4]),
-            state=row[5],
-            attempts=row[6],
-            last_error=None if row[7] is None else json.loads(row[7]),
-            created_at=row[8],
-            synced_at=row[9],
-        )
-
     @_guard
     def open_pending(
         self, *, states: Sequence[str] = ("pending",), limit: int | None = None
     ) -> list[PendingChange]:
         marks = ",".join("?" * len(states))
         sql = (
-            f"SELECT {self._PENDING_COLUMNS} FROM pending_sync "
+            f"SELECT {PENDING_COLUMNS} FROM pending_sync "
             f"WHERE synced_at IS NULL AND state IN ({marks}) ORDER BY id"
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self._lock:
             rows = self._db().execute(sql, list(states)).fetchall()
-        return [self._pending(r) for r in rows]
+        return [pending_from_row(r) for r in rows]
 
     @_guard
     def pending_for(
@@ -114,25 +101,23 @@ class SQLiteOutbox(SQLiteBase, OutboxStore):
             rows = (
                 self._db()
                 .execute(
-                    f"SELECT {self._PENDING_COLUMNS} FROM pending_sync "
+                    f"SELECT {PENDING_COLUMNS} FROM pending_sync "
                     f"WHERE lead_id=? AND synced_at IS NULL AND state IN ({marks}) ORDER BY id",
                     [lead_id, *states],
                 )
                 .fetchall()
             )
-        return [self._pending(r) for r in rows]
+        return [pending_from_row(r) for r in rows]
 
     @_guard
     def get_pending(self, pending_id: int) -> PendingChange | None:
         with self._lock:
             row = (
                 self._db()
-                .execute(
-                    f"SELECT {self._PENDING_COLUMNS} FROM pending_sync WHERE id=?", (pending_id,)
-                )
+                .execute(f"SELECT {PENDING_COLUMNS} FROM pending_sync WHERE id=?", (pending_id,))
                 .fetchone()
             )
-        return None if row is None else self._pending(row)
+        return None if row is None else pending_from_row(row)
 
     @_guard
     def leads_with_open_pending(self, lead_ids: Iterable[LeadId]) -> set[LeadId]:
@@ -160,25 +145,14 @@ class SQLiteOutbox(SQLiteBase, OutboxStore):
         changes: Fields | None = None,
         base: Fields | None = None,
     ) -> None:
-        sets: list[str] = []
-        params: list[Any] = []
-        if state is not None:
-            sets.append("state=?")
-            params.append(state)
-            if state in ("synced", "dropped"):
-                sets.append("synced_at=?")
-                params.append(now_iso())
-        if error is not None:
-            sets.append("last_error=?")
-            params.append(dumps(error))
-        if add_attempt:
-            sets.append("attempts=attempts+1")
-        if changes is not None:
-            sets.append("changes_json=?")
-            params.append(dumps(changes))
-        if base is not None:
-            sets.append("base_json=?")
-            params.append(dumps(base))
+        sets, params = pending_update(
+            "?",
+            state=state,
+            error=error,
+            add_attempt=add_attempt,
+            changes=changes,
+            base=base,
+        )
         if not sets:
             return
         sql = f"UPDATE pending_sync SET {', '.join(sets)} WHERE id=?"
@@ -209,58 +183,28 @@ class SQLiteOutbox(SQLiteBase, OutboxStore):
             cur = self._db().execute(
                 "INSERT INTO conflicts(lead_id, field, local_json, remote_json, base_json, "
                 "policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    lead_id,
-                    field,
-                    dumps(local_value),
-                    dumps(remote_value),
-                    dumps(base_value),
-                    policy,
-                    now_iso(),
-                ),
+                conflict_values(lead_id, field, policy, (local_value, remote_value, base_value)),
             )
             return int(cast(int, cur.lastrowid))
 
-    @staticmethod
-    def _conflict(row: tuple[Any, ...]) -> Conflict:
-        return Conflict(
-            id=row[0],
-            lead_id=row[1],
-            field=row[2],
-            local_value=json.loads(row[3]),
-            remote_value=json.loads(row[4]),
-            base_value=json.loads(row[5]),
-            policy=row[6],
-            status=row[7],
-            created_at=row[8],
-            resolved_at=row[9],
-        )
-
-    _CONFLICT_COLUMNS = (
-        "id, lead_id, field, local_json, remote_json, base_json, policy, status, "
-        "created_at, resolved_at"
-    )
-
     @_guard
     def list_conflicts(self, *, open_only: bool = True) -> list[Conflict]:
-        sql = f"SELECT {self._CONFLICT_COLUMNS} FROM conflicts"
+        sql = f"SELECT {CONFLICT_COLUMNS} FROM conflicts"
         if open_only:
             sql += " WHERE status='open'"
         with self._lock:
             rows = self._db().execute(sql + " ORDER BY id").fetchall()
-        return [self._conflict(r) for r in rows]
+        return [conflict_from_row(r) for r in rows]
 
     @_guard
     def get_conflict(self, conflict_id: int) -> Conflict | None:
         with self._lock:
             row = (
                 self._db()
-                .execute(
-                    f"SELECT {self._CONFLICT_COLUMNS} FROM conflicts WHERE id=?", (conflict_id,)
-                )
+                .execute(f"SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE id=?", (conflict_id,))
                 .fetchone()
             )
-        return None if row is None else self._conflict(row)
+        return None if row is None else conflict_from_row(row)
 
     @_guard
     def close_conflict(self, conflict_id: int, status: str) -> None:

@@ -4,23 +4,20 @@ slot: the :class:`~leadcache.store.base.CoordinationStore` part of ``SQLiteStore
 
 from __future__ import annotations
 
-import json
 from typing import Any, cast
 
 from ..clock import now_iso
-from .base import CoordinationStore
+from .base import (
+    LEASE_CLOCK_SLACK_S,
+    RATE_SLOT_HORIZON_S,
+    SYNC_RUNS_KEPT,
+    CoordinationStore,
+)
+from .common import ledger_from_rows, sync_run_from_row, sync_run_values
 from .sqlite_conn import SQLiteBase
-from .sqlite_util import _guard, dumps
+from .sqlite_util import _guard
 
-__all__ = ["RATE_SLOT_HORIZON_S", "SYNC_RUNS_KEPT", "SQLiteCoordination"]
-
-#: The furthest ahead (seconds) a send slot read from the database may lie: the largest
-#: penalty (``leadcache.sync.pacer.MAX_PENALTY_S``, 300 s) plus a minute.
-RATE_SLOT_HORIZON_S = 360.0
-#: Seconds an expiry read back may lie beyond ``now + ttl`` before it counts as a clock step.
-LEASE_CLOCK_SLACK_S = 1.0
-#: How many sync runs are kept; older ones are deleted as new ones are recorded.
-SYNC_RUNS_KEPT = 10_000
+__all__ = ["SQLiteCoordination"]
 
 
 def _lease_live(expires: float, ttl: float, now: float) -> bool:
@@ -64,18 +61,11 @@ class SQLiteCoordination(SQLiteBase, CoordinationStore):
     # -- sync bookkeeping ------------------------------------------------------------------
     @_guard
     def record_sync_run(self, run: dict[str, Any]) -> int:
-        detail = {k: v for k, v in run.items() if k not in ("kind", "started_at", "duration_s")}
         with self.transaction():
             cur = self._db().execute(
                 "INSERT INTO sync_runs(kind, started_at, duration_s, outcome, detail_json) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (
-                    run["kind"],
-                    run["started_at"],
-                    float(run["duration_s"]),
-                    run.get("outcome", "ok"),
-                    dumps(detail),
-                ),
+                sync_run_values(run),
             )
             run_id = int(cast(int, cur.lastrowid))
             # Keep the history bounded (about a week of one run a minute).
@@ -94,12 +84,7 @@ class SQLiteCoordination(SQLiteBase, CoordinationStore):
                 )
                 .fetchall()
             )
-        out = []
-        for rid, kind, started, duration, detail in rows:
-            run = json.loads(detail)
-            run.update(id=rid, kind=kind, started_at=started, duration_s=duration)
-            out.append(run)
-        return out
+        return [sync_run_from_row(row) for row in rows]
 
     @_guard
     def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> int | None:
@@ -211,7 +196,4 @@ class SQLiteCoordination(SQLiteBase, CoordinationStore):
                 "SELECT day, kind, calls FROM api_call_ledger WHERE day >= ? ORDER BY day",
                 (first_day,),
             )
-            out: dict[str, dict[str, int]] = {}
-            for day, kind, calls in rows:
-                out.setdefault(day, {})[kind] = int(calls)
-            return out
+            return ledger_from_rows(rows)

@@ -1,16 +1,16 @@
-"""Helpers shared by the SQLite store's modules: error translation and canonical JSON."""
+"""Helpers shared by the SQLite store's modules: error translation, ``IN`` chunks, and the JSON
+codec (:mod:`.rows`) under its old names."""
 
 from __future__ import annotations
 
 import functools
-import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from ..errors import DatabaseBusy, LeadCacheError, ReadOnlyDatabase, StorageError
-from .rows import decode_json
+from .rows import decode_json, dumps
 from .sqlite_files import corrupt_error, is_corruption, mark_corrupt, read_only_reason
 
 __all__ = ["_guard", "_path_safe", "_translate", "dumps", "in_chunks", "loads"]
@@ -22,15 +22,6 @@ R = TypeVar("R")
 def _path_safe(name: str) -> bool:
     """Whether a field name can be quoted in a SQLite JSON path (``$."name"``)."""
     return '"' not in name and "\\" not in name and name.isprintable()
-
-
-_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
-
-
-def dumps(value: Any) -> str:
-    """Canonical JSON (sorted keys, no spaces) so equal values store as equal text."""
-    # A prebuilt encoder: json.dumps with options builds a new one per call (on every row).
-    return _ENCODE(value)
 
 
 #: Stored JSON decoded (msgspec, with ``json`` for what it refuses): shared with every backend.

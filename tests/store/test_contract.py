@@ -387,3 +387,17 @@ def test_peek_never_says_no_parked_change_when_there_is_one(
     if isinstance(store, SQLiteStore):
         return  # SQLite answers "look" (True) always: looking costs it microseconds
     assert not done.parked and not pending_only.parked
+
+
+def test_all_meta_never_lists_a_secret(store: Store) -> None:
+    """``status`` and ``doctor`` print ``all_meta()``: the webhook MAC secret must not be in
+    it on any backend (found on PostgreSQL: its listing had no filter)."""
+    from leadcache.store.meta import MetaKey
+
+    store.set_meta(MetaKey.WEBHOOK_MAC_SECRET, "mac-secret-value")
+    store.set_meta(MetaKey.TABLE_ID, "tblAAAAAAAAAAAAAA")
+    listed = store.all_meta()
+    assert listed[MetaKey.TABLE_ID] == "tblAAAAAAAAAAAAAA"
+    assert not [k for k in listed if k.startswith("secret.")]
+    assert "mac-secret-value" not in listed.values()
+    assert store.get_meta(MetaKey.WEBHOOK_MAC_SECRET) == "mac-secret-value"  # still readable

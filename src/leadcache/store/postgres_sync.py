@@ -60,7 +60,9 @@ class PgCoordination(PgBase, CoordinationStore):
 
     @pg_guard
     def all_meta(self) -> dict[str, str]:
-        rows = self._rows("SELECT key, value FROM cache_meta ORDER BY key")
+        rows = self._rows(
+            "SELECT key, value FROM cache_meta WHERE left(key, 7) <> 'secret.' ORDER BY key"
+        )
         return {k: v for k, v in rows if v is not None}
 
     # -- sync runs -------------------------------------------------------------------------

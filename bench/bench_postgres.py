@@ -162,8 +162,8 @@ def main(argv: list[str] | None = None) -> None:
                         r = full_pull(env, url, tmp)
                     print(
                         f"  full pull {name:8} {r['records']:>7,} records: {r['seconds']:.1f} s = "
-                        f"{r['records'] / r['seconds']:,.0f} records/s, peak RSS "
-                        f"{r['peak_mb']:.0f} MB",
+                        f"{r['records'] / r['seconds']:,.0f} records/s, peak private "
+                        f"memory {r['peak_mb']:.0f} MB (RSS {r['hwm_mb']:.0f} MB)",
                         flush=True,
                     )
 

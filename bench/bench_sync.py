@@ -130,7 +130,7 @@ cache = LeadCache()
 op, n = sys.argv[1], int(sys.argv[2])
 if op == "push":
     for lead in cache.get_all_leads()[:n]:
-        cache.update_lead(lead["id"], {"status": f"pushed-{n}"})
+        cache.update_lead(lead["id"], {"title": f"pushed-{n}"})
     report = cache.sync_pending_changes()
 elif op == "incremental":
     report = cache.sync.incremental_sync()

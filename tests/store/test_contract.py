@@ -401,3 +401,13 @@ def test_all_meta_never_lists_a_secret(store: Store) -> None:
     assert not [k for k in listed if k.startswith("secret.")]
     assert "mac-secret-value" not in listed.values()
     assert store.get_meta(MetaKey.WEBHOOK_MAC_SECRET) == "mac-secret-value"  # still readable
+
+
+def test_optimize_after_a_load_and_inside_a_transaction(store: Store) -> None:
+    store.upsert_remote([remote(i) for i in range(1, 30)])
+    store.optimize()
+    with store.transaction():
+        store.optimize()  # PostgreSQL cannot VACUUM here: it must still not fail
+        store.set_meta("probe", "1")
+    assert store.get_meta("probe") == "1"
+    assert store.count_leads() == 29

@@ -517,8 +517,12 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
 
     @pg_guard
     def optimize(self) -> None:
-        """``ANALYZE`` after a large load, so the planner uses the trigram index."""
-        self._c.run(lambda c: c.execute("ANALYZE leads"))
+        """``VACUUM (ANALYZE)`` after a large load: statistics so the planner uses the trigram
+        index, and the rows marked all-visible once, instead of by the first reads (or by
+        autovacuum competing with the agents right after the load)."""
+        # VACUUM cannot run inside a transaction block: inside one, statistics only.
+        statement = "ANALYZE leads" if self._c.in_transaction() else "VACUUM (ANALYZE) leads"
+        self._c.run(lambda c: c.execute(statement))
 
     @property
     def connections(self) -> PgConnections:

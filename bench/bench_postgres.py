@@ -98,9 +98,35 @@ def local_figures(env: dict[str, str], leads: int) -> list[tuple[str, str]]:
                 time_calls(lambda i: cache.update_lead(ids[i], {"status": f"s{i % 5}"}), 2_000),
             ),
         ]
+        if "LEAD_CACHE_DATABASE_URL" in env:
+            rows += floor(env, ids)
         for name, (p50, p99) in rows:
             out.append((name, f"p50 {_fmt(p50)}, p99 {_fmt(p99)}"))
     return out
+
+
+def floor(env: dict[str, str], ids: list[str]) -> list[tuple[str, tuple[float, float]]]:
+    """What any PostgreSQL read costs here: a ``SELECT 1`` round trip, and the single-lead
+    read's own SQL sent directly on one psycopg connection (no pool, no lead building)."""
+    import psycopg
+
+    from leadcache.store.postgres import _SQL_GET_BY_ID
+
+    with psycopg.connect(env["LEAD_CACHE_DATABASE_URL"], autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {env['LEAD_CACHE_PG_SCHEMA']}")
+        return [
+            (
+                "  floor: SELECT 1 round trip",
+                time_calls(lambda i: conn.execute("SELECT 1").fetchone(), 5_000),
+            ),
+            (
+                "  floor: the read's SQL, direct",
+                time_calls(
+                    lambda i: conn.execute(_SQL_GET_BY_ID, (ids[i],), binary=True).fetchone(),
+                    5_000,
+                ),
+            ),
+        ]
 
 
 def concurrent_writes(env: dict[str, str], leads: int, procs: int, n: int) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from .catalog import MUTANTS, Mutant
 ROOT = Path(__file__).resolve().parent.parent
 INVARIANTS = [
     "tests/sync/test_stateful.py",
+    "tests/sync/test_stateful_pg.py",
     "tests/sync/test_resilience.py",
     "tests/sync/test_crash.py",
 ]
@@ -33,6 +34,7 @@ REGRESSIONS = [
     "tests/sync/test_base_identity.py",
     "tests/sync/test_push.py",
     "tests/sync/test_conflicts.py",
+    "tests/store/test_contract.py",
 ]
 SUITES = {"invariants": INVARIANTS, "all": REGRESSIONS + INVARIANTS}
 

@@ -111,6 +111,20 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     _one(
+        "parked-never-superseded",
+        "update_lead skips superseding parked values (the peek's 'look' flag ignored)",
+        "leadcache/cache.py",
+        "                if peek.parked:\n",
+        "                if False:\n",
+    ),
+    _one(
+        "pg-parked-unseen",
+        "PostgreSQL's peek says a lead has no parked change when it has one",
+        "leadcache/store/postgres.py",
+        "parked=bool(row[5])",
+        "parked=False",
+    ),
+    _one(
         "base-not-checked",
         "a database from another base or table syncs anyway",
         "leadcache/sync/manager.py",

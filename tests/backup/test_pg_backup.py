@@ -106,6 +106,7 @@ def test_cli_backup_verify_restore_round_trip(tmp_path: Path, schema: str) -> No
 
     with LeadCache(settings=settings) as cache:
         cache.add_lead({"name": "After Backup"})
+        cache.update_lead("rec00000000000002", {"status": "contacted"})
         # In use: refused, nothing changed.
         refused = run(["restore", "latest", "--yes"], cli_env)
         assert refused.exit_code == 6, refused.stderr
@@ -113,12 +114,21 @@ def test_cli_backup_verify_restore_round_trip(tmp_path: Path, schema: str) -> No
     dry = run(["restore", "latest", "--dry-run"], cli_env)
     assert dry.exit_code == 0, dry.stderr
     assert "would keep the current cache" in dry.output
-    result = run(["restore", "latest", "--yes"], cli_env)
+    assert "would replay 2 queued change(s)" in dry.output
+    result = run(["--json", "restore", "latest", "--yes"], cli_env)
     assert result.exit_code == 0, result.stderr
+    assert '"carried_over": 2' in result.output
     with LeadCache(settings=settings) as cache:
         names = {lead["name"] for lead in cache.get_all_leads()}
         assert "Local One" in names
-        assert "After Backup" not in names
+        # Acknowledged after the backup, not yet in Airtable: replayed and queued again,
+        # as the SQLite restore does (before, it stayed behind in the kept schema only).
+        assert "After Backup" in names
+        after = next(x for x in cache.get_all_leads() if x["name"] == "After Backup")
+        assert [c.action for c in cache.store.pending_for(after["id"])] == ["create"]
+        assert cache.get_lead_by_id("rec00000000000002")["status"] == "contacted"
+        [update] = cache.store.pending_for("rec00000000000002")
+        assert update.changes == {"Status": "contacted"}
         assert cache.store.integrity_check() == []
     with psycopg.connect(PG_URL) as conn:
         kept = conn.execute(

@@ -25,13 +25,24 @@ from urllib.parse import quote
 
 from ..fields import FieldMap
 from ..settings import DEFAULT_FIELD_MAP
-from ..store.base import Action
+from ..store.base import Action, Store
 from ..store.sqlite import SQLiteStore
 from ..store.sqlite_files import sidecar
 
-__all__ = ["CarryOver", "PendingRow", "carry_over", "read_pending"]
+__all__ = [
+    "PENDING_ROW_COLUMNS",
+    "CarryOver",
+    "PendingRow",
+    "carry_over",
+    "pending_row",
+    "plan_carry",
+    "read_pending",
+    "replay",
+]
 
-_COLUMNS: Final = "id, lead_id, action, changes_json, base_json, state, created_at"
+#: The ``pending_sync`` columns a :class:`PendingRow` is read from (both backends).
+PENDING_ROW_COLUMNS: Final = "id, lead_id, action, changes_json, base_json, state, created_at"
+_COLUMNS: Final = PENDING_ROW_COLUMNS
 # Probing row by row after a damaged page stops at this many ids in a row without a row.
 _PROBE_GAP: Final = 1000
 
@@ -73,6 +84,11 @@ class CarryOver:
 
 def _canon(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def pending_row(raw: tuple[Any, ...]) -> PendingRow:
+    """A :class:`PendingRow` from a row of :data:`PENDING_ROW_COLUMNS`."""
+    return _row(raw)
 
 
 def _row(raw: tuple[Any, ...]) -> PendingRow:
@@ -148,6 +164,15 @@ def _plan(old: Path, backup: Path) -> tuple[list[PendingRow], list[str], str | N
     except sqlite3.Error as exc:
         return [], [], f"the replaced database cannot be read at all: {exc}"
     present, _ = read_pending(backup)
+    todo, skipped = plan_carry(rows, present)
+    return todo, skipped, problem
+
+
+def plan_carry(
+    rows: list[PendingRow], present: list[PendingRow]
+) -> tuple[list[PendingRow], list[str]]:
+    """Which of the replaced cache's unsynced ``rows`` to replay (those the backup's
+    ``present`` rows lack, in state ``pending``), and one line per row left for a person."""
     there = {r.identity for r in present}
     todo: list[PendingRow] = []
     skipped: list[str] = []
@@ -158,10 +183,10 @@ def _plan(old: Path, backup: Path) -> tuple[list[PendingRow], list[str], str | N
             skipped.append(f"{row.describe()}: {row.state}, needs a decision (pending command)")
             continue
         todo.append(row)
-    return todo, skipped, problem
+    return todo, skipped
 
 
-def _replay(store: SQLiteStore, row: PendingRow) -> str | None:
+def _replay(store: Store, row: PendingRow) -> str | None:
     """Apply one change to the restored database and queue it; a reason if it cannot be."""
     action = cast(Action, row.action)
     if row.action == "create":
@@ -202,18 +227,25 @@ def carry_over(
     todo, skipped, problem = _plan(old, backup)
     if into is None or not todo:
         return CarryOver(tuple(todo), tuple(skipped), problem)
-    replayed: list[PendingRow] = []
     store = SQLiteStore(into, field_map or FieldMap(DEFAULT_FIELD_MAP))
     try:
-        with store.transaction():
-            for row in todo:
-                reason = _replay(store, row)
-                if reason is None:
-                    replayed.append(row)
-                else:
-                    skipped.append(f"{row.describe()}: {reason}")
+        replayed = replay(store, todo, skipped)
     finally:
         store.close()
         with contextlib.suppress(FileNotFoundError):
             into.with_name(into.name + ".lock").unlink()
     return CarryOver(tuple(replayed), tuple(skipped), problem)
+
+
+def replay(store: Store, todo: list[PendingRow], skipped: list[str]) -> list[PendingRow]:
+    """Replay ``todo`` into ``store`` in one transaction (the restored cache, before anyone
+    uses it); the rows replayed. A row that cannot be is added to ``skipped`` with why."""
+    replayed: list[PendingRow] = []
+    with store.transaction():
+        for row in todo:
+            reason = _replay(store, row)
+            if reason is None:
+                replayed.append(row)
+            else:
+                skipped.append(f"{row.describe()}: {reason}")
+    return replayed

@@ -32,7 +32,15 @@ from ..fields import FieldMap
 from ..settings import Settings
 from ._files import FILE_MODE, BackupInfo, backup_info, ensure_private_dir, fsync_dir, fsync_file
 from ._files import prune_backups as _prune
-from .carry import CarryOver
+from .carry import (
+    PENDING_ROW_COLUMNS,
+    CarryOver,
+    PendingRow,
+    pending_row,
+    plan_carry,
+    read_pending,
+    replay,
+)
 from .create import Progress, _publish, create_backup, strip_secrets
 from .s3 import upload_backup
 from .verify import VerifyReport, verify_backup
@@ -137,8 +145,8 @@ class PgRestorePlan:
     report: VerifyReport
     keep_as: str | None
     dry_run: bool
-    #: Queued changes replayed from the replaced cache: none here (they stay in the kept
-    #: schema, ``keep_as``); the SQLite restore replays them.
+    #: Queued changes of the replaced cache replayed into the restored one (for a dry run:
+    #: those that would be), as the SQLite restore does; all stay in the kept schema too.
     carried: CarryOver = field(default_factory=CarryOver)
 
     def describe(self) -> list[str]:
@@ -147,6 +155,11 @@ class PgRestorePlan:
         if self.keep_as:
             lines.append(f"{verb} keep the current cache as schema {self.keep_as}")
         lines.append(f"{verb} copy the backup into {self.target}")
+        if self.carried.replayed:
+            lines.append(
+                f"{verb} replay {len(self.carried.replayed)} queued change(s) made after the backup"
+            )
+        lines += [f"not replayed: {line}" for line in self.carried.skipped]
         return lines
 
 
@@ -162,6 +175,17 @@ def _connected_processes(url: str, schema: str) -> int:
             (application_name(schema),),
         ).fetchone()
         return int(row[0]) if row else 0
+
+
+def _pg_pending(conn: Any, schema: str) -> list[PendingRow]:
+    """The unsynced queued changes of the cache in ``schema``, oldest first."""
+    from psycopg import sql
+
+    query = sql.SQL(
+        "SELECT " + PENDING_ROW_COLUMNS + " FROM {}.pending_sync WHERE synced_at IS NULL "
+        "ORDER BY id"
+    ).format(sql.Identifier(schema))
+    return [pending_row(tuple(r)) for r in conn.execute(query).fetchall()]
 
 
 def restore_pg_backup(
@@ -185,6 +209,7 @@ def restore_pg_backup(
         raise RestoreRefused(f"{backup_path} failed verification: {'; '.join(report.problems)}")
     url, schema = settings.database_url, settings.pg_schema
     target = f"{url.redacted} schema {schema}"
+    in_backup, _ = read_pending(Path(backup_path))
     try:
         busy = _connected_processes(url.reveal(), schema)
         with psycopg.connect(url.reveal(), autocommit=True, connect_timeout=5) as conn:
@@ -199,8 +224,18 @@ def restore_pg_backup(
                     f"the cache {target} is in use by {busy} leadcache connection(s)",
                     hint="stop `leadcache serve` and every agent using it, then retry",
                 )
+            # Changes agents made after the backup and not yet in Airtable were acknowledged:
+            # they are replayed into the restored cache (docs/backups.md, Restore step 6).
+            todo, skipped = plan_carry(_pg_pending(conn, schema) if exists else [], in_backup)
             if dry_run:
-                return PgRestorePlan(Path(backup_path), target, report, keep_as, True)
+                return PgRestorePlan(
+                    Path(backup_path),
+                    target,
+                    report,
+                    keep_as,
+                    True,
+                    CarryOver(tuple(todo), tuple(skipped)),
+                )
             if keep_as is not None:
                 conn.execute(
                     sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
@@ -219,4 +254,14 @@ def restore_pg_backup(
             dest.close()
     finally:
         source.close()
-    return PgRestorePlan(Path(backup_path), target, report, keep_as, False)
+    replayed: list[PendingRow] = []
+    if todo:
+        from ..store.factory import open_store
+
+        store = open_store(settings, field_map)
+        try:
+            replayed = replay(store, todo, skipped)
+        finally:
+            store.close()
+    carried = CarryOver(tuple(replayed), tuple(skipped))
+    return PgRestorePlan(Path(backup_path), target, report, keep_as, False, carried)

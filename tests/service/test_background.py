@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from leadcache import LeadCache, Settings
 from leadcache.emulator import Emulator
 from leadcache.service import BackgroundSync
+from tests.pg_support import PG_URL, pg_schema
+from tests.service.conftest import service_env
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 20.0) -> Any:
@@ -77,3 +82,51 @@ def test_backups_are_taken_and_kept(settings: Settings, emu: Emulator) -> None:
         again._align_with_database(cache)
         again.run_round()
     assert len(list_backups(settings.resolved_backup_dir)) == 1
+
+
+@pytest.mark.postgres
+def test_a_change_queued_on_another_host_wakes_the_loop_at_once(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    """On PostgreSQL the loop waits on LISTEN: a change committed by an agent on another host
+    (its own connections) wakes it at once, not at its next look at the queue."""
+    with pg_schema() as schema:
+        env = {
+            **service_env(tmp_path / "unused.db", emu),
+            "LEAD_CACHE_DATABASE_URL": PG_URL,
+            "LEAD_CACHE_PG_SCHEMA": schema,
+            "LEAD_CACHE_PULL_INTERVAL": "3600",
+            "LEAD_CACHE_PUSH_SETTLE": "0.05",
+        }
+        settings = Settings.from_env(env)
+        with LeadCache(settings=settings) as syncer:
+            syncer.sync.pull_from_airtable()
+            background = BackgroundSync(syncer, backups=False)
+            background.idle_wait = 60.0  # unwoken, the loop would look again in a minute
+            background.start()
+            try:
+                time.sleep(1.0)  # the loop has run its first rounds and is waiting
+                lead_id = emu.records()[1]["id"]
+                with LeadCache(settings=settings) as agent:
+                    started = time.monotonic()
+                    agent.update_lead(lead_id, {"title": "Woken"})
+                wait_for(
+                    lambda: emu.get_record(lead_id)["fields"].get("Title") == "Woken",  # type: ignore[index]
+                    timeout=30,
+                )
+                assert time.monotonic() - started < 15
+            finally:
+                background.stop()
+
+
+def test_an_idle_loop_without_backups_waits_instead_of_spinning(settings: Settings) -> None:
+    """With backups off their due time never moves; it used to count, so an agent's
+    background thread looked at the queue every 20 ms instead of every 0.25 s."""
+    with LeadCache(settings=settings) as cache:
+        background = BackgroundSync(cache, backups=False, clock=lambda: 1000.0)
+        background.schedule.pull.due = 1100.0
+        assert background._sleep_time() == background.idle_wait
+        with_backups = BackgroundSync(cache, backups=True, clock=lambda: 1000.0)
+        with_backups.schedule.pull.due = 1100.0
+        with_backups.schedule.backup.due = 1000.1
+        assert with_backups._sleep_time() == pytest.approx(0.1)

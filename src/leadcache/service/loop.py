@@ -112,6 +112,10 @@ class BackgroundSync:
         clock: monotonic clock (injectable).
     """
 
+    #: Longest wait between rounds when nothing wakes the loop: how soon a change queued by
+    #: an agent in another process is seen where the store cannot notify (SQLite).
+    idle_wait: float = 0.25
+
     def __init__(
         self,
         cache: LeadCache,
@@ -218,16 +222,35 @@ class BackgroundSync:
         while not self._stop.is_set():
             self.alive_at = self._clock()
             self.run_round(cache)
-            self._wake.wait(self._sleep_time())
-            self._wake.clear()
+            self._sleep(cache, self._sleep_time())
         log.info("background sync stopped")
 
     def _sleep_time(self) -> float:
         # Look at the queue four times a second: agents in other processes queue changes, and
         # a push goes out PUSH_SETTLE seconds after the last of a burst.
         now = self._clock()
-        due = min(self.schedule.pull.due, self.schedule.backup.due)
-        return max(0.02, min(0.25, due - now))
+        due = self.schedule.pull.due
+        if self.backups:  # without backups their due time never moves: it must not count
+            due = min(due, self.schedule.backup.due)
+        if self._burst_started is not None:
+            # A burst is settling: wake when it has (only moments still ahead count, so a
+            # push held back by the budget does not make the loop spin).
+            settle = self._burst_grew + self.settings.push_settle
+            overdue = self._burst_started + self.settings.push_interval
+            due = min([due, *(t for t in (settle, overdue) if t > now)])
+        return max(0.02, min(self.idle_wait, due - now))
+
+    def _sleep(self, cache: LeadCache, seconds: float) -> None:
+        """Wait for the next round, cut short by :meth:`stop`, by a ping (``_wake``), and by
+        new pending changes the store is told of: on PostgreSQL a ``NOTIFY`` from any host's
+        commit (LISTEN), on SQLite a change queued through this process. Waits in slices of
+        50 ms so a stop or a ping is still noticed within 50 ms."""
+        end = time.monotonic() + seconds
+        while not (self._wake.is_set() or self._stop.is_set()):
+            left = end - time.monotonic()
+            if left <= 0 or cache.store.wait_for_pending(min(left, 0.05)):
+                break
+        self._wake.clear()
 
     def _allowance(self, cache: LeadCache) -> WriteAllowance:
         if self._write_allowance is None:

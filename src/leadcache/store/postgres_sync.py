@@ -31,11 +31,16 @@ from .postgres_schema import notify_channel
 
 __all__ = ["PgCoordination"]
 
+#: Seconds between attempts to listen again while the server is away.
+_LISTEN_RETRY_S = 1.0
+
 
 class PgCoordination(PgBase, CoordinationStore):
     """The coordination part of :class:`~leadcache.store.postgres.PostgresStore`."""
 
     _listener: Conn | None = None
+    #: When listening may be tried again after it failed (monotonic seconds).
+    _listen_retry_at: float = 0.0
     _listener_pid: int = -1
 
     # -- cache_meta ------------------------------------------------------------------------
@@ -221,6 +226,11 @@ class PgCoordination(PgBase, CoordinationStore):
         """Block until another process commits new pending changes (True) or ``timeout``
         seconds pass (False). Never raises: with the server away it just waits."""
         deadline = time.monotonic() + max(0.0, timeout)
+        if time.monotonic() < self._listen_retry_at:
+            # The server was away a moment ago: do not try to connect on every short wait
+            # (the service loop waits in slices of 50 ms).
+            time.sleep(max(0.0, deadline - time.monotonic()))
+            return False
         try:
             conn = self._listen()
             for _ in conn.notifies(timeout=max(0.0, timeout), stop_after=1):
@@ -228,6 +238,7 @@ class PgCoordination(PgBase, CoordinationStore):
             return False
         except psycopg.Error:
             self._close_listener()
+            self._listen_retry_at = time.monotonic() + _LISTEN_RETRY_S
             time.sleep(max(0.0, deadline - time.monotonic()))
             return False
 

@@ -24,6 +24,7 @@ from .errors import ConfigError
 __all__ = [
     "CONFLICT_POLICIES",
     "DEFAULT_FIELD_MAP",
+    "DEFAULT_SQLITE_MMAP_MB",
     "SETTINGS",
     "ConflictPolicy",
     "DatabaseUrl",
@@ -364,6 +365,8 @@ def _public_url(var: str, raw: str) -> str:
 
 #: Port of `leadcache api` when LEAD_CACHE_API_PORT is not set (front door, issue 12).
 DEFAULT_API_PORT: Final = 8788
+#: MiB of a SQLite cache read through a memory map (LEAD_CACHE_SQLITE_MMAP_MB; decision 0051).
+DEFAULT_SQLITE_MMAP_MB: Final = 256
 
 
 @dataclass(frozen=True)
@@ -557,7 +560,7 @@ class Settings:
         _choice(*get_args(Synchronous)),
     )
     sqlite_mmap_mb: int = _declare(
-        256,
+        DEFAULT_SQLITE_MMAP_MB,
         "LEAD_CACHE_SQLITE_MMAP_MB",
         "MiB of the SQLite file each process reads through a memory map (shared with the "
         "operating system's file cache; 0 turns it off and reads through SQLite's own cache).",

@@ -42,7 +42,6 @@ __all__ = [
 
 #: The ``pending_sync`` columns a :class:`PendingRow` is read from (both backends).
 PENDING_ROW_COLUMNS: Final = "id, lead_id, action, changes_json, base_json, state, created_at"
-_COLUMNS: Final = PENDING_ROW_COLUMNS
 # Probing row by row after a damaged page stops at this many ids in a row without a row.
 _PROBE_GAP: Final = 1000
 
@@ -88,10 +87,6 @@ def _canon(value: Any) -> str:
 
 def pending_row(raw: tuple[Any, ...]) -> PendingRow:
     """A :class:`PendingRow` from a row of :data:`PENDING_ROW_COLUMNS`."""
-    return _row(raw)
-
-
-def _row(raw: tuple[Any, ...]) -> PendingRow:
     return PendingRow(
         id=int(raw[0]),
         lead_id=str(raw[1]),
@@ -136,8 +131,10 @@ def _read_pending(path: Path) -> tuple[list[PendingRow], str | None]:
     try:
         where = "WHERE synced_at IS NULL"
         try:
-            rows = con.execute(f"SELECT {_COLUMNS} FROM pending_sync {where} ORDER BY id")
-            return [_row(r) for r in rows], None
+            rows = con.execute(
+                f"SELECT {PENDING_ROW_COLUMNS} FROM pending_sync {where} ORDER BY id"
+            )
+            return [pending_row(r) for r in rows], None
         except (sqlite3.Error, ValueError) as exc:
             problem = f"pending_sync is damaged ({exc}); read row by row"
         found: list[PendingRow] = []
@@ -146,12 +143,13 @@ def _read_pending(path: Path) -> tuple[list[PendingRow], str | None]:
         while probe - last_seen <= _PROBE_GAP:
             with contextlib.suppress(sqlite3.Error, ValueError):
                 raw = con.execute(
-                    f"SELECT {_COLUMNS}, synced_at FROM pending_sync WHERE id = ?", (probe,)
+                    f"SELECT {PENDING_ROW_COLUMNS}, synced_at FROM pending_sync WHERE id = ?",
+                    (probe,),
                 ).fetchone()
                 if raw is not None:
                     last_seen = probe
                     if raw[7] is None:
-                        found.append(_row(raw[:7]))
+                        found.append(pending_row(raw[:7]))
             probe += 1
         return found, problem
     finally:

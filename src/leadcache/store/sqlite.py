@@ -28,7 +28,7 @@ from ..clock import now_iso
 from ..errors import StorageError
 from ..fields import FieldMap
 from ..fields import as_text as _as_text
-from ..settings import Synchronous
+from ..settings import DEFAULT_SQLITE_MMAP_MB, Synchronous
 from ..types import LEAD_KEYS, Fields, Lead, LeadId, RecordId
 from . import inuse
 from .base import (
@@ -144,7 +144,7 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
         field_map: FieldMap,
         *,
         synchronous: Synchronous = "normal",
-        mmap_mb: int = 256,
+        mmap_mb: int = DEFAULT_SQLITE_MMAP_MB,
     ) -> None:
         self.path = Path(path)
         self.field_map = field_map

@@ -33,6 +33,7 @@ from typing import Final
 from urllib.parse import quote
 
 from ..errors import ReadOnlyDatabase, SchemaError, StorageError
+from ..settings import DEFAULT_SQLITE_MMAP_MB
 from .migrations import MIGRATIONS, apply_migrations, current_version
 from .sqlite_files import (
     check_not_truncated,
@@ -155,7 +156,7 @@ def _read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:
 
 
 def open_connection(
-    path: Path, *, synchronous: str, timeout: float, mmap_mb: int = 256
+    path: Path, *, synchronous: str, timeout: float, mmap_mb: int = DEFAULT_SQLITE_MMAP_MB
 ) -> tuple[sqlite3.Connection, str | None]:
     """Open ``path`` for the store: ``(connection, None)`` read-write, or ``(connection,
     reason)`` read-only when the files are not writable here (``reason`` names the path).

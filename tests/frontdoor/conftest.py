@@ -51,9 +51,30 @@ def start_door(emu: Emulator, db: Path) -> Door:
     return Door(emu, cache, server)
 
 
+#: Every how manieth seeded lead gets which edit (see :func:`shape`).
+BLANK_TITLE_EVERY, BLANK_WEBSITE_EVERY, BERLIN_EVERY = 6, 10, 5
+
+
+def shape(emu: Emulator) -> None:
+    """Edit the seeded leads so the common formula shapes have something to find: some Title
+    and Website cells empty (cleared with ``None`` and with ``""``, as Airtable clears both)
+    and some Locations exactly ``Berlin`` beside the seeded ``Berlin, Germany``."""
+    for i, record in enumerate(emu.records()):
+        edit: dict[str, Any] = {}
+        if i % BLANK_TITLE_EVERY == 1:
+            edit["Title"] = None if i % (2 * BLANK_TITLE_EVERY) == 1 else ""
+        if i % BLANK_WEBSITE_EVERY == 3:
+            edit["Website"] = None
+        if i % BERLIN_EVERY == 2:
+            edit["Location"] = "Berlin"
+        if edit:
+            emu.human_update(record["id"], edit)
+
+
 @pytest.fixture
 def door(tmp_path: Path) -> Iterator[Door]:
     with running_emulator(seed=120) as emu:
+        shape(emu)
         d = start_door(emu, tmp_path / "door.db")
         try:
             yield d

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
 import random
-import threading
 import time
 from typing import Any
 
@@ -122,33 +122,45 @@ def test_429_on_create_is_retried(emu: Any, table: PyAirtableTable) -> None:
     assert [r["fields"]["Name"] for r in emu.records()].count("After The Penalty") == 1
 
 
+class FakeTime:
+    """A monotonic clock that moves only when someone sleeps on it; the sleeps are kept."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def test_429_makes_every_user_of_the_pacer_wait(emu: Any) -> None:
     penalty = 0.4
-    pacer = LocalPacer(0)  # shared, as the store's pacer is by every process on one database
+    t = FakeTime()
+    # Shared, as the store's pacer is by every process on one database.
+    pacer = LocalPacer(0, clock=t.clock, sleep=t.sleep)
     stats = CallStats()
     first = new_table(emu, pacer=pacer, stats=stats, rate_limit_penalty=penalty)
     other = new_table(emu, pacer=pacer, stats=stats, rate_limit_penalty=penalty)
     record_id = emu.records()[0]["id"]
-    rate_limited_at: list[float] = []
-    stats.add_listener(
-        lambda kind, status, seconds: (
-            rate_limited_at.append(time.monotonic()) if status == 429 else None
-        )
-    )
+    during_penalty: list[Any] = []
+
+    def another_caller_arrives(kind: str, status: int, seconds: float) -> None:
+        # Right after the first caller met the 429 (and before it repeats its request).
+        if status == 429:
+            during_penalty.append(other.get(record_id))
+
+    stats.add_listener(another_caller_arrives)
     emu.faults.fail_next(count=1, status=429)
-    results: list[Any] = []
-    thread = threading.Thread(target=lambda: results.append(first.get(record_id)))
-    thread.start()
-    deadline = time.monotonic() + 5
-    while not rate_limited_at and time.monotonic() < deadline:
-        time.sleep(0.001)
-    assert rate_limited_at, "the first caller should have met the 429"
-    # The other caller did not see the 429, yet waits out the penalty too.
-    assert other.get(record_id)["id"] == record_id
-    other_done = time.monotonic()
-    thread.join()
-    assert results[0]["id"] == record_id
-    assert other_done - rate_limited_at[0] >= penalty - 0.02
+    assert first.get(record_id)["id"] == record_id
+    assert [r["id"] for r in during_penalty] == [record_id]
+    # The other caller did not see the 429, yet waited out the penalty (plus its jitter);
+    # the first one then found the penalty over and repeated its request at once.
+    (waited,) = t.slept
+    assert penalty <= waited <= penalty + first.policy.penalty_jitter
     assert stats.rate_limited == 1
     assert stats.total == 3
 
@@ -164,34 +176,48 @@ def test_429_past_the_budget_is_rate_limited(ro_emu: Any) -> None:
 
 def test_pacing_keeps_under_the_emulators_limit() -> None:
     # The emulator refuses more than 10 requests in any one second; pacing at 8/s never
-    # trips it, and N requests take at least (N-1)/rate seconds.
+    # trips it: every request is sent in a slot of its own, 1/8 s after the one before.
+    slots: list[float] = []
+
+    def clock() -> float:  # real time; each acquire reads it once
+        slots.append(time.monotonic())
+        return slots[-1]
+
+    def sleep(seconds: float) -> None:  # the wait the pacer asked for ends at its slot
+        slots[-1] += seconds
+        time.sleep(seconds)
+
     with running_emulator(seed=5, token=TOKEN, rate_limit=10, rate_limit_penalty=5.0) as emu:
-        table = new_table(emu, pacer=LocalPacer(8.0))
+        table = new_table(emu, pacer=LocalPacer(8.0, clock=clock, sleep=sleep))
         record_id = emu.records()[0]["id"]
         n = 12
-        started = time.monotonic()
         for _ in range(n):
             table.get(record_id)
-        elapsed = time.monotonic() - started
     assert emu.count(status=429) == 0
     assert table.stats.rate_limited == 0
-    assert elapsed >= (n - 1) / 8.0
+    assert len(slots) == n
+    assert all(b - a >= 1 / 8.0 - 1e-9 for a, b in itertools.pairwise(slots))
 
 
 def test_offline_fails_fast(ro_emu: Any) -> None:
     settings = settings_for(ro_emu, endpoint_url=f"http://127.0.0.1:{free_port()}", max_retries=5)
-    table = PyAirtableTable.from_settings(settings, pacer=NoPacer())
-    started = time.monotonic()
+    slept: list[float] = []
+    table = PyAirtableTable.from_settings(settings, pacer=NoPacer(), sleep=slept.append)
+    quick = table.policy.offline_delay
     with pytest.raises(AirtableOffline) as info:
         next(table.iter_pages())
-    assert time.monotonic() - started < 5
     assert info.value.status is None
     assert "could not connect" in str(info.value)
-    # Two quick retries, then give up: every method, since nothing was sent.
+    # Two quick retries (not max_retries' backoff), then give up: every method, since
+    # nothing was sent.
     assert table.stats.count(status=0) == 3
+    assert slept == [pytest.approx(quick), pytest.approx(2 * quick)]
+    assert sum(slept) < 1.0  # fails fast: under a second of waiting in all
+    slept.clear()
     with pytest.raises(AirtableOffline):
         table.create([{"Name": "queued, not lost"}])
     assert table.stats.count("create") == 3
+    assert slept == [pytest.approx(quick), pytest.approx(2 * quick)]
 
 
 def test_dns_failure_is_offline(ro_emu: Any) -> None:
@@ -228,13 +254,19 @@ def test_read_timeout_on_create_is_not_retried(emu: Any) -> None:
 
 
 def test_retry_after_on_503_is_honoured(ro_emu: Any) -> None:
+    slept: list[float] = []
     table = PyAirtableTable.from_settings(
-        settings_for(ro_emu), pacer=NoPacer(), backoff_base=0.001, backoff_cap=5.0
+        settings_for(ro_emu),
+        pacer=NoPacer(),
+        backoff_base=0.001,
+        backoff_cap=5.0,
+        sleep=slept.append,
     )
     ro_emu.faults.fail_next(count=1, status=503, retry_after=0.3)
-    started = time.monotonic()
     table.whoami()
-    assert time.monotonic() - started >= 0.3
+    # The backoff alone would be at most 1 ms; Airtable's Retry-After is the wait.
+    assert slept == [0.3]
+    assert table.stats.retries == 1
 
 
 def test_create_field_after_a_lost_answer_checks_the_schema(

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from leadcache import LeadCache, Settings
 from leadcache.backup import assert_no_secret, create_backup, verify_backup
+from leadcache.emulator import running_emulator
 from leadcache.errors import BackupError
 from leadcache.settings import Secret
 
@@ -114,7 +116,28 @@ def test_missing_file_raises(tmp_path: Path) -> None:
         verify_backup(tmp_path / "nothing.db")
 
 
-def test_backups_never_contain_the_api_key(backup: Path) -> None:
+def test_backups_never_contain_the_api_key(tmp_path: Path) -> None:
+    """A cache that used the key (pull, push, webhook) is backed up without it."""
+    with running_emulator(seed=20, token=API_KEY) as emu:
+        db = tmp_path / "leads_cache.db"
+        settings = Settings.from_env(
+            {
+                "LEAD_CACHE_DB_PATH": str(db),
+                "AIRTABLE_API_KEY": API_KEY,
+                "AIRTABLE_BASE_ID": emu.base_id,
+                "AIRTABLE_TABLE_NAME": emu.table_name,
+                "AIRTABLE_ENDPOINT_URL": emu.url,
+                "LEAD_CACHE_RATE_LIMIT": "0",
+            }
+        )
+        with LeadCache(settings=settings) as cache:
+            cache.sync.incremental_sync()  # the full pull, and our webhook
+            lead = emu.records()[0]["id"]
+            cache.update_lead(lead, {"status": "enriched"})
+            cache.sync.sync()
+            assert emu.get_record(lead)["fields"]["Status"] == "enriched"  # type: ignore[index]
+            backup = create_backup(db, tmp_path / "backups", keep=3).path
+    assert verify_backup(backup).leads == 20
     assert_no_secret(backup, API_KEY)
     assert_no_secret(backup, Secret(API_KEY))
 

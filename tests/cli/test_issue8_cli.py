@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 from leadcache import LeadCache
+from leadcache.clock import iso_at
 from leadcache.emulator import Emulator
+from leadcache.store.meta import MetaKey
 
 from .conftest import Env, run, settings_for
 
@@ -126,23 +128,33 @@ def test_serve_once_pulls_and_backs_up_only_when_due(
         assert cache.store.get_meta("last_backup") is not None
 
 
+def _last_backup_hours_ago(env: Env, hours: float) -> None:
+    """Move the last backup recorded in the database back in time (as if time had passed)."""
+    with LeadCache(settings=settings_for(env)) as cache:
+        cache.store.set_meta(MetaKey.LAST_BACKUP, iso_at(time.time() - hours * 3600))
+
+
 def test_serve_once_backs_up_again_when_the_interval_passed(
     env: Env, emu: Emulator, tmp_path: Path
 ) -> None:
     backups = tmp_path / "backups"
-    # 0.0005 h = 1.8 s between backups.
-    env = {**env, "LEAD_CACHE_BACKUP_DIR": str(backups), "LEAD_CACHE_BACKUP_INTERVAL": "0.0005"}
+    env = {**env, "LEAD_CACHE_BACKUP_DIR": str(backups), "LEAD_CACHE_BACKUP_INTERVAL": "1"}
     _once(env)
     _once(env)
     assert len(list(backups.glob("*.db"))) == 1
-    time.sleep(2.0)
-    _once(env)
-    assert len(list(backups.glob("*.db"))) == 2
     # The clock is in the database: with the files gone, the next run still knows.
     for path in backups.glob("*.db"):
         path.unlink()
     _once(env)
     assert list(backups.glob("*.db")) == []
+    _last_backup_hours_ago(env, 0.9)  # not yet an hour
+    _once(env)
+    assert list(backups.glob("*.db")) == []
+    _last_backup_hours_ago(env, 1.1)  # the interval passed
+    _once(env)
+    assert len(list(backups.glob("*.db"))) == 1
+    _once(env)  # and the next one is an hour away again
+    assert len(list(backups.glob("*.db"))) == 1
 
 
 def test_serve_once_pushes_pending_changes_right_away(env: Env, emu: Emulator) -> None:

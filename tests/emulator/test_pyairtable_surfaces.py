@@ -88,7 +88,8 @@ def test_api_base_table_webhook(api: pyairtable.Api, emu: Emulator) -> None:
     assert len(created) == 12
     assert table.first(formula=match({"Name": "T3"}))["fields"]["Lead Score"] == 3  # type: ignore[index]
     pages = list(table.iterate(page_size=5, formula=GTE(Field("Lead Score"), 0), max_records=12))
-    assert [len(p) for p in pages][:3] == [5, 5, 2] or sum(len(p) for p in pages) == 12
+    # pageSize per page, maxRecords in all: Airtable ends the listing at the 12th record.
+    assert [len(p) for p in pages] == [5, 5, 2]
     upserted = table.batch_upsert(
         [{"fields": {"Name": "T1", "Title": "X"}}, {"fields": {"Name": "Fresh"}}], ["Name"]
     )

@@ -108,13 +108,12 @@ def test_a_change_queued_on_another_host_wakes_the_loop_at_once(
                 time.sleep(1.0)  # the loop has run its first rounds and is waiting
                 lead_id = emu.records()[1]["id"]
                 with LeadCache(settings=settings) as agent:
-                    started = time.monotonic()
                     agent.update_lead(lead_id, {"title": "Woken"})
+                # Pushed within 30 s: unwoken, the loop would not look before 60 s.
                 wait_for(
                     lambda: emu.get_record(lead_id)["fields"].get("Title") == "Woken",  # type: ignore[index]
                     timeout=30,
                 )
-                assert time.monotonic() - started < 15
             finally:
                 background.stop()
 

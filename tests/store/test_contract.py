@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -261,6 +262,113 @@ def test_integrity_check_is_clean(store: Store) -> None:
     assert store.integrity_check() == []
 
 
+# Damage each backend's integrity check looks for, planted behind the store's back (another
+# connection, plain SQL): SQLite checks the file (PRAGMA integrity_check) and its full-text
+# index; PostgreSQL checks the schema version, its indexes, aliases and the stored data.
+def _sqlite_sql(store: Store, *statements: str) -> None:
+    assert isinstance(store, SQLiteStore)
+    con = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        for statement in statements:
+            con.execute(statement)
+    finally:
+        con.close()
+
+
+def _postgres_sql(store: Store, statement: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    schema = store.schema  # type: ignore[attr-defined]
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        con.execute(statement.encode())
+
+
+def _postgres_interrupted_index_build(store: Store) -> None:
+    """What a failed CREATE INDEX CONCURRENTLY leaves behind: an index marked invalid."""
+    import psycopg
+
+    with pytest.raises(psycopg.errors.UniqueViolation):  # the leads share statuses
+        _postgres_sql(
+            store, "CREATE UNIQUE INDEX CONCURRENTLY idx_leads_status_unique ON leads(status)"
+        )
+
+
+DAMAGE: dict[str, dict[str, tuple[Callable[[Store], None], str]]] = {
+    "sqlite": {
+        # A lead the full-text index no longer holds: search would silently miss it.
+        "full-text index out of step": (
+            lambda s: _sqlite_sql(
+                s,
+                "INSERT INTO leads_fts(leads_fts, rowid, name, company, email) "
+                "SELECT 'delete', rid, name, company, email FROM leads WHERE id = "
+                "'rec00000000000003'",
+            ),
+            "full-text index",
+        ),
+        # A value the table's CHECK constraint forbids.
+        "constraint violated": (
+            lambda s: _sqlite_sql(
+                s,
+                "PRAGMA ignore_check_constraints = ON",
+                "UPDATE leads SET deleted_reason = 'bogus' WHERE id = 'rec00000000000003'",
+            ),
+            "CHECK constraint failed in leads",
+        ),
+    },
+    "postgres": {
+        "orphan alias": (
+            lambda s: _postgres_sql(
+                s, "INSERT INTO lead_aliases(alias, lead_id) VALUES ('loc_gone', 'recGONE')"
+            ),
+            "1 aliases point at no lead",
+        ),
+        "malformed data": (
+            lambda s: _postgres_sql(
+                s, "UPDATE leads SET data_json = 'nonsense' WHERE id = 'rec00000000000003'"
+            ),
+            "lead rec00000000000003 has malformed data",
+        ),
+        "invalid index": (
+            _postgres_interrupted_index_build,
+            "index idx_leads_status_unique is not valid",
+        ),
+        "old schema version": (
+            lambda s: _postgres_sql(
+                s,
+                "DELETE FROM schema_migrations WHERE version = (SELECT max(version) "
+                "FROM schema_migrations)",
+            ),
+            "schema version",
+        ),
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("backend", "damage"),
+    [
+        pytest.param(b, d, marks=[pytest.mark.postgres] if b == "postgres" else [])
+        for b in sorted(DAMAGE)
+        for d in DAMAGE[b]
+    ],
+)
+def test_integrity_check_reports_damage_it_looks_for(
+    backend: str, damage: str, tmp_path: Path
+) -> None:
+    plant, named = DAMAGE[backend][damage]
+    with ExitStack() as stack:
+        store = BACKENDS[backend](tmp_path, stack)
+        stack.callback(store.close)
+        store.upsert_remote([remote(i) for i in range(10)])
+        assert store.integrity_check() == []
+        plant(store)
+        problems = store.integrity_check()
+        assert problems, f"{damage} went unreported"
+        assert any(named in problem for problem in problems), problems
+
+
 def test_local_edits_keep_airtables_values_apart(store: Store) -> None:
     original = remote(1, Title="CTO")
     store.upsert_remote([original])
@@ -385,8 +493,10 @@ def test_peek_never_says_no_parked_change_when_there_is_one(
         pending_only = store.peek_fields("rec00000000000002", ["Status"])
     assert done is not None and pending_only is not None
     if isinstance(store, SQLiteStore):
-        return  # SQLite answers "look" (True) always: looking costs it microseconds
-    assert not done.parked and not pending_only.parked
+        # SQLite answers "look" (True) always: looking costs it microseconds.
+        assert done.parked and pending_only.parked
+    else:
+        assert not done.parked and not pending_only.parked
 
 
 def test_all_meta_never_lists_a_secret(store: Store) -> None:

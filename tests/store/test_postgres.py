@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from psycopg import sql
+from psycopg_pool import PoolTimeout
 
 from leadcache import LeadCache, Settings
 from leadcache.errors import ConfigError, SchemaError, StorageError
@@ -105,10 +106,12 @@ def test_password_never_printed_in_settings_errors_or_doctor(tmp_path: Path) -> 
 
 
 def test_unreachable_server_fails_fast_with_a_storage_error() -> None:
-    started = time.monotonic()
-    with pytest.raises(StorageError, match="PostgreSQL"):
+    with pytest.raises(StorageError, match="PostgreSQL connection failed") as info:
         PostgresStore("postgresql://postgres@127.0.0.1:1/test", FieldMap(DEFAULT_FIELD_MAP))
-    assert time.monotonic() - started < 15
+    # The refused connection itself is the answer: no waiting for a pool that cannot fill.
+    assert "port 1" in str(info.value)
+    assert isinstance(info.value.__cause__, psycopg.OperationalError)
+    assert not isinstance(info.value.__cause__, PoolTimeout)
 
 
 def test_doctor_checks_a_postgres_cache(tmp_path: Path, schema: str) -> None:
@@ -296,13 +299,11 @@ def test_new_pending_change_on_another_connection_wakes_the_waiter(schema: str) 
         writer.insert_lead("loc_1", {"Name": "A"})
         woke: list[bool] = []
         thread = threading.Thread(target=lambda: woke.append(waiter.wait_for_pending(10)))
-        started = time.monotonic()
         thread.start()
         time.sleep(0.2)
         writer.add_pending("loc_1", "update", {"Name": "B"}, {"Name": "A"})
         thread.join(15)
-        assert woke == [True]
-        assert time.monotonic() - started < 5
+        assert woke == [True]  # woken by the change: a timeout returns False
         # A rolled-back change wakes nobody.
         with pytest.raises(RuntimeError), writer.transaction():
             writer.add_pending("loc_1", "update", {"Name": "C"}, {"Name": "B"})

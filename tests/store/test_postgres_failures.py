@@ -28,9 +28,6 @@ from tests.pg_support import PG_URL, TcpProxy, pg_schema
 
 pytestmark = pytest.mark.postgres
 
-#: Generous bound for one failing call: connect_timeout + pool_timeout, on a busy machine.
-BOUND_S = 25.0
-
 
 @pytest.fixture
 def schema() -> Iterator[str]:
@@ -61,15 +58,13 @@ def test_server_gone_then_back(schema: str, proxy: TcpProxy) -> None:
     try:
         store.insert_lead("loc_1", {"Name": "A"})
         proxy.stop()
-        started = time.monotonic()
-        with pytest.raises(StorageError, match="PostgreSQL"):
+        # Each call gives up after the pool's timeout, and says so: a bounded wait, not a hang.
+        gave_up = f"did not answer in time .*after {store._c.pool_timeout:.2f} sec"
+        with pytest.raises(StorageError, match=gave_up):
             store.get_lead("loc_1")
-        assert time.monotonic() - started < BOUND_S
-        started = time.monotonic()
-        with pytest.raises(StorageError), store.transaction():
+        with pytest.raises(StorageError, match=gave_up), store.transaction():
             store.insert_lead("loc_2", {"Name": "B"})
             store.add_pending("loc_2", "create", {"Name": "B"}, {})
-        assert time.monotonic() - started < BOUND_S
         proxy.start()
         lead = _eventually(lambda: store.get_lead("loc_1"))  # reconnected by itself
         assert lead is not None

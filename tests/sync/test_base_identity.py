@@ -41,6 +41,8 @@ def test_a_database_from_another_base_refuses_to_sync_and_changes_nothing(
     first.update_lead(lead, {"title": "queued"})
     with running_emulator(seed=1, base_id="appOTHERBASE00001") as other:
         assert other.base_id != emu.base_id
+        untouched = other.records()
+        other.reset_counts()
         wrong = make_cache(other)  # the same file, another base
         before = (len(wrong.get_all_leads()), wrong.pending_changes())
         for run in (wrong.sync.sync, wrong.sync.pull_from_airtable, wrong.sync.push_to_airtable):
@@ -49,9 +51,9 @@ def test_a_database_from_another_base_refuses_to_sync_and_changes_nothing(
             assert isinstance(info.value, ConfigError)
             assert emu.base_id in str(info.value) and other.base_id in str(info.value)
         assert (len(wrong.get_all_leads()), wrong.pending_changes()) == before
-        assert other.records() == [] or all(
-            r["fields"].get("Title") != "queued" for r in other.records()
-        )
+        # Refused before any record was read or written in the other base.
+        assert [r.endpoint for r in other.requests() if r.endpoint.startswith("records.")] == []
+        assert other.records() == untouched
         checks = {c.name: c for c in run_doctor(_environ(other, wrong))}
         assert checks["base"].verdict == "fail"
         assert emu.base_id in checks["base"].detail

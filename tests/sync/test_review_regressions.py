@@ -1,19 +1,20 @@
 """Regressions for bugs a review found (each reproduced first against the emulator).
 
-Some scenarios need an event at an exact point (a person's edit while a push is in flight, the
-network failing after the first page). They wrap one method of the Airtable boundary to place
-that event; the request itself still goes over real HTTP to the emulator.
+Some scenarios need an event at an exact point. A person's edit while a push is in flight wraps
+one method of the Airtable boundary to place it (the request itself still goes over real HTTP
+to the emulator); the network failing after the first page is the emulator's fault injection,
+switched on by a call listener when the first page has arrived.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from leadcache import LeadCache
+from leadcache.airtable import PyAirtableTable
 from leadcache.emulator import Emulator
 from leadcache.errors import AirtableOffline
 from tests.sync.conftest import airtable_state, cache_state, seed_leads
@@ -58,18 +59,21 @@ def test_recreated_webhook_whose_baseline_pull_failed_pulls_again(
     cache.sync.incremental_sync()
     cache.sync.airtable.delete_webhook(str(cache.store.get_meta("webhook_id")))
     emu.human_update(ids[240], {"Title": "edited while the hook was gone"})
-    table: Any = cache.sync.airtable
-    real = table.iter_pages
+    airtable = cache.sync.airtable
+    assert isinstance(airtable, PyAirtableTable)
+    stats = airtable.stats
 
-    def fails_after_first_page(**kwargs: Any) -> Iterator[Any]:
-        pages = real(**kwargs)
-        yield next(pages)
-        raise AirtableOffline("the network went away during the full pull")
+    def network_fails_after_first_page(kind: str, status: int, seconds: float) -> None:
+        if kind == "list" and status == 200:
+            emu.faults.configure(drop_rate=1.0)  # every later request: connection closed
 
-    table.iter_pages = fails_after_first_page
+    remove = stats.add_listener(network_fails_after_first_page)
+    emu.reset_counts()
     with pytest.raises(AirtableOffline):
-        cache.sync.incremental_sync()
-    table.iter_pages = real
+        cache.sync.incremental_sync()  # recreates the webhook; its baseline pull fails
+    remove()
+    emu.faults.clear()
+    assert emu.count(endpoint="records.list", status=200) == 1  # failed after the first page
     cache.sync.incremental_sync()
     assert cache.get_lead_by_id(ids[240])["title"] == "edited while the hook was gone"
     assert cache_state(cache) == airtable_state(emu)
@@ -172,15 +176,21 @@ def test_resolving_a_field_conflict_keeps_changes_of_a_deleted_record_held(
 def test_a_lead_deleted_locally_because_airtable_dropped_it_is_fetched_when_reported(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:
-    (lead,) = seed_leads(emu, 1)
-    cache = make_cache(emu)
-    cache.sync.pull_from_airtable()
+    ids = seed_leads(emu, 2)
+    lead = ids[0]
+    cache = make_cache(emu, LEAD_CACHE_INCREMENTAL="webhook")
+    cache.sync.incremental_sync()  # the baseline full pull; our webhook exists from here
+    cache.update_lead(lead, {"title": "CTO"})
+    cache.sync_pending_changes()  # Airtable now holds CTO, and so does the cache
     cache.store.mark_deleted([lead], "remote")  # as a sweep does when Airtable drops a record
-    state = cache.store.lead_state(lead)
-    assert state is not None
-    assert state.remote is not None
-    names = json.loads(cache.store.get_meta("field_ids") or "{}")
-    ids = {name: field_id for field_id, name in names.items()}
-    reported = {ids[k]: v for k, v in state.remote.items() if k in ids}
-    # The webhook reports the record again (restored in Airtable) with the values we hold.
-    assert cache.sync.puller.already_holds(lead, reported, names) is False
+    assert cache.get_lead_by_id(lead)["deleted"] is True
+    emu.reset_counts()
+    # The webhook reports the record (our push echoed back) with exactly the values the cache
+    # holds for it: only the fetch can bring the lead back.
+    cache.sync.incremental_sync()
+    restored = cache.get_lead_by_id(lead)
+    assert restored["deleted"] is False
+    assert restored["title"] == "CTO"
+    assert emu.count(endpoint="records.list") >= 1  # fetched, not just undeleted in place
+    assert lead in {x["id"] for x in cache.get_all_leads()}
+    assert cache_state(cache) == airtable_state(emu)

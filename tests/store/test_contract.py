@@ -140,6 +140,18 @@ def test_rename_keeps_alias_and_moves_pending(store: Store) -> None:
     assert state.id == "recBBBBBBBBBBBBBB"
 
 
+def test_purge_removes_the_lead_and_its_aliases(store: Store) -> None:
+    store.insert_lead("loc_2", {"Name": "B"})
+    store.rename_lead("loc_2", "recCCCCCCCCCCCCCC")
+    store.purge_lead("recCCCCCCCCCCCCCC")
+    assert store.get_lead("recCCCCCCCCCCCCCC") is None
+    assert store.resolve("loc_2") is None  # no alias left pointing at nothing
+    assert store.integrity_check() == []
+    # The old id can be used again by a new lead.
+    store.insert_lead("loc_2", {"Name": "C"})
+    assert store.resolve("loc_2") == "loc_2"
+
+
 def test_pending_lifecycle(store: Store) -> None:
     store.upsert_remote([remote(1)])
     a = store.add_pending("rec00000000000001", "update", {"Status": "x"}, {"Status": "scraped"})

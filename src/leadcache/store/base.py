@@ -268,7 +268,8 @@ class LeadStore(Transactional):
 
     @abc.abstractmethod
     def purge_lead(self, lead_id: LeadId) -> None:
-        """Remove a lead row for good (used when a never-synced local lead is deleted)."""
+        """Remove a lead for good, with the aliases that name it (none of the engine's paths
+        call this today: deletes are soft; it exists for maintenance tools)."""
 
     @abc.abstractmethod
     def rename_lead(self, old_id: LeadId, new_id: RecordId) -> None:

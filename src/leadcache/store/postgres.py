@@ -469,7 +469,9 @@ class PostgresStore(PgOutbox, PgCoordination, Store):
     def purge_lead(self, lead_id: LeadId) -> None:
         self._c.local.peeked = None
         with self.transaction():
-            self._tx().execute("DELETE FROM leads WHERE id=%s", (lead_id,))
+            conn = self._tx()
+            conn.execute("DELETE FROM lead_aliases WHERE lead_id=%s", (lead_id,))
+            conn.execute("DELETE FROM leads WHERE id=%s", (lead_id,))
 
     @pg_guard
     def rename_lead(self, old_id: LeadId, new_id: RecordId) -> None:

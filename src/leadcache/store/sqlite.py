@@ -533,7 +533,9 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
     @_guard
     def purge_lead(self, lead_id: LeadId) -> None:
         with self.transaction():
-            self._db().execute("DELETE FROM leads WHERE id=?", (lead_id,))
+            conn = self._db()
+            conn.execute("DELETE FROM lead_aliases WHERE lead_id=?", (lead_id,))
+            conn.execute("DELETE FROM leads WHERE id=?", (lead_id,))
 
     @_guard
     def rename_lead(self, old_id: LeadId, new_id: RecordId) -> None:

@@ -206,7 +206,8 @@ class SyncManager:
         calls when nothing goes wrong.
 
         Args:
-            progress: called with the number of records received so far after each page.
+            progress: called with the number of records received so far after each batch
+                written to the store (up to 1,000 records).
         """
         self._spend(Priority.CHANGES)
         with self._run("pull") as report:

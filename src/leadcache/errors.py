@@ -8,6 +8,7 @@ The tree::
     ├── LeadNotFound(KeyError)           no lead has that id (Airtable id or local id)
     ├── ValidationError(ValueError)      an update or new lead is malformed; nothing was written
     ├── CacheNotLoaded                   a never-loaded cache read with no credentials
+    ├── MissingExtra(ImportError)        an optional dependency ([postgres], [mcp]) is not installed
     ├── StorageError                     the local database failed (wraps sqlite3 / psycopg errors)
     │   ├── DatabaseBusy                 another process held the write lock past the busy timeout
     │   ├── DatabaseCorrupt              the database file is damaged; writes are refused
@@ -26,7 +27,8 @@ The tree::
     │   │   └── LeaseLost                this syncer lost the lease mid-run
     │   └── BudgetExhausted              the monthly call budget holds these calls back
     └── BackupError                      a backup, verify or restore failed or was refused
-        └── RestoreRefused               the target is in use, or the backup failed its checks
+        └── RestoreRefused               the target is in use (``in_use``), or the backup failed
+                                         its checks
 
 Builtins are mixed in where they fit, so ``except KeyError`` still catches an unknown lead.
 No exception from ``sqlite3``, ``requests`` or ``psycopg`` escapes the public API unwrapped;
@@ -56,6 +58,7 @@ __all__ = [
     "LeadCacheError",
     "LeadNotFound",
     "LeaseLost",
+    "MissingExtra",
     "RateLimited",
     "ReadOnlyDatabase",
     "RecordRejected",
@@ -133,6 +136,35 @@ class ValidationError(LeadCacheError, ValueError):
 class CacheNotLoaded(LeadCacheError):
     """A read of a cache that was never loaded from Airtable (no lead, no pull) while no
     Airtable credentials are configured to load it: usually a mistyped database path."""
+
+
+class MissingExtra(LeadCacheError, ImportError):
+    """A feature needs an optional dependency that is not installed (``pip install
+    'leadcache[postgres]'`` for the PostgreSQL backend, ``'leadcache[mcp]'`` for the MCP
+    server). Also an ``ImportError``.
+
+    Attributes:
+        extra: the pip extra that installs what is missing, e.g. ``postgres``.
+        name: the module that could not be imported (as on ``ImportError``).
+    """
+
+    def __init__(self, extra: str, needed_by: str, *, module: str | None = None) -> None:
+        missing = f": {module} is not installed" if module else ""
+        super().__init__(
+            f"{needed_by} needs the optional [{extra}] dependencies{missing}",
+            hint=f"pip install 'leadcache[{extra}]'",
+        )
+        self.extra = extra
+        self.name = module
+
+    @classmethod
+    def check(cls, exc: ImportError, extra: str, needed_by: str, modules: tuple[str, ...]) -> None:
+        """Raise ``MissingExtra`` from ``exc`` when the module that failed to import is one
+        of the extra's ``modules`` (top-level names); return otherwise, so an import error of
+        another cause is not mistaken for a missing extra."""
+        top = (exc.name or "").split(".")[0]
+        if top in modules:
+            raise cls(extra, needed_by, module=top) from exc
 
 
 class StorageError(LeadCacheError):
@@ -253,4 +285,13 @@ class BackupError(LeadCacheError):
 
 
 class RestoreRefused(BackupError):
-    """The restore was refused: the database is in use or the backup failed its checks."""
+    """The restore was refused: the database is in use or the backup failed its checks.
+
+    Attributes:
+        in_use: True when it was refused because a process has the database open (stop it
+            and retry); False when the backup or the target is at fault.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, in_use: bool = False) -> None:
+        super().__init__(message, hint=hint)
+        self.in_use = in_use

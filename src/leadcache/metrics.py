@@ -8,7 +8,8 @@ Served on ``LEAD_CACHE_METRICS_HOST:LEAD_CACHE_METRICS_PORT`` (loopback, 9464 by
   off, and ``/`` then shows the metrics as before);
 - ``GET /healthz``: JSON ``{"status": "ok" | "degraded" | "starting", ...}``; HTTP 200 while
   the service works (even when Airtable is unreachable: the cache still serves agents), 503
-  when the database cannot be read or the sync loop has stopped.
+  when the database cannot be read or the sync loop has stopped. The last pull counts as
+  late after twice the interval the loop pulls at, plus five minutes.
 
 Metrics (see docs/operations.md):
 
@@ -19,10 +20,12 @@ leadcache_airtable_requests_total              counter    endpoint, status (0: n
 leadcache_airtable_request_duration_seconds    histogram  endpoint
 leadcache_sync_runs_total                      counter    kind, outcome
 leadcache_sync_duration_seconds                histogram  kind
+leadcache_database_up                          gauge      1 when the database answered the scrape
 leadcache_pending_changes                      gauge      state (pending, rejected, held)
 leadcache_conflicts_open                       gauge      conflicts waiting for a decision
 leadcache_last_pull_age_seconds                gauge      lag since the last successful pull
 leadcache_cache_fresh                          gauge      1 when younger than the refresh interval
+leadcache_rate_limit_pause_seconds             gauge      wait every process has left after a 429
 leadcache_leads                                gauge      live leads cached
 leadcache_leads_deleted                        gauge      deleted leads kept
 leadcache_database_bytes                       gauge      database + WAL size on disk
@@ -36,7 +39,8 @@ leadcache_webhook_pings_total                  counter    notification pings, by
 =============================================  =========  ======================================
 
 ``POST /airtable/webhook`` receives Airtable's notification pings when ``LEAD_CACHE_PUBLIC_URL``
-is set (:mod:`leadcache.service.pings`).
+is set (:mod:`leadcache.service.pings`); without this endpoint (``serve --no-metrics``) no
+ping arrives and pulls are paced by the budget alone.
 
 The gauges are read from the database at scrape time (a custom collector), so they are right
 whichever process queued or pushed the changes.
@@ -268,6 +272,15 @@ class Metrics:
             self.sync_seconds.labels(run.kind).observe(run.duration_s)
 
     # -- health ----------------------------------------------------------------------------
+    def pull_interval(self, snap: Mapping[str, Any]) -> float:
+        """Seconds between the pulls health expects: the interval the loop last scheduled
+        with (``LEAD_CACHE_PULL_INTERVAL``, the budget's pace, or hourly while pings arrive);
+        before it has chosen one, or without a loop, the budget's pace from ``snap``."""
+        chosen = self.loop.last_pull_interval if self.loop is not None else None
+        if chosen is not None:
+            return chosen
+        return float(snap["budget"]["poll_interval_s"])
+
     def health(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, body) for ``/healthz``."""
         try:
@@ -277,7 +290,7 @@ class Metrics:
         loop_ok = self.loop is None or self.loop.running or not self.loop.stopping
         age = snap["last_pull_age_s"]
         # Two missed pulls (plus slack for a slow one) before the lag counts as degraded.
-        limit = 2 * self.settings.effective_pull_interval + 300
+        limit = 2 * self.pull_interval(snap) + 300
         if age is None:
             status = "starting"
         elif age > limit:

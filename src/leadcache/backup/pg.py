@@ -223,6 +223,7 @@ def restore_pg_backup(
                 raise RestoreRefused(
                     f"the cache {target} is in use by {busy} leadcache connection(s)",
                     hint="stop `leadcache serve` and every agent using it, then retry",
+                    in_use=True,
                 )
             # Changes agents made after the backup and not yet in Airtable were acknowledged:
             # they are replayed into the restored cache (docs/backups.md, Restore step 6).

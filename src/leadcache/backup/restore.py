@@ -164,8 +164,9 @@ def _retire_current(db_path: Path, keep_as: Path) -> list[Path]:
         # Closing the last connection deletes -wal; if it is still there (or the checkpoint
         # was blocked), a process outside leadcache's lock still has the database open.
         raise RestoreRefused(
-            f"{db_path} is open by a process that does not hold the leadcache lock",
+            f"{db_path} is in use: open by a process that does not hold the leadcache lock",
             hint="close every program using the database (sqlite3 shells included)",
+            in_use=True,
         )
     try:
         # link() keeps a database at db_path at every instant; os.replace swaps it below.
@@ -200,6 +201,7 @@ def _in_use(db_path: Path) -> RestoreRefused:
     return RestoreRefused(
         f"{db_path} is in use by another leadcache process",
         hint="stop `leadcache serve` and every agent using this database, then retry",
+        in_use=True,
     )
 
 

@@ -217,7 +217,8 @@ def doctor_cmd(env: Env) -> None:
     """Check settings, database integrity, connectivity, token permissions and webhook
     health. Changes nothing; at most four API calls.
 
-    Exits with the code of the first failed check (7 config, 3 offline, 1 other).
+    Exits with the code of the first failed check (7 config, 3 offline, 4 rate limited,
+    1 other). With --db it checks that SQLite file, even when LEAD_CACHE_DATABASE_URL is set.
 
     \b
     Example:
@@ -244,7 +245,11 @@ def doctor_cmd(env: Env) -> None:
     default=None,
     help="Override LEAD_CACHE_METRICS_PORT (0: a free port, logged).",
 )
-@click.option("--no-metrics", is_flag=True, help="Do not open the metrics/health endpoint.")
+@click.option(
+    "--no-metrics",
+    is_flag=True,
+    help="Do not open the HTTP endpoint: no /metrics, /healthz, console or webhook pings.",
+)
 @click.option(
     "--once",
     is_flag=True,
@@ -253,9 +258,11 @@ def doctor_cmd(env: Env) -> None:
 @common_options
 @pass_env
 def serve_cmd(env: Env, metrics_port: int | None, no_metrics: bool, once: bool) -> None:
-    """Run the background sync: push pending changes within LEAD_CACHE_PUSH_INTERVAL
-    seconds, pull every CACHE_REFRESH_INTERVAL hours (or LEAD_CACHE_PULL_INTERVAL seconds),
-    sweep deletions, back up daily; serve /metrics and /healthz on loopback.
+    """Run the background sync: push a burst of changes LEAD_CACHE_PUSH_SETTLE seconds
+    after its last write (LEAD_CACHE_PUSH_INTERVAL after its first at most); pull as often as
+    the monthly call budget allows (at least 15 s apart; hourly while Airtable's pings arrive)
+    or every LEAD_CACHE_PULL_INTERVAL seconds; sweep deletions, back up daily; serve /metrics,
+    /healthz and the console on 127.0.0.1:9464 (LEAD_CACHE_METRICS_HOST/_PORT).
 
     Never overlaps another syncer (a lease in the database). SIGTERM or Ctrl-C finishes the
     step in progress and exits 0; queued changes stay in the database.

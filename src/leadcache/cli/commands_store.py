@@ -72,7 +72,9 @@ def copy_cmd(
     target's integrity check). Safe while agents write: the source is read in one snapshot.
 
     Refuses a target that already holds a cache unless --replace. The sync lease and the
-    request pacer are not copied. Passwords in URLs are never printed.
+    request pacer are not copied. Passwords in URLs are never printed. A PostgreSQL side
+    needs the [postgres] extra (pip install 'leadcache[postgres]'; exit 7 without it); a
+    copy between SQLite files does not.
 
     \b
     Examples:

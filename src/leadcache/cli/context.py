@@ -202,7 +202,7 @@ db_option = click.option(
     expose_value=False,
     is_eager=True,
     callback=_set_db,
-    help="Cache database file (overrides LEAD_CACHE_DB_PATH).",
+    help="SQLite cache database file (overrides LEAD_CACHE_DB_PATH and LEAD_CACHE_DATABASE_URL).",
 )
 verbose_option = click.option(
     "-v",

@@ -54,6 +54,7 @@ def _base_id(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     default="pat-test",
     show_default=True,
     envvar="LEADCACHE_EMULATOR_TOKEN",
+    show_envvar=True,
     help="Bearer token to accept; any other token gets 401.",
 )
 @click.option(

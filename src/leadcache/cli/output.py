@@ -12,7 +12,8 @@ code  name             meaning
 4     rate-limited     Airtable kept answering 429 past our retries
 5     conflicts        the command ran, but open conflicts need a decision
 6     busy             another process holds the sync lease, or the database is in use
-7     config           a setting is missing or invalid, no database yet, bad token
+7     config           a setting is missing or invalid, no database yet (or never loaded
+                       and no credentials to load it), bad token, an optional extra missing
 8     rejected         the command ran, but Airtable refused a change (now parked)
 130   interrupted      Ctrl-C (SIGINT): the step in progress was abandoned, quietly
 ====  ===============  =============================================================
@@ -42,10 +43,12 @@ from ..errors import (
     AirtableOffline,
     AirtableServerError,
     BackupError,
+    CacheNotLoaded,
     ConfigError,
     DatabaseBusy,
     LeadCacheError,
     LeadNotFound,
+    MissingExtra,
     RateLimited,
     RestoreRefused,
     SchemaError,
@@ -102,7 +105,8 @@ CODE_NAMES: Final[dict[ExitCode, str]] = {
 EXIT_CODES_HELP: Final = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 Airtable offline, "
     "4 rate limited, 5 conflicts present, 6 busy (sync lease or database in use), "
-    "7 configuration (missing setting, no database, bad token), 8 Airtable rejected a "
+    "7 configuration (missing setting, no database or never loaded, bad token, optional "
+    "extra not installed), 8 Airtable rejected a "
     "change (parked: `leadcache pending --state rejected`), 130 interrupted (Ctrl-C)."
 )
 
@@ -151,12 +155,24 @@ class CliError(click.ClickException):
             click.echo(json.dumps(self.payload(), ensure_ascii=False))
 
 
+#: The library's hint names ``LeadCache(autoload=False)``; on the command line, this.
+CACHE_NOT_LOADED_HINT: Final = (
+    "check --db / LEAD_CACHE_DB_PATH; to load this cache, set AIRTABLE_API_KEY and "
+    "AIRTABLE_BASE_ID and run `leadcache pull` (with them set, a read loads it first)"
+)
+
+
 def from_library(exc: LeadCacheError, *, as_json: bool = False) -> CliError:
     """The CLI error (and exit code) for an exception from the library."""
     code = ExitCode.ERROR
+    hint = exc.hint
     detail: dict[str, Any] = {"kind": type(exc).__name__}
-    if isinstance(exc, ConfigError | AirtableAuthError | SchemaError):
+    if isinstance(exc, ConfigError | AirtableAuthError | SchemaError | MissingExtra):
         code = ExitCode.CONFIG
+    elif isinstance(exc, CacheNotLoaded):
+        # Never loaded and no credentials to load it: a setting (or the path) to fix.
+        code = ExitCode.CONFIG
+        hint = CACHE_NOT_LOADED_HINT
     elif isinstance(exc, LeadNotFound | ValidationError):
         code = ExitCode.BAD_INPUT
     elif isinstance(exc, AirtableOffline | AirtableServerError):
@@ -168,13 +184,13 @@ def from_library(exc: LeadCacheError, *, as_json: bool = False) -> CliError:
     elif isinstance(exc, AirtableNotFound):
         # An unknown base or table is a setting to fix, not a transient failure.
         code = ExitCode.CONFIG
-    elif isinstance(exc, RestoreRefused) and "in use" in exc.message:
+    elif isinstance(exc, RestoreRefused) and exc.in_use:
         code = ExitCode.BUSY
     elif isinstance(exc, BackupError | AirtableError):
         code = ExitCode.ERROR
     if isinstance(exc, AirtableError):
         detail.update(status=exc.status, type=exc.error_type)
-    return CliError(code, exc.message, hint=exc.hint, as_json=as_json, detail=detail)
+    return CliError(code, exc.message, hint=hint, as_json=as_json, detail=detail)
 
 
 def echo_json(data: Any) -> None:
@@ -249,7 +265,7 @@ def format_status(snap: Mapping[str, Any]) -> str:
         (
             "freshness",
             f"{fresh}: last pull {_ago(snap['last_pull_age_s'])} "
-            f"(refresh every {snap['refresh_interval_hours']:g} h)",
+            f"(stale after {snap['refresh_interval_hours']:g} h)",
         ),
         ("leads", f"{snap['leads']} leads ({snap['deleted_leads']} deleted)"),
         (

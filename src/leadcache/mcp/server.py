@@ -7,6 +7,9 @@ fix (never a traceback; nothing was written). Reads never touch the network.
 
 Transports: stdio (what desktop clients start) and streamable HTTP on loopback with a bearer
 token (``LEAD_CACHE_API_TOKEN``, as for the front door).
+
+Importing this module without the SDK (the ``[mcp]`` extra) raises
+:class:`~leadcache.errors.MissingExtra`, which ``leadcache mcp`` reports as exit 7.
 """
 
 from __future__ import annotations
@@ -17,11 +20,17 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from ..errors import ConfigError, LeadCacheError
+from ..errors import CacheNotLoaded, ConfigError, LeadCacheError, MissingExtra
+
+try:
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+except ImportError as exc:  # the SDK is optional: the [mcp] extra
+    MissingExtra.check(exc, "mcp", "the MCP server (`leadcache mcp`)", ("mcp",))
+    raise
+
 from .tools import DEFAULT_LIMIT, MAX_LIMIT, LeadTools, explain
 
 if TYPE_CHECKING:
@@ -35,6 +44,13 @@ INSTRUCTIONS: Final = (
     "writes are saved at once and reach Airtable within seconds to minutes. Call "
     "describe_fields before writing, to use valid field names and select options. Lists are "
     "paged: pass next_cursor back to get more."
+)
+
+#: What a model (or the person behind it) can do about a cache that was never loaded.
+NOT_LOADED_FIX: Final = (
+    "the cache has to be loaded once: run `leadcache pull` with AIRTABLE_API_KEY and "
+    "AIRTABLE_BASE_ID set (or give this server those variables: its first read then loads "
+    "it); check LEAD_CACHE_DB_PATH if the cache should already hold leads"
 )
 
 Scope = MutableMapping[str, Any]
@@ -61,6 +77,9 @@ def _call(fn: Callable[[], dict[str, Any]]) -> str:
     error naming the field and the fix."""
     try:
         result = fn()
+    except CacheNotLoaded as exc:
+        # The library's hint speaks to Python callers (autoload=False); here, what to run.
+        raise ToolError(explain(CacheNotLoaded(exc.message, hint=NOT_LOADED_FIX))) from None
     except LeadCacheError as exc:
         raise ToolError(explain(exc)) from None
     return json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=str)

@@ -22,6 +22,7 @@ from ..errors import (
     AirtableServerError,
     ConfigError,
     LeadCacheError,
+    MissingExtra,
     RateLimited,
 )
 from ..settings import Settings
@@ -64,7 +65,7 @@ def _problem(exc: LeadCacheError) -> str:
         return "offline"
     if isinstance(exc, RateLimited):
         return "rate-limited"
-    if isinstance(exc, AirtableAuthError | AirtableNotFound | ConfigError):
+    if isinstance(exc, AirtableAuthError | AirtableNotFound | ConfigError | MissingExtra):
         return "config"
     return "error"
 
@@ -143,8 +144,8 @@ def _pg_database_check(settings: Settings) -> Check:
             version = cache.store.schema_version()
             leads = cache.store.count_leads()
             deleted = cache.store.count_leads(include_deleted=True) - leads
-    except LeadCacheError as exc:
-        return Check("database", "fail", f"{where}: {exc}", "error")
+    except LeadCacheError as exc:  # unreachable, or psycopg not installed (config)
+        return Check("database", "fail", f"{where}: {exc}", _problem(exc))
     if problems:
         return Check("database", "fail", f"{where}: {'; '.join(problems[:3])}", "error")
     counted = f"{leads} leads ({deleted} deleted)"
@@ -233,13 +234,14 @@ def run_doctor(environ: dict[str, str] | None = None, *, db_override: Any = None
 
     Args:
         environ: the environment to read settings from (``os.environ`` when None).
-        db_override: a database path that replaces ``LEAD_CACHE_DB_PATH``.
+        db_override: a SQLite database path (``--db``) that replaces ``LEAD_CACHE_DB_PATH``
+            and, as for every other command, ``LEAD_CACHE_DATABASE_URL``.
     """
     checks: list[Check] = []
     try:
         settings = Settings.from_env(environ)
         if db_override is not None:
-            settings = settings.replace(db_path=db_override)
+            settings = settings.replace(db_path=Path(db_override), database_url=None)
     except ConfigError as exc:
         return [Check("settings", "fail", str(exc), "config")]
     missing = [

@@ -1,15 +1,21 @@
 """The background sync cycle: what ``leadcache serve`` runs, and what an agent can run in a
 thread of its own process instead of a daemon.
 
-Each round (``tick`` seconds apart, at most one second) does whatever is due, in this order:
+Each round does whatever is due, in this order (the loop looks four times a second, and at
+once when a change is queued in this process, committed on any host of a PostgreSQL cache, or
+announced by a ping):
 
-1. **push** when changes are pending and ``LEAD_CACHE_PUSH_INTERVAL`` seconds (default 60)
-   passed since the last push; the first push is due right after start;
-2. **pull** (incremental; a full one the very first time) every
-   ``LEAD_CACHE_PULL_INTERVAL`` seconds, default ``CACHE_REFRESH_INTERVAL`` hours, counted from
-   the last pull recorded in the database (so a restart does not pull again needlessly). The
-   sync engine runs the id sweep for deleted records inside the incremental pull when
-   ``LEAD_CACHE_SWEEP_INTERVAL`` hours have passed;
+1. **push** when changes are pending and their burst has settled: ``LEAD_CACHE_PUSH_SETTLE``
+   seconds (default 1) after the last change queued, or ``LEAD_CACHE_PUSH_INTERVAL`` seconds
+   (default 5) after the first, within what the monthly call budget allows; the first push
+   is due a second after start;
+2. **pull** (incremental; a full one the very first time) every ``LEAD_CACHE_PULL_INTERVAL``
+   seconds when that is set; unset, as often as the monthly call budget allows (the calls
+   left for change pulls spread over the rest of the billing cycle, never closer than 15 s),
+   or hourly as a safety net while Airtable's notification pings arrive (a ping pulls within
+   about a second). Counted from the last pull recorded in the database (so a restart does
+   not pull again needlessly). The sync engine runs the id sweep for deleted records inside
+   the incremental pull when ``LEAD_CACHE_SWEEP_INTERVAL`` hours have passed;
 3. **backup** when the newest backup is older than ``LEAD_CACHE_BACKUP_INTERVAL`` hours, then
    retention keeps ``LEAD_CACHE_BACKUP_KEEP``.
 
@@ -138,6 +144,9 @@ class BackgroundSync:
         self._pull_wanted = threading.Event()
         #: Whether notification pings reach this loop (``serve``'s endpoint receives them).
         self.pings_attached = False
+        #: The seconds between pulls the loop last scheduled with (:meth:`pull_interval`);
+        #: ``/healthz`` judges the lag against it. None until the loop has chosen one.
+        self.last_pull_interval: float | None = None
         # The burst being settled: when its first change was seen, when the queue last grew.
         self._burst_started: float | None = None
         self._burst_size = 0
@@ -261,10 +270,13 @@ class BackgroundSync:
         """Seconds between change pulls now: LEAD_CACHE_PULL_INTERVAL when set; hourly as a
         safety net while pings arrive; otherwise what the monthly call budget allows."""
         if self.settings.pull_interval is not None:
-            return self.settings.pull_interval
-        if self.pings_attached and self.settings.public_url:
-            return PING_SAFETY_POLL
-        return cache.sync.governor.poll_interval()
+            interval = self.settings.pull_interval
+        elif self.pings_attached and self.settings.public_url:
+            interval = PING_SAFETY_POLL
+        else:
+            interval = cache.sync.governor.poll_interval()
+        self.last_pull_interval = interval
+        return interval
 
     def run_once(self, cache: LeadCache | None = None) -> None:
         """One round of whatever is due, as ``serve --once`` under cron runs it: pending

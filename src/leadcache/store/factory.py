@@ -3,20 +3,39 @@ SQLite file at ``LEAD_CACHE_DB_PATH`` (the default; nothing changes for a single
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ..errors import MissingExtra
 from ..fields import FieldMap
 from ..settings import Settings
 from .base import Store
 
-__all__ = ["describe_backend", "open_store"]
+if TYPE_CHECKING:
+    from .postgres import PostgresStore
+
+__all__ = ["POSTGRES_MODULES", "describe_backend", "open_store", "postgres_store_class"]
+
+#: What the ``[postgres]`` extra installs (top-level module names).
+POSTGRES_MODULES = ("psycopg", "psycopg_pool")
+
+
+def postgres_store_class() -> type[PostgresStore]:
+    """The PostgreSQL backend, imported on demand: psycopg is an optional dependency (the
+    ``[postgres]`` extra). Without it, :class:`~leadcache.errors.MissingExtra` says what to
+    install."""
+    try:
+        from .postgres import PostgresStore
+    except ImportError as exc:
+        MissingExtra.check(exc, "postgres", "the PostgreSQL backend", POSTGRES_MODULES)
+        raise
+    return PostgresStore
 
 
 def open_store(settings: Settings, field_map: FieldMap) -> Store:
     """Open (creating and migrating if needed) the store the settings select."""
     if settings.database_url is not None:
-        # Imported here: psycopg is an optional dependency ([postgres] extra).
-        from .postgres import PostgresStore
-
-        return PostgresStore(settings.database_url.reveal(), field_map, schema=settings.pg_schema)
+        store_class = postgres_store_class()
+        return store_class(settings.database_url.reveal(), field_map, schema=settings.pg_schema)
     from .sqlite import SQLiteStore
 
     return SQLiteStore(

@@ -12,26 +12,31 @@ target's integrity check.
 
 Not copied: ``sync_lease`` (a copied lease would block the target's first syncer until it
 expired) and ``rate_limit`` (send slots are reservations in wall-clock time, not state).
+
+psycopg (the ``[postgres]`` extra) is imported only when a side is PostgreSQL: a copy from
+one SQLite file to another works without it, and a PostgreSQL side without it raises
+:class:`~leadcache.errors.MissingExtra`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
-
-import psycopg
-from psycopg import sql
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import StorageError
 from ..fields import FieldMap
-from .postgres import PostgresStore
-from .postgres_conn import Conn
+from .factory import postgres_store_class
 from .sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from .postgres import PostgresStore
+    from .postgres_conn import Conn
 
 __all__ = ["TABLES", "CopyReport", "copy_cache", "open_side"]
 
@@ -200,10 +205,12 @@ class PgSide:
 
     def __init__(self, url: str, schema: str, field_map: FieldMap, label: str) -> None:
         self.label = label
-        self.store = PostgresStore(url, field_map, schema=schema)
+        self.store: PostgresStore = postgres_store_class()(url, field_map, schema=schema)
 
     @contextmanager
     def snapshot(self) -> Iterator[Callable[[str, Sequence[str]], Iterator[Any]]]:
+        from psycopg import sql
+
         with self.store.connections.dedicated() as conn:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
@@ -224,6 +231,8 @@ class PgSide:
                 conn.execute("ROLLBACK")
 
     def is_empty(self) -> bool:
+        from psycopg import sql
+
         def check(conn: Conn) -> bool:
             return not any(
                 conn.execute(
@@ -250,6 +259,8 @@ class PgSide:
 
 
 def _copy_table(conn: Conn, table: str, columns: Sequence[str], rows: Iterable[Any]) -> None:
+    from psycopg import sql
+
     ident = sql.Identifier(table)
     conn.execute(sql.SQL("DELETE FROM {}").format(ident))
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
@@ -347,7 +358,13 @@ def _tee_digest(
 
 def guard_copy(action: Callable[[], CopyReport]) -> CopyReport:
     """Run a copy, turning driver errors into StorageError."""
+    # psycopg's errors only when psycopg is loaded (a PostgreSQL side imported it): a copy
+    # between SQLite files must not need it.
+    psycopg = sys.modules.get("psycopg")
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    if psycopg is not None:
+        errors = (*errors, psycopg.Error)
     try:
         return action()
-    except (psycopg.Error, sqlite3.Error) as exc:
+    except errors as exc:
         raise StorageError(f"copy failed: {exc}") from exc

@@ -25,7 +25,7 @@ from .errors import CacheNotLoaded, LeadNotFound, SyncBusy, ValidationError
 from .fields import FieldMap, check_cell_value, check_text, is_blank
 from .settings import Settings
 from .store.base import Store
-from .store.factory import open_store
+from .store.factory import describe_backend, open_store
 from .store.meta import MetaKey
 from .sync.manager import SyncFactory, SyncManager
 from .sync.parked import supersede_by_delete, supersede_parked
@@ -107,7 +107,8 @@ class LeadCache:
             return
         if self.settings.api_key is None or self.settings.base_id is None:
             raise CacheNotLoaded(
-                f"the cache at {self.settings.db_path} has never been loaded, and no Airtable "
+                f"the cache at {describe_backend(self.settings)} has never been loaded, and no "
+                "Airtable "
                 "credentials are configured to load it",
                 hint="check the database path; or set AIRTABLE_API_KEY and AIRTABLE_BASE_ID "
                 "(the first read then loads it), run `leadcache pull`, or pass autoload=False",

@@ -52,6 +52,7 @@ __all__ = [
     "BudgetExhausted",
     "CacheNotLoaded",
     "ConfigError",
+    "CopyTargetNotEmpty",
     "DatabaseBusy",
     "DatabaseCorrupt",
     "IteratorExpired",
@@ -169,6 +170,11 @@ class MissingExtra(LeadCacheError, ImportError):
 
 class StorageError(LeadCacheError):
     """The local database failed. The driver's exception is chained as ``__cause__``."""
+
+
+class CopyTargetNotEmpty(StorageError):
+    """``store copy`` was pointed at a file or schema that already holds a cache (and was
+    not told to replace it); nothing was written."""
 
 
 class DatabaseBusy(StorageError):

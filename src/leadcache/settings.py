@@ -436,7 +436,8 @@ class Settings:
     refresh_interval_hours: float = _declare(
         2.0,
         "CACHE_REFRESH_INTERVAL",
-        "Hours after which the cache counts as stale and a pull is due.",
+        "Hours after which the cache counts as stale (is_cache_fresh, status, /healthz); "
+        "refresh_cache() pulls then. `serve` pulls far more often (LEAD_CACHE_PULL_INTERVAL).",
         _hours,
     )
     api_key: Secret | None = _declare(
@@ -696,13 +697,6 @@ class Settings:
     def resolved_backup_dir(self) -> Path:
         """Where backups go: ``LEAD_CACHE_BACKUP_DIR`` or ``backups/`` beside the database."""
         return self.backup_dir if self.backup_dir is not None else self.db_path.parent / "backups"
-
-    @property
-    def effective_pull_interval(self) -> float:
-        """Seconds between incremental pulls in ``serve``."""
-        if self.pull_interval is not None:
-            return self.pull_interval
-        return self.refresh_interval_hours * 3600.0
 
     def require_airtable(self) -> tuple[Secret, str]:
         """The key and base id, or a ConfigError saying which one is missing."""

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from leadcache import LeadCache
@@ -191,3 +192,23 @@ def test_doctor_exits_4_on_a_429_and_its_help_says_so(env: Env, emu: Emulator) -
 def test_emulator_help_names_its_token_variable(offline_env: Env) -> None:
     help_text = " ".join(run(["emulator", "--help"], offline_env).stdout.split())
     assert "env var: LEADCACHE_EMULATOR_TOKEN" in help_text
+
+
+# -- the monthly call budget ---------------------------------------------------------------
+
+
+def test_push_with_the_budget_spent_exits_4_and_keeps_the_queue(env: Env, emu: Emulator) -> None:
+    env = {**env, "LEAD_CACHE_MONTHLY_CALL_BUDGET": "1000"}
+    assert run(["pull"], env).exit_code == 0
+    with LeadCache(settings=settings_for(env)) as cache:
+        lead = cache.get_all_leads()[0]
+        cache.update_lead(lead["id"], {"title": "Held"})
+        today = datetime.now(UTC).strftime("%Y-%m-%d")
+        cache.store.record_api_calls(today, "changes", 1000)  # the month's calls are spent
+    emu.reset_counts()
+    result = run(["push", "--json"], env)
+    assert result.exit_code == 4, result.output
+    assert _error(result.stdout)["kind"] == "BudgetExhausted"
+    assert emu.count() == 0
+    with LeadCache(settings=settings_for(env)) as cache:
+        assert [c["lead_id"] for c in cache.pending_changes()] == [lead["id"]]

@@ -45,6 +45,9 @@ def test_a_huge_retry_after_is_capped_and_reported(
     assert 0 < snap["rate_limit_pause_s"] <= BOUND
     assert snap["rate_limited_until"] is not None
     assert "PAUSED" in format_status(snap)  # what `leadcache status` prints
+    # A pause shorter than a second is printed as such, not as "waits 0 s".
+    short = format_status({**snap, "rate_limit_pause_s": 0.3})
+    assert "every request waits 0.3 s more" in short
     metrics = Metrics(cache.settings)
     try:
         _code, body = metrics.health()

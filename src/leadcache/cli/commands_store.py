@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import StorageError
+from ..errors import CopyTargetNotEmpty, StorageError
 from ..fields import FieldMap
 from ..settings import DatabaseUrl
 from .context import Env, common_options, pass_env
@@ -126,7 +126,7 @@ def _run_copy(
         opened.append(dst)
         return guard_copy(lambda: copy_cache(src, dst, replace=replace))
     except StorageError as exc:
-        code = ExitCode.BAD_INPUT if "not empty" in str(exc) else ExitCode.ERROR
+        code = ExitCode.BAD_INPUT if isinstance(exc, CopyTargetNotEmpty) else ExitCode.ERROR
         raise env.error(code, str(exc), hint=exc.hint) from exc
     finally:
         for side in opened:

@@ -43,6 +43,7 @@ from ..errors import (
     AirtableOffline,
     AirtableServerError,
     BackupError,
+    BudgetExhausted,
     CacheNotLoaded,
     ConfigError,
     DatabaseBusy,
@@ -104,7 +105,8 @@ CODE_NAMES: Final[dict[ExitCode, str]] = {
 
 EXIT_CODES_HELP: Final = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 Airtable offline, "
-    "4 rate limited, 5 conflicts present, 6 busy (sync lease or database in use), "
+    "4 rate limited or call budget spent, 5 conflicts present, "
+    "6 busy (sync lease or database in use), "
     "7 configuration (missing setting, no database or never loaded, bad token, optional "
     "extra not installed), 8 Airtable rejected a "
     "change (parked: `leadcache pending --state rejected`), 130 interrupted (Ctrl-C)."
@@ -162,6 +164,11 @@ CACHE_NOT_LOADED_HINT: Final = (
 )
 
 
+def _seconds(value: float) -> str:
+    """A short wait as people read it: "0.3 s", "12 s"."""
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
 def from_library(exc: LeadCacheError, *, as_json: bool = False) -> CliError:
     """The CLI error (and exit code) for an exception from the library."""
     code = ExitCode.ERROR
@@ -177,7 +184,8 @@ def from_library(exc: LeadCacheError, *, as_json: bool = False) -> CliError:
         code = ExitCode.BAD_INPUT
     elif isinstance(exc, AirtableOffline | AirtableServerError):
         code = ExitCode.OFFLINE
-    elif isinstance(exc, RateLimited):
+    elif isinstance(exc, RateLimited | BudgetExhausted):
+        # Both: Airtable may not be asked now; the queue waits, local work goes on.
         code = ExitCode.RATE_LIMITED
     elif isinstance(exc, SyncBusy | DatabaseBusy):
         code = ExitCode.BUSY
@@ -288,7 +296,7 @@ def format_status(snap: Mapping[str, Any]) -> str:
         pairs.append(
             (
                 "rate limit",
-                f"PAUSED: every request waits {snap['rate_limit_pause_s']:.0f} s more "
+                f"PAUSED: every request waits {_seconds(snap['rate_limit_pause_s'])} more "
                 f"(until {snap['rate_limited_until']}) after a 429",
             )
         )

@@ -225,7 +225,8 @@ class BackgroundSync:
             logging.INFO,
             "background sync started",
             push_interval_s=self.settings.push_interval,
-            pull_interval_s=self.settings.effective_pull_interval,
+            pull_interval_s=self.pull_interval(cache),
+            pull_paced_by=self.pull_pacing(),
             backup_interval_h=self.settings.backup_interval_hours if self.backups else None,
         )
         while not self._stop.is_set():
@@ -266,12 +267,22 @@ class BackgroundSync:
             self._write_allowance = WriteAllowance(cache.sync.governor, self._clock)
         return self._write_allowance
 
+    def pull_pacing(self) -> str:
+        """What sets the pull interval now: ``setting`` (LEAD_CACHE_PULL_INTERVAL),
+        ``pings`` (hourly safety net while Airtable's pings arrive) or ``budget``."""
+        if self.settings.pull_interval is not None:
+            return "setting"
+        if self.pings_attached and self.settings.public_url:
+            return "pings"
+        return "budget"
+
     def pull_interval(self, cache: LeadCache) -> float:
         """Seconds between change pulls now: LEAD_CACHE_PULL_INTERVAL when set; hourly as a
         safety net while pings arrive; otherwise what the monthly call budget allows."""
+        pacing = self.pull_pacing()
         if self.settings.pull_interval is not None:
             interval = self.settings.pull_interval
-        elif self.pings_attached and self.settings.public_url:
+        elif pacing == "pings":
             interval = PING_SAFETY_POLL
         else:
             interval = cache.sync.governor.poll_interval()

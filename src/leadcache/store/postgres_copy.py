@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import StorageError
+from ..errors import CopyTargetNotEmpty, StorageError
 from ..fields import FieldMap
 from .factory import postgres_store_class
 from .sqlite import SQLiteStore
@@ -309,12 +309,13 @@ def copy_cache(source: Side, target: Side, *, replace: bool = False) -> CopyRepo
     """Copy ``source`` into ``target`` and verify it; returns what was copied.
 
     Raises:
-        StorageError: the target already holds a cache (unless ``replace``), or the copy
+        CopyTargetNotEmpty: the target already holds a cache (and ``replace`` is false).
+        StorageError: the copy
             read back from the target differs from the source (the target then holds the
             copy that failed verification; run again with ``replace``).
     """
     if not replace and not target.is_empty():
-        raise StorageError(
+        raise CopyTargetNotEmpty(
             f"the target {target.label} is not empty",
             hint="copy into a new file or schema, or pass --replace to overwrite it",
         )

@@ -42,8 +42,10 @@ def like_pattern(word: str) -> str:
 
 def case_variants(word: str) -> tuple[str, ...]:
     """Every upper/lower-case spelling of a short word (LIKE folds ASCII only, while the
-    trigram index and PostgreSQL fold every letter: 'Ö' must find 'ö')."""
-    options = [dict.fromkeys((c, c.lower(), c.upper())) for c in word]
+    trigram index and PostgreSQL fold every letter: 'Ö' must find 'ö'). Only one-to-one
+    mappings count, as in the trigram index and PostgreSQL: 'ß' is not 'SS' (Python's
+    ``'ß'.upper()``), so 'ß' does not find "Nameless"."""
+    options = [dict.fromkeys(v for v in (c, c.lower(), c.upper()) if len(v) == 1) for c in word]
     return tuple(dict.fromkeys("".join(p) for p in itertools.product(*options)))
 
 

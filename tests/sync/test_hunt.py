@@ -40,12 +40,6 @@ def _named(emu: Emulator, name: str) -> list[dict[str, Any]]:
     return [r for r in emu.records() if r["fields"].get("Name") == name]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="push.py _payload drops None from upserts: after a create whose answer was lost "
-    "landed in Airtable, a later clear of a field it set is never sent; the field stays in "
-    "Airtable and the pushed answer puts it back in the cache (acknowledged write lost)",
-)
 def test_clearing_a_field_of_a_lead_whose_create_answer_was_lost(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:

@@ -10,7 +10,8 @@ Planning coalesces the queue per lead, oldest first:
 
 Creates are sent as upserts keyed on the lead's local id (``LEAD_CACHE_SYNC_KEY_FIELD``): if
 Airtable created the record but the answer was lost, sending the same upsert again *updates*
-that record instead of creating a second one. Requests carry at most 10 records.
+that record instead of creating a second one; so an upsert sends the fields a later change
+cleared as null, as an update would. Requests carry at most 10 records.
 
 A batch Airtable rejects (422) is split in halves and re-sent until the bad record stands
 alone; that record's changes are parked as ``rejected`` with Airtable's error, visible and
@@ -113,8 +114,10 @@ def _payload(op: Operation) -> dict[str, Any]:
         return {"id": op.lead_id, "fields": op.fields}
     if op.method == "delete":
         return {"id": op.lead_id}
-    # A create: empty values are simply not sent.
-    return {"fields": {k: v for k, v in op.fields.items() if v is not None}}
+    # A create (an upsert on the key field): every field a queued change touched, cleared
+    # ones as null. The upsert may land on a record an earlier attempt created (its answer
+    # lost): leaving a cleared field out would leave that attempt's value in place.
+    return {"fields": dict(op.fields)}
 
 
 class Pusher:

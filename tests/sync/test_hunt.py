@@ -59,12 +59,6 @@ def test_clearing_a_field_of_a_lead_whose_create_answer_was_lost(
     assert "Title" not in record["fields"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconcile.py _adopt_lost_creates renames the lead but leaves its create row "
-    "pending, and _settle_row compares only 'update' rows: the pull sees a person's edit of "
-    "the adopted record but the push re-sends the whole create (upsert) over it; no conflict",
-)
 def test_person_edit_of_an_adopted_lost_create_is_not_overwritten_by_the_create_again(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:

@@ -125,9 +125,32 @@ class Reconciler:
                     result.changed += 1
         return result
 
+    def _close_landed_create(self, lead_id: LeadId) -> None:
+        """The lead's create landed (Airtable has a record with its key): settle its rows as
+        if the push had been answered.
+
+        The create rows are done, not sent again: every attempt carried their fields (or a
+        newer value queued for them, still open), so a value the record holds instead now, or
+        a field it no longer has, is a person's edit of the new record, newer than the create;
+        it stays, as after an answered create. The updates queued while the lead had no record
+        were based on nothing: they replaced the create's values, which become their base, so
+        the settle that follows tells our own values in Airtable from a person's edits.
+        """
+        rows = self.store.pending_for(lead_id)
+        created: Fields = {}
+        for row in rows:
+            if row.action == "create":
+                created.update(row.changes)
+        self.store.update_pending([r.id for r in rows if r.action == "create"], state="synced")
+        for row in rows:
+            touched = {k: created[k] for k in row.base if k in created}
+            if touched and row.action == "update":
+                self.store.update_pending([row.id], base={**row.base, **touched})
+
     def _adopt_lost_creates(self, records: Sequence[RemoteRecord]) -> list[tuple[LeadId, LeadId]]:
         """A record carrying a local id in the key field was created by a push whose answer
-        never arrived: give the local lead its Airtable id instead of caching a duplicate."""
+        never arrived: give the local lead its Airtable id instead of caching a duplicate, and
+        close its create (see ``_close_landed_create``)."""
         keyed: dict[str, str] = {}
         for rec in records:
             key = rec.fields.get(self.key_field)
@@ -141,6 +164,7 @@ class Reconciler:
             record_id = keyed[local_id]
             if self.store.resolve(record_id) is None:
                 self.store.rename_lead(local_id, record_id)
+                self._close_landed_create(record_id)
                 renamed.append((local_id, record_id))
         return renamed
 

@@ -88,13 +88,6 @@ def test_person_edit_of_an_adopted_lost_create_is_not_overwritten_by_the_create_
     assert record["fields"]["Status"] == "contacted" or conflicts, (record, conflicts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="push.py Pusher.push marks 'none' operations (a create deleted before it was "
-    "sent) synced in a transaction without the fencing check: a syncer taken over between "
-    "acquiring the lease and planning closes a create the new lease holder is sending, "
-    "together with the agent's delete; the create lands and the delete is lost",
-)
 def test_a_taken_over_syncer_does_not_close_a_create_the_new_syncer_is_sending(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:
@@ -143,7 +136,7 @@ def test_a_taken_over_syncer_does_not_close_a_create_the_new_syncer_is_sending(
     b.sync.lease._clock = time.time
     b.sync.sync()
     b.sync.pull_from_airtable()
-    assert agent.get_lead_by_id(local_id)["deleted"] is True  # fails: the lead is back
+    assert agent.get_lead_by_id(local_id)["deleted"] is True
     assert _named(emu, "Deleted Meanwhile") == []
     assert cache_state(agent) == airtable_state(emu)
 

@@ -255,13 +255,6 @@ def test_keep_local_on_an_airtable_wins_conflict_does_not_undo_a_newer_agent_wri
     assert cache.get_lead_by_id(lead)["title"] == "B"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lease.py Lease.acquire is re-entrant by a plain depth counter, not per thread: a "
-    "second thread syncing through the same LeadCache (documented as shareable by threads) "
-    "joins the run in progress instead of waiting or getting SyncBusy; two pushes then "
-    "interleave and the older PATCH lands last (the agent's newest write is lost)",
-)
 def test_two_threads_pushing_through_one_cache_do_not_reorder_writes(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:
@@ -306,7 +299,7 @@ def test_two_threads_pushing_through_one_cache_do_not_reorder_writes(
     cache.sync_pending_changes()
     record = emu.get_record(lead)
     assert record is not None
-    assert record["fields"]["Title"] == "newer"  # fails: "older" landed last
+    assert record["fields"]["Title"] == "newer"
     assert cache.get_lead_by_id(lead)["title"] == "newer"
 
 

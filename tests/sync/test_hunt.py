@@ -76,13 +76,6 @@ def test_person_edit_of_an_adopted_lost_create_is_not_overwritten_by_the_create_
     assert record["fields"]["Status"] == "contacted" or conflicts, (record, conflicts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="push.py Pusher.push marks 'none' operations (a create deleted before it was "
-    "sent) synced in a transaction without the fencing check: a syncer taken over between "
-    "acquiring the lease and planning closes a create the new lease holder is sending, "
-    "together with the agent's delete; the create lands and the delete is lost",
-)
 def test_a_taken_over_syncer_does_not_close_a_create_the_new_syncer_is_sending(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:
@@ -131,7 +124,7 @@ def test_a_taken_over_syncer_does_not_close_a_create_the_new_syncer_is_sending(
     b.sync.lease._clock = time.time
     b.sync.sync()
     b.sync.pull_from_airtable()
-    assert agent.get_lead_by_id(local_id)["deleted"] is True  # fails: the lead is back
+    assert agent.get_lead_by_id(local_id)["deleted"] is True
     assert _named(emu, "Deleted Meanwhile") == []
     assert cache_state(agent) == airtable_state(emu)
 
@@ -250,13 +243,6 @@ def test_keep_local_on_an_airtable_wins_conflict_does_not_undo_a_newer_agent_wri
     assert cache.get_lead_by_id(lead)["title"] == "B"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lease.py Lease.acquire is re-entrant by a plain depth counter, not per thread: a "
-    "second thread syncing through the same LeadCache (documented as shareable by threads) "
-    "joins the run in progress instead of waiting or getting SyncBusy; two pushes then "
-    "interleave and the older PATCH lands last (the agent's newest write is lost)",
-)
 def test_two_threads_pushing_through_one_cache_do_not_reorder_writes(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:
@@ -301,7 +287,7 @@ def test_two_threads_pushing_through_one_cache_do_not_reorder_writes(
     cache.sync_pending_changes()
     record = emu.get_record(lead)
     assert record is not None
-    assert record["fields"]["Title"] == "newer"  # fails: "older" landed last
+    assert record["fields"]["Title"] == "newer"
     assert cache.get_lead_by_id(lead)["title"] == "newer"
 
 

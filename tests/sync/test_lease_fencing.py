@@ -142,3 +142,70 @@ def test_two_caches_creating_the_key_field_at_once_both_push(
     assert report["pushed"] == 1
     names = sorted(str(r["fields"].get("Name")) for r in emu.records())
     assert names.count("from A") == 1 and names.count("from B") == 1
+
+
+def test_another_thread_of_the_process_is_another_syncer(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    """The holding thread may take the lease again; another thread sharing the lease object
+    (two threads syncing through one cache) is refused like another process would be, and
+    cannot release the holder's tenure."""
+    cache = make_cache(emu)
+    lease = Lease(cache.store, ttl=10, heartbeat=False)
+    lease.acquire()
+    lease.acquire()  # a run inside a run, on the holding thread
+    generation = lease.generation
+    outcome: list[BaseException | None] = []
+
+    def other_thread() -> None:
+        try:
+            lease.acquire()
+        except SyncBusy as exc:
+            outcome.append(exc)
+        else:  # pragma: no cover - the bug: reported below
+            outcome.append(None)
+        lease.release()  # it holds nothing: this must not end the holder's tenure
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], SyncBusy), outcome
+    assert "another thread" in str(outcome[0])
+    lease.release()  # one of two
+    lease.check()  # still ours, same tenure
+    assert lease.generation == generation
+    with pytest.raises(SyncBusy):
+        Lease(cache.store, ttl=10, heartbeat=False).acquire()  # still held in the database
+    lease.release()
+    rival = Lease(cache.store, ttl=10, heartbeat=False)
+    rival.acquire()  # released for real
+    rival.release()
+
+
+def test_a_thread_waiting_for_the_lease_gets_it_when_the_holding_thread_is_done(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    cache = make_cache(emu)
+    lease = Lease(cache.store, ttl=10, wait=30, heartbeat=False)
+    lease.acquire()
+    first = lease.generation
+    got: list[int] = []
+    errors: list[BaseException] = []
+
+    def waiter() -> None:
+        try:
+            with lease:
+                got.append(lease.generation)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    try:
+        assert got == []  # it cannot have it while this thread holds it
+    finally:
+        lease.release()
+        thread.join(30)
+    assert errors == []
+    assert len(got) == 1 and got[0] > first  # a tenure of its own: a new fencing token
+    assert lease.generation == 0  # and it gave it back

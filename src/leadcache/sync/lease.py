@@ -11,6 +11,11 @@ or penalties) and inside the transaction that applies an answer (:meth:`Lease.ch
 run holds the lease, a heartbeat thread renews it every ``ttl / 3`` seconds of *monotonic* time,
 so a syncer waiting out a long penalty keeps its lease; a syncer killed with SIGKILL blocks the
 others for at most ``LEAD_CACHE_LEASE_TTL`` seconds.
+
+Within a process, the lease belongs to the *thread* that took it. That thread may take it again
+(a run inside a run); another thread syncing through the same cache is another syncer: it waits
+up to ``wait`` seconds and then gets ``SyncBusy``, exactly as another process would. (Sharing the
+tenure would let two pushes of one process interleave, and the older write land last.)
 """
 
 from __future__ import annotations
@@ -64,6 +69,12 @@ class Lease:
         self._clock = clock
         self._sleep = sleep
         self._monotonic = monotonic
+        # Which thread holds the lease in this process (None: none does), and how many times
+        # it took it (re-entry). Only the holder changes ``_depth``; ``_holder`` is claimed
+        # and freed under ``_mutex``, which is never held across a database call (a thread
+        # inside a store transaction may be calling ``check``).
+        self._mutex = threading.Lock()
+        self._holder: int | None = None
         self._depth = 0
         #: The fencing token of the current tenure; 0 when not held.
         self.generation = 0
@@ -77,35 +88,67 @@ class Lease:
         return self._depth > 0 and not self._lost
 
     def acquire(self) -> None:
-        """Take the lease (reentrant), waiting up to ``wait`` seconds.
+        """Take the lease, waiting up to ``wait`` seconds.
+
+        Reentrant for the thread holding it; another thread of this process waits for it like
+        another process does.
 
         Raises:
-            SyncBusy: another owner holds it.
+            SyncBusy: another owner (another process, or another thread syncing through this
+                lease) holds it.
         """
-        if self._depth:
-            self._depth += 1
-            return
+        me = threading.get_ident()
         deadline = self._monotonic() + self.wait  # our own wait: immune to clock steps
         while True:
-            generation = self.store.acquire_lease(self.name, self.owner, self.ttl, self._clock())
-            if generation:
-                break
+            with self._mutex:
+                if self._holder == me:
+                    self._depth += 1
+                    return
+                here = self._holder is not None  # another thread of ours is syncing
+                if not here:
+                    self._holder = me  # claimed in this process; now ask the database
+            if not here:
+                try:
+                    generation = self.store.acquire_lease(
+                        self.name, self.owner, self.ttl, self._clock()
+                    )
+                except BaseException:
+                    self._free()
+                    raise
+                if generation:
+                    break
+                self._free()
             if self._monotonic() >= deadline:
-                holder = self.store.lease_holder(self.name, self._clock())
-                raise SyncBusy(
-                    f"another process is syncing ({holder or 'unknown'})",
-                    hint=f"it holds the lease for up to {self.ttl:g} s after its last renewal",
-                )
+                raise self._busy(here)
             self._sleep(min(0.5, max(0.05, self.ttl / 20)))
         self.generation = int(generation)
         self._lost = False
         self._depth = 1
         self._start_heartbeat()
 
+    def _free(self) -> None:
+        """Give up this process's claim (the calling thread holds it)."""
+        with self._mutex:
+            self._holder = None
+
+    def _busy(self, here: bool) -> SyncBusy:
+        if here:
+            return SyncBusy(
+                "another thread of this process is syncing through the same cache",
+                hint="wait for its run to finish (or pass lease_wait); what is queued stays "
+                "queued until a run sends it",
+            )
+        holder = self.store.lease_holder(self.name, self._clock())
+        return SyncBusy(
+            f"another process is syncing ({holder or 'unknown'})",
+            hint=f"it holds the lease for up to {self.ttl:g} s after its last renewal",
+        )
+
     def check(self) -> None:
         """Renew the lease, or raise ``LeaseLost`` if another syncer took it since we did.
 
-        Called before every request and inside the transaction that applies its answer."""
+        Called before every request and inside the transaction that applies its answer, by
+        the thread holding the lease or one working for its run (the page prefetcher)."""
         if self._depth == 0:
             return  # not a leased run (e.g. a plan or a dry run)
         if self._lost or not self.store.renew_lease(
@@ -122,16 +165,26 @@ class Lease:
     renew = check
 
     def release(self) -> None:
+        """Undo one :meth:`acquire`; the last one gives the lease up.
+
+        Only the holding thread releases: from any other thread (which never took it) this
+        does nothing, as it does when the lease is not held at all."""
+        if self._holder != threading.get_ident():
+            return
         if self._depth > 1:
             self._depth -= 1
             return
-        if self._depth == 1:
-            self._depth = 0
-            self._stop_heartbeat()
+        self._depth = 0
+        self._stop_heartbeat()
+        try:
             if not self._lost:
                 self.store.release_lease(self.name, self.owner)
+        finally:
+            # Even if the database failed: the row expires by itself, and this process's
+            # other threads must not stay locked out.
             self.generation = 0
             self._lost = False
+            self._free()
 
     # -- heartbeat ---------------------------------------------------------------------
     def _start_heartbeat(self) -> None:

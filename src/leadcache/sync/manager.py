@@ -19,7 +19,7 @@ part                      job
 ``Reconciler``            applying Airtable's records without losing local work
 ``SchemaReader``          the table's schema into the field catalog, the key field
 ``RunRecorder``           calls, duration and outcome of each run (report.py)
-``Lease``                 one syncer at a time, across processes
+``Lease``                 one syncer at a time, across processes and threads
 ========================  =================================================================
 
 A run never holds a database transaction while it waits for Airtable. See ``docs/sync.md`` for

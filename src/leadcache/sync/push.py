@@ -128,8 +128,9 @@ class Pusher:
         store: the cache's store.
         reconciler: rebuilds leads from Airtable's answers.
         key_field: the upsert key of creates.
-        renew: called before each request and inside each transaction applying an answer:
-            raises ``LeaseLost`` when another syncer took the lease (fencing).
+        renew: called inside each transaction that counts an attempt (before its request is
+            sent) or applies an outcome: raises ``LeaseLost`` when another syncer took the
+            lease (fencing).
         before_creates: called once before the first create is sent (makes the key field).
         before_request: called before each request is sent, outside any transaction (the
             monthly call budget: raises ``BudgetExhausted`` to stop after the batch in flight).
@@ -185,6 +186,10 @@ class Pusher:
         nothing = [op for op in ops if op.method == "none"]
         if nothing:
             with self.store.transaction():
+                # Fencing, as for every outcome applied: a syncer taken over since it took the
+                # lease may have planned from a queue the new holder is already sending (its
+                # create in flight, the agent's delete queued after), and must close nothing.
+                self.renew()
                 for op in nothing:
                     self.store.update_pending([r.id for r in op.rows], state="synced")
                     result.pushed += len(op.rows)
@@ -212,10 +217,13 @@ class Pusher:
     def _send(
         self, chunk: list[Operation], result: PushResult, deletes_after: list[Operation]
     ) -> None:
-        self.renew()
         self.before_request()
         # Count the attempt before sending: after a crash we then know a create may exist.
         with self.store.transaction():
+            # Checked inside the transaction: a syncer that takes the lease over after this
+            # commits sees the attempt (and upserts before deleting); one that took it before
+            # stops us here, before we send a create its plan may already have closed.
+            self.renew()
             self.store.update_pending([r.id for op in chunk for r in op.rows], add_attempt=True)
         result.requests += 1
         try:

@@ -223,8 +223,9 @@ class LeadCache:
                 remote = peek.remote or {}
                 base = {name: remote.get(name) for name in effective}
                 self.store.patch_and_queue(peek.id, to_set, to_remove, effective, base)
-                # An older parked (rejected/held) value of these fields must never be pushed
-                # over this newer one: it is superseded (see sync/parked.py).
+                # An older value of these fields waiting for a person (a parked change's, an
+                # open conflict's) must never be pushed over this newer one: it is superseded
+                # (see sync/parked.py).
                 if peek.parked:
                     supersede_parked(self.store, peek.id, effective)
 

@@ -232,13 +232,6 @@ def test_person_setting_a_value_we_queued_but_never_sent_is_a_conflict(
     assert conflicts == ["Status"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="repairs.py Repairs._keep_local re-queues an airtable-wins conflict's old local "
-    "value even after the agent wrote the field again (supersede_parked closes only the "
-    "conflicts of held changes): keep=local pushes the older value over the agent's newer, "
-    "already synced write (out of order)",
-)
 def test_keep_local_on_an_airtable_wins_conflict_does_not_undo_a_newer_agent_write(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:

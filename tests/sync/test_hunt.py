@@ -178,13 +178,6 @@ def test_deleting_a_lead_whose_retried_create_was_rejected_after_it_landed(
     assert _named(emu, "Landed Then Rejected") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cache.py update_lead skips a value equal to the lead's current one, but the "
-    "current value may be shown only by a parked (rejected/held) change: the agent's newer "
-    "write is acknowledged yet queues nothing and supersedes nothing, so dropping the parked "
-    "change (the runbook's fix for its bad field) reverts the value the agent just wrote",
-)
 def test_rewriting_a_value_only_a_parked_change_holds_is_not_lost_when_it_is_dropped(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:

@@ -13,6 +13,10 @@ field by field, at the moment the write is queued:
   (a held change's, or an ``airtable-wins`` conflict's local value kept for reapplying); a
   held change none of whose remaining fields is still in conflict goes back to the queue.
 
+A write of the value the lead already shows is not skipped when a parked change is what shows
+it (:func:`parked_fields`): it is queued and supersedes that change like any newer write, or
+dropping the parked change would revert it.
+
 Deleting a lead supersedes *all* its parked changes (and closes its conflicts): the delete is
 what the agent wants last. Otherwise a parked create would be planned apart from the delete
 and ``pending retry`` would bring the deleted lead back. A create Airtable rejected (422) was
@@ -31,10 +35,16 @@ from ..store.base import Store
 from ..types import LeadId
 from .reconcile import DELETED_FIELD
 
-__all__ = ["PARKED_STATES", "supersede_by_delete", "supersede_parked"]
+__all__ = ["PARKED_STATES", "parked_fields", "supersede_by_delete", "supersede_parked"]
 
 #: States of changes that wait for a person rather than for the next push.
 PARKED_STATES = ("rejected", "held")
+
+
+def parked_fields(store: Store, lead_id: LeadId) -> set[str]:
+    """The fields the lead's parked updates hold (a value the lead shows may be theirs)."""
+    rows = store.pending_for(lead_id, states=PARKED_STATES)
+    return {name for row in rows if row.action == "update" for name in row.changes}
 
 
 def supersede_parked(store: Store, lead_id: LeadId, fields: Collection[str]) -> list[int]:

@@ -28,7 +28,7 @@ from .store.base import Store
 from .store.factory import describe_backend, open_store
 from .store.meta import MetaKey
 from .sync.manager import SyncFactory, SyncManager
-from .sync.parked import supersede_by_delete, supersede_parked
+from .sync.parked import parked_fields, supersede_by_delete, supersede_parked
 from .sync.report import RunReport
 from .types import LOCAL_ID_PREFIX, Fields, Lead, LeadId, new_local_id
 
@@ -192,7 +192,8 @@ class LeadCache:
         """Change some fields of a lead; the change is queued for Airtable.
 
         Keys may be lead keys (``"status"``) or Airtable field names (``"Status"``). ``None``
-        or ``""`` clears a field. Values equal to the current ones are skipped.
+        or ``""`` clears a field. Values equal to the current ones are skipped, unless only a
+        parked (rejected or held) change shows them: the write then supersedes it.
 
         Raises:
             LeadNotFound: no lead has this id.
@@ -211,20 +212,35 @@ class LeadCache:
             self._check_known(changes, {n for n, v in peek.current.items() if v is not None})
             to_set: Fields = {}
             to_remove: list[str] = []
+            unchanged: list[str] = []
             for name, value in changes.items():
                 current = peek.current[name]
                 if is_blank(value):
                     if current is not None:
                         to_remove.append(name)
+                    else:
+                        unchanged.append(name)
                 elif current != value:
                     to_set[name] = value
+                else:
+                    unchanged.append(name)
+            if unchanged and peek.parked:
+                # An unchanged value may be shown only by a parked change, which is neither in
+                # Airtable nor queued: this newer write is queued (and supersedes it), or
+                # dropping the parked change would revert it.
+                for name in parked_fields(self.store, peek.id).intersection(unchanged):
+                    if is_blank(changes[name]):
+                        to_remove.append(name)
+                    else:
+                        to_set[name] = changes[name]
             if to_set or to_remove:
                 effective: Fields = {**to_set, **dict.fromkeys(to_remove)}
                 remote = peek.remote or {}
                 base = {name: remote.get(name) for name in effective}
                 self.store.patch_and_queue(peek.id, to_set, to_remove, effective, base)
-                # An older parked (rejected/held) value of these fields must never be pushed
-                # over this newer one: it is superseded (see sync/parked.py).
+                # An older value of these fields waiting for a person (a parked change's, an
+                # open conflict's) must never be pushed over this newer one: it is superseded
+                # (see sync/parked.py).
                 if peek.parked:
                     supersede_parked(self.store, peek.id, effective)
 

@@ -504,11 +504,48 @@ def test_peek_never_says_no_parked_change_when_there_is_one(
         done = store.peek_fields("rec00000000000001", ["Status"])
         pending_only = store.peek_fields("rec00000000000002", ["Status"])
     assert done is not None and pending_only is not None
-    if isinstance(store, SQLiteStore):
-        # SQLite answers "look" (True) always: looking costs it microseconds.
-        assert done.parked and pending_only.parked
-    else:
-        assert not done.parked and not pending_only.parked
+    assert not done.parked and not pending_only.parked
+
+
+def test_peek_never_says_no_parked_change_when_the_lead_has_an_open_conflict(
+    store: Store,
+) -> None:
+    """An open conflict's local value waits for a person like a parked change: a newer write
+    to its field must close it, so the peek must say "look" (by id or by alias)."""
+    store.upsert_remote([remote(1), remote(2)])
+    with store.transaction():
+        store.rename_lead("rec00000000000001", "rec00000000000011")  # the old id, an alias
+    cid = store.add_conflict(
+        "rec00000000000011",
+        "Status",
+        local_value="a",
+        remote_value="b",
+        base_value=None,
+        policy="airtable-wins",
+    )
+    with store.transaction():
+        by_id = store.peek_fields("rec00000000000011", ["Status"])
+        by_alias = store.peek_fields("rec00000000000001", ["Status"])
+    assert by_id is not None and by_id.parked
+    assert by_alias is not None and by_alias.parked
+    store.close_conflict(cid, "superseded")
+    with store.transaction():
+        closed = store.peek_fields("rec00000000000011", ["Status"])
+    assert closed is not None and not closed.parked
+
+
+def test_list_conflicts_of_one_lead(store: Store) -> None:
+    def add(lead: str, field: str) -> int:
+        return store.add_conflict(
+            lead, field, local_value="a", remote_value="b", base_value=None, policy="manual"
+        )
+
+    first, _, third = add("recA", "Status"), add("recB", "Status"), add("recA", "Title")
+    assert [c.id for c in store.list_conflicts(lead_id="recA")] == [first, third]
+    store.close_conflict(first, "superseded")
+    assert [c.id for c in store.list_conflicts(lead_id="recA")] == [third]
+    assert [c.id for c in store.list_conflicts(open_only=False, lead_id="recA")] == [first, third]
+    assert store.list_conflicts(lead_id="recC") == []
 
 
 def test_all_meta_never_lists_a_secret(store: Store) -> None:

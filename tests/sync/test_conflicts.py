@@ -59,6 +59,31 @@ def test_airtable_wins_by_default_and_local_value_is_kept_for_reapplying(
     assert cache.store.list_conflicts() == []
 
 
+def test_a_newer_write_to_the_field_supersedes_an_airtable_wins_conflict(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    """The conflict's local value is older than the agent's newer write: keeping it would push
+    it over that write, so the write closes it (``superseded``); the lead's conflicts on other
+    fields stay open, and a write that changes nothing closes nothing."""
+    cache, lead_id = _setup(emu, make_cache, "airtable-wins")
+    cache.update_lead(lead_id, {"status": "enriched", "title": "CTO"})
+    emu.human_update(lead_id, {"Status": "disqualified", "Title": "CEO"})
+    assert cache.sync.sync()["conflicts"] == 2
+    status, title = cache.store.list_conflicts()
+    cache.update_lead(lead_id, {"status": "disqualified"})  # what the lead shows: no write
+    assert [c.id for c in cache.store.list_conflicts()] == [status.id, title.id]
+    cache.update_lead(lead_id, {"title": "CFO"})
+    assert [c.id for c in cache.store.list_conflicts()] == [status.id]
+    closed = cache.store.get_conflict(title.id)
+    assert closed is not None and closed.status == "superseded"
+    assert closed.local_value == "CTO"  # still on record
+    cache.sync.resolve_conflict(status.id, keep="local")
+    cache.sync.sync()
+    fields = airtable_state(emu)[lead_id]
+    assert (fields["Status"], fields["Title"]) == ("enriched", "CFO")
+    assert cache_state(cache) == airtable_state(emu)
+
+
 def test_local_wins_overwrites_and_records_the_conflict_as_resolved(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:

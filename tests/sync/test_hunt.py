@@ -159,13 +159,6 @@ def test_deleting_a_lead_whose_retried_create_was_rejected_after_it_landed(
     assert _named(emu, "Landed Then Rejected") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cache.py update_lead skips a value equal to the lead's current one, but the "
-    "current value may be shown only by a parked (rejected/held) change: the agent's newer "
-    "write is acknowledged yet queues nothing and supersedes nothing, so dropping the parked "
-    "change (the runbook's fix for its bad field) reverts the value the agent just wrote",
-)
 def test_rewriting_a_value_only_a_parked_change_holds_is_not_lost_when_it_is_dropped(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:
@@ -213,13 +206,6 @@ def test_person_setting_a_value_we_queued_but_never_sent_is_a_conflict(
     assert conflicts == ["Status"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="repairs.py Repairs._keep_local re-queues an airtable-wins conflict's old local "
-    "value even after the agent wrote the field again (supersede_parked closes only the "
-    "conflicts of held changes): keep=local pushes the older value over the agent's newer, "
-    "already synced write (out of order)",
-)
 def test_keep_local_on_an_airtable_wins_conflict_does_not_undo_a_newer_agent_write(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:

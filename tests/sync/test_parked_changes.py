@@ -119,6 +119,71 @@ def test_a_held_change_whose_conflicting_field_was_superseded_goes_back_to_the_q
     assert cache.pending_changes() == []
 
 
+def test_rewriting_the_value_a_held_change_shows_supersedes_it(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    """The lead shows the held A; the agent writes A again: a newer write like any other (it
+    is queued, the held value and its conflict superseded), not a no-op that a later
+    ``resolve --keep airtable`` would silently revert."""
+    lead = seed_leads(emu, 2)[0]
+    cache = make_cache(emu, LEAD_CACHE_CONFLICT_POLICY="manual")
+    cache.sync.pull_from_airtable()
+    cache.update_lead(lead, {"title": "A"})
+    emu.human_update(lead, {"Title": "H"})
+    cache.sync.sync()
+    (held,) = cache.pending_changes()
+    assert held["state"] == "held" and cache.get_lead_by_id(lead)["title"] == "A"
+    cache.update_lead(lead, {"title": "A"})
+    assert cache.store.list_conflicts() == []
+    row = cache.store.get_pending(held["id"])
+    assert row is not None and row.state == "dropped"
+    assert row.last_error is not None and row.last_error["kind"] == "superseded"
+    cache.sync.sync()
+    assert _title(emu, lead) == "A"
+    assert cache.pending_changes() == []
+    assert cache_state(cache) == airtable_state(emu)
+
+
+def test_clearing_again_a_field_only_a_rejected_change_clears_survives_dropping_it(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    lead = seed_leads(emu, 2)[0]
+    cache = make_cache(emu)
+    cache.sync.pull_from_airtable()
+    cache.update_lead(lead, {"title": "CTO"})
+    cache.sync.push_to_airtable()
+    cache.update_lead(lead, {"title": None, "status": "enriched"})
+    emu.faults.fail_next(1, status=422)
+    assert cache.sync.push_to_airtable()["rejected"] == 1
+    (parked,) = cache.pending_changes()
+    cache.update_lead(lead, {"title": ""})  # the lead already shows no title: cleared again
+    (row,) = [p for p in cache.pending_changes() if p["id"] == parked["id"]]
+    assert row["changes"] == {"Status": "enriched"}
+    cache.sync.drop_pending(parked["id"])  # the runbook: drop what Airtable refused
+    assert cache.get_lead_by_id(lead)["title"] is None
+    cache.sync.push_to_airtable()
+    assert _title(emu, lead) is None
+    record = emu.get_record(lead)
+    assert record is not None and record["fields"]["Status"] == "scraped"
+
+
+def test_rewriting_a_value_the_queue_already_holds_queues_nothing_more(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    """Only a parked change's value makes an equal write count: with a lead that has parked
+    changes, a value a queued (pending) change or Airtable holds is still skipped."""
+    lead = seed_leads(emu, 2)[0]
+    cache = make_cache(emu)
+    cache.sync.pull_from_airtable()
+    cache.update_lead(lead, {"title": "OLD"})
+    emu.faults.fail_next(1, status=422)
+    cache.sync.push_to_airtable()
+    cache.update_lead(lead, {"status": "enriched"})
+    before = cache.pending_changes()
+    cache.update_lead(lead, {"status": "enriched", "Email": "l0@co.example"})
+    assert cache.pending_changes() == before
+
+
 def test_deleting_a_lead_whose_create_was_rejected_is_not_undone_by_the_retry(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:

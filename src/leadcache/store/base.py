@@ -111,8 +111,9 @@ class FieldPeek:
 
     ``current``/``remote`` map each asked name to its value, None when absent; ``remote`` is
     None for a lead that never came from Airtable. ``parked`` is False only when the backend
-    read, with the same query, that the lead has no parked (rejected or held) change, so the
-    writer can skip looking for parked values to supersede; True means "look".
+    read, with the same query, that the lead has no parked (rejected or held) change and no
+    open conflict (whose local value also waits for a person), so the writer can skip looking
+    for older values to supersede; True means "look".
     """
 
     id: LeadId
@@ -395,8 +396,11 @@ class OutboxStore(Transactional):
         """Record a conflict; returns its id."""
 
     @abc.abstractmethod
-    def list_conflicts(self, *, open_only: bool = True) -> list[Conflict]:
-        """Conflicts, oldest first."""
+    def list_conflicts(
+        self, *, open_only: bool = True, lead_id: LeadId | None = None
+    ) -> list[Conflict]:
+        """Conflicts, oldest first; only the lead's (by its current id) when ``lead_id`` is
+        given (the open ones of a lead are indexed: a write looks them up)."""
 
     @abc.abstractmethod
     def get_conflict(self, conflict_id: int) -> Conflict | None:

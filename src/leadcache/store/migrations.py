@@ -185,6 +185,12 @@ CREATE TABLE api_call_ledger (
 ) WITHOUT ROWID;
 """
 
+#: A newer agent write closes the open conflicts of the fields it writes (whatever the policy):
+#: every write to a lead with open conflicts looks them up by lead.
+_V6_CONFLICTS_BY_LEAD = """
+CREATE INDEX idx_conflicts_lead ON conflicts(lead_id) WHERE status = 'open';
+"""
+
 #: (version, name, SQL), applied in order.
 MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (1, "leads, cache_meta, pending_sync, aliases and full-text index", _V1),
@@ -192,6 +198,7 @@ MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (3, "sync lease generation (fencing token) and ttl", _V3_LEASE_GENERATION),
     (4, "conflicts may be 'superseded' by a newer agent write", _V4_CONFLICT_SUPERSEDED),
     (5, "API call ledger for the monthly call budget", _V5_LEDGER),
+    (6, "open conflicts indexed by lead", _V6_CONFLICTS_BY_LEAD),
 )
 
 

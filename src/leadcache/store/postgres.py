@@ -74,10 +74,12 @@ _SQL_STATE = (
     f"(SELECT {_STATE_COLUMNS} FROM leads WHERE id = {_ALIASED}) LIMIT 1"
 )
 # The write path's read: the state, plus whether the lead has a parked (rejected or held)
-# change, so update_lead only looks for parked values to supersede when there are some.
+# change or an open conflict, so update_lead only looks for older values to supersede when
+# there are some.
 _PARKED = (
-    "EXISTS (SELECT 1 FROM pending_sync p WHERE p.lead_id = leads.id "
-    "AND p.synced_at IS NULL AND p.state IN ('rejected', 'held'))"
+    "(EXISTS (SELECT 1 FROM pending_sync p WHERE p.lead_id = leads.id "
+    "AND p.synced_at IS NULL AND p.state IN ('rejected', 'held')) "
+    "OR EXISTS (SELECT 1 FROM conflicts c WHERE c.lead_id = leads.id AND c.status = 'open'))"
 )
 _SQL_PEEK = (
     f"(SELECT {_STATE_COLUMNS}, {_PARKED} FROM leads WHERE id = %(id)s) UNION ALL "

@@ -159,11 +159,17 @@ class PgOutbox(PgBase, OutboxStore):
             return int(row[0])
 
     @pg_guard
-    def list_conflicts(self, *, open_only: bool = True) -> list[Conflict]:
+    def list_conflicts(
+        self, *, open_only: bool = True, lead_id: LeadId | None = None
+    ) -> list[Conflict]:
+        where = ["status='open'"] if open_only else []
+        if lead_id is not None:
+            where.append("lead_id=%s")
         query = f"SELECT {CONFLICT_COLUMNS} FROM conflicts"
-        if open_only:
-            query += " WHERE status='open'"
-        return [conflict_from_row(r) for r in self._rows(query + " ORDER BY id")]
+        if where:
+            query += f" WHERE {' AND '.join(where)}"
+        params = () if lead_id is None else (lead_id,)
+        return [conflict_from_row(r) for r in self._rows(query + " ORDER BY id", params)]
 
     @pg_guard
     def get_conflict(self, conflict_id: int) -> Conflict | None:

@@ -166,6 +166,12 @@ ALTER TABLE conflicts ADD CONSTRAINT conflicts_status_check
     CHECK (status IN ('open', 'kept-local', 'kept-airtable', 'superseded'));
 """
 
+# A newer agent write closes the open conflicts of the fields it writes (whatever the policy):
+# the write path's peek asks whether the lead has any (SQLite's migration 6 is the same).
+_V6 = """
+CREATE INDEX idx_conflicts_lead ON conflicts(lead_id) WHERE status = 'open';
+"""
+
 #: (version, name, SQL), applied in order.
 PG_MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (1, "leads, cache_meta, pending_sync, aliases and trigram search index", _V1),
@@ -173,6 +179,7 @@ PG_MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (3, "lease generation (fencing token) and ttl; NOTIFY on new pending changes", _V3),
     (4, "API call ledger (the monthly call budget)", _V4),
     (5, "conflicts may be 'superseded' by a newer agent write", _V5),
+    (6, "open conflicts indexed by lead", _V6),
 )
 
 

@@ -188,12 +188,18 @@ class SQLiteOutbox(SQLiteBase, OutboxStore):
             return int(cast(int, cur.lastrowid))
 
     @_guard
-    def list_conflicts(self, *, open_only: bool = True) -> list[Conflict]:
+    def list_conflicts(
+        self, *, open_only: bool = True, lead_id: LeadId | None = None
+    ) -> list[Conflict]:
+        where = ["status='open'"] if open_only else []
+        if lead_id is not None:
+            where.append("lead_id=?")
         sql = f"SELECT {CONFLICT_COLUMNS} FROM conflicts"
-        if open_only:
-            sql += " WHERE status='open'"
+        if where:
+            sql += f" WHERE {' AND '.join(where)}"
+        params = [] if lead_id is None else [lead_id]
         with self._lock:
-            rows = self._db().execute(sql + " ORDER BY id").fetchall()
+            rows = self._db().execute(sql + " ORDER BY id", params).fetchall()
         return [conflict_from_row(r) for r in rows]
 
     @_guard

@@ -1,14 +1,21 @@
 """Parked changes (rejected by Airtable, or held by a conflict) and newer writes.
 
-A parked change waits for a person (``pending retry``, ``resolve``). If an agent meanwhile
-writes the same field again, the parked value is *older* than what the agent last wrote: it
-must never be re-based onto the newer value and pushed over it. So a newer write supersedes
-it, field by field, at the moment the write is queued:
+A parked change waits for a person (``pending retry``, ``resolve``), and so does the local
+value of an open conflict (``resolve --keep local`` re-queues it). If an agent meanwhile
+writes the same field again, that value is *older* than what the agent last wrote: it must
+never be re-based onto the newer value and pushed over it. So a newer write supersedes it,
+field by field, at the moment the write is queued:
 
 * the field is removed from the parked change (its other fields still wait), and the change's
   ``last_error`` says which fields a newer write superseded (``pending`` shows it);
 * a parked change left with no field is closed (state ``dropped``, error kind ``superseded``);
-* the open conflict of a held change for that field is closed as ``superseded``.
+* the lead's open conflicts on that field are closed as ``superseded``, whatever the policy
+  (a held change's, or an ``airtable-wins`` conflict's local value kept for reapplying); a
+  held change none of whose remaining fields is still in conflict goes back to the queue.
+
+A write of the value the lead already shows is not skipped when a parked change is what shows
+it (:func:`parked_fields`): it is queued and supersedes that change like any newer write, or
+dropping the parked change would revert it.
 
 Deleting a lead supersedes *all* its parked changes (and closes its conflicts): the delete is
 what the agent wants last. Otherwise a parked create would be planned apart from the delete
@@ -28,17 +35,25 @@ from ..store.base import Store
 from ..types import LeadId
 from .reconcile import DELETED_FIELD
 
-__all__ = ["PARKED_STATES", "supersede_by_delete", "supersede_parked"]
+__all__ = ["PARKED_STATES", "parked_fields", "supersede_by_delete", "supersede_parked"]
 
 #: States of changes that wait for a person rather than for the next push.
 PARKED_STATES = ("rejected", "held")
 
 
+def parked_fields(store: Store, lead_id: LeadId) -> set[str]:
+    """The fields the lead's parked updates hold (a value the lead shows may be theirs)."""
+    rows = store.pending_for(lead_id, states=PARKED_STATES)
+    return {name for row in rows if row.action == "update" for name in row.changes}
+
+
 def supersede_parked(store: Store, lead_id: LeadId, fields: Collection[str]) -> list[int]:
-    """Remove ``fields`` from the lead's parked updates (call inside the write transaction
-    that queues the newer change). Returns the ids of the changes touched."""
+    """Supersede the older values of ``fields`` waiting for a person: remove them from the
+    lead's parked updates and close the lead's open conflicts on them (call inside the write
+    transaction that queues the newer change). Returns the ids of the changes touched."""
     touched: list[int] = []
     names = set(fields)
+    held: dict[int, set[str]] = {}  # held changes touched, with the fields they keep
     for row in store.pending_for(lead_id, states=PARKED_STATES):
         if row.action != "update":
             continue  # a parked create: later updates coalesce into it when it goes
@@ -64,26 +79,28 @@ def supersede_parked(store: Store, lead_id: LeadId, fields: Collection[str]) -> 
             store.update_pending([row.id], changes=changes, base=base, error=error)
         else:
             store.update_pending([row.id], changes={}, base={}, error=error, state="dropped")
-        if row.state == "held":
-            _close_superseded(store, lead_id, lost, row.id if changes else None, changes)
+        if row.state == "held" and changes:
+            held[row.id] = set(changes)
+    _close_superseded(store, lead_id, names, held)
     return touched
 
 
 def _close_superseded(
-    store: Store, lead_id: LeadId, lost: list[str], row_id: int | None, rest: dict[str, object]
+    store: Store, lead_id: LeadId, names: set[str], held: dict[int, set[str]]
 ) -> None:
-    """Close the conflicts of the superseded fields; a held change none of whose remaining
-    fields is still in conflict goes back to the queue (else nobody could ever release it)."""
+    """Close the lead's open conflicts on the superseded fields, whatever the policy: an
+    airtable-wins conflict's local value is as old as a held one, and keeping it would push it
+    over the newer write. A held change none of whose remaining fields is still in conflict
+    goes back to the queue (else nobody could ever release it)."""
     still_open: set[str] = set()
-    for conflict in store.list_conflicts():
-        if conflict.lead_id != lead_id:
-            continue
-        if conflict.field in lost:
+    for conflict in store.list_conflicts(lead_id=lead_id):
+        if conflict.field in names:
             store.close_conflict(conflict.id, "superseded")
         else:
             still_open.add(conflict.field)
-    if row_id is not None and DELETED_FIELD not in still_open and not still_open & set(rest):
-        store.update_pending([row_id], state="pending")
+    for row_id, rest in held.items():
+        if DELETED_FIELD not in still_open and not still_open & rest:
+            store.update_pending([row_id], state="pending")
 
 
 def _superseded(error: dict[str, object]) -> bool:
@@ -101,7 +118,6 @@ def supersede_by_delete(store: Store, lead_id: LeadId) -> list[int]:
             state="dropped",
             error={"kind": "superseded", "fields": [], "message": "the lead was deleted"},
         )
-    for conflict in store.list_conflicts():
-        if conflict.lead_id == lead_id:
-            store.close_conflict(conflict.id, "superseded")
+    for conflict in store.list_conflicts(lead_id=lead_id):
+        store.close_conflict(conflict.id, "superseded")
     return ids

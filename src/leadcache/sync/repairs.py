@@ -94,7 +94,7 @@ class Repairs:
     def _release(self, lead_id: LeadId) -> Callable[[Fields], PendingState]:
         """How to re-state a held change: fields of the lead whose conflicts are still open
         keep their changes held."""
-        still_open = {c.field for c in self.store.list_conflicts() if c.lead_id == lead_id}
+        still_open = {c.field for c in self.store.list_conflicts(lead_id=lead_id)}
 
         def state_for(changes: Fields) -> PendingState:
             blocked = DELETED_FIELD in still_open or bool(still_open & set(changes))

@@ -8,6 +8,7 @@ import pytest
 
 from leadcache import LeadCache
 from leadcache.emulator import Emulator
+from leadcache.errors import AirtableOffline
 from leadcache.sync.reconcile import DELETED_FIELD
 from tests.sync.conftest import airtable_state, cache_state, seed_leads
 
@@ -151,3 +152,63 @@ def test_sweep_finds_deletion_of_lead_with_pending_edit(
     cache.sync.resolve_conflict(conflict.id, keep="airtable")
     assert cache.pending_changes() == []
     assert cache.get_lead_by_id(lead_id)["deleted"] is True
+
+
+def _push_with_answers_lost(emu: Emulator, cache: LeadCache) -> None:
+    """Push the queue while every answer is lost: the PATCH lands, the rows stay queued."""
+    emu.faults.lose_next_response(count=50)
+    with pytest.raises(AirtableOffline):
+        cache.sync_pending_changes()
+    emu.faults.clear()
+    assert cache.pending_changes()
+
+
+def test_an_earlier_value_an_unanswered_push_sent_is_our_own_write(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    cache, lead_id = _setup(emu, make_cache, "airtable-wins")
+    cache.update_lead(lead_id, {"status": "enriched"})
+    _push_with_answers_lost(emu, cache)  # Airtable holds "enriched": our own write
+    cache.update_lead(lead_id, {"status": "contacted"})  # queued after that attempt
+    report = cache.sync.sync()  # the pull sees "enriched": ours, not a person's
+    assert report["conflicts"] == 0
+    assert cache.store.list_conflicts(open_only=False) == []
+    assert airtable_state(emu)[lead_id]["Status"] == "contacted"
+    assert cache_state(cache) == airtable_state(emu)
+
+
+def test_a_value_coalesced_away_in_every_attempt_is_not_our_own_write(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    cache, lead_id = _setup(emu, make_cache, "airtable-wins")
+    cache.update_lead(lead_id, {"status": "enriched"})
+    cache.update_lead(lead_id, {"status": "contacted"})
+    _push_with_answers_lost(emu, cache)  # sent "contacted" only ("enriched" coalesced away)
+    assert airtable_state(emu)[lead_id]["Status"] == "contacted"
+    emu.human_update(lead_id, {"Status": "enriched"})  # a person's edit
+    report = cache.sync.sync()
+    assert report["conflicts"] == 1
+    assert airtable_state(emu)[lead_id]["Status"] == "enriched"  # Airtable's value won
+    (conflict,) = cache.store.list_conflicts()
+    assert (conflict.field, conflict.local_value, conflict.remote_value) == (
+        "Status",
+        "contacted",
+        "enriched",
+    )
+    assert cache.pending_changes() == []
+    assert cache_state(cache) == airtable_state(emu)
+
+
+def test_a_person_setting_the_agents_newest_unsent_value_is_no_conflict(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    cache, lead_id = _setup(emu, make_cache, "manual")
+    cache.update_lead(lead_id, {"status": "enriched"})
+    cache.update_lead(lead_id, {"status": "contacted"})  # neither ever sent
+    emu.human_update(lead_id, {"Status": "contacted"})  # the same value: nothing to decide
+    report = cache.sync.sync()
+    assert report["conflicts"] == 0
+    assert cache.store.list_conflicts(open_only=False) == []
+    assert cache.pending_changes() == []
+    assert airtable_state(emu)[lead_id]["Status"] == "contacted"
+    assert cache_state(cache) == airtable_state(emu)

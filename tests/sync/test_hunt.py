@@ -181,13 +181,6 @@ def test_rewriting_a_value_only_a_parked_change_holds_is_not_lost_when_it_is_dro
     assert record is not None and record["fields"]["Status"] == "enriched"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconcile.py _settle_row treats Airtable's value as our own write when it equals "
-    "ANY value queued for the field, even one a later queued write replaced and that was "
-    "never sent: a person setting the field to that older value is silently overwritten by "
-    "the push (airtable-wins violated, no conflict recorded)",
-)
 def test_person_setting_a_value_we_queued_but_never_sent_is_a_conflict(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:

@@ -9,8 +9,9 @@ For a lead with open changes, each changed field is compared three ways: the val
 wrote, the value it replaced (``base``), and Airtable's value now:
 
 * Airtable still has ``base``: nobody else touched the field; the local change stands.
-* Airtable already has the agent's value, or one the agent queued earlier (a push whose
-  answer was lost before the row was marked synced): our own write, nothing to decide.
+* Airtable already has the agent's value, or one the agent queued earlier that a push may
+  have sent (its answer lost before the row was marked synced): our own write, nothing to
+  decide. An earlier value a newer write replaced before any push carried it is not ours.
 * Otherwise both sides changed the field: a **conflict**, settled by the policy:
   ``airtable-wins`` (default) drops the field from the pending change and records the local
   value in ``conflicts`` (re-appliable); ``local-wins`` keeps the change and re-bases it on
@@ -75,6 +76,39 @@ class IngestResult:
         self.conflicts += other.conflicts
         self.deleted += other.deleted
         self.renamed += other.renamed
+
+
+def _ours(rows: Sequence[PendingChange]) -> dict[str, list[Any]]:
+    """The values of each field that Airtable may hold because we wrote them (``rows``: a
+    lead's open changes, oldest first).
+
+    * The newest queued value of a field: Airtable holding what the agent wants now leaves
+      nothing to decide.
+    * An older queued value only if it may have been *sent*: a push whose answer was lost (or
+      whose syncer was killed) before its rows were marked synced leaves our own value in
+      Airtable. A push coalesces a lead's queued rows (the newest value of a field wins) and
+      counts an attempt on every one of them before sending, so a row's value was the one an
+      attempt sent only if the row has more attempts than every newer row changing the field
+      (an attempt that carried a newer row counted it too). A value a newer write replaced
+      before any attempt carried it never reached Airtable: Airtable holding it is a
+      person's edit, a conflict under the policy.
+
+    Parked (rejected, held) rows are left out of pushes, so "an attempt carrying a newer row
+    carried the older ones too" fails when a row was parked while older and newer ones were
+    sent. Comparing with the most attempts of *any* newer row, not just the next one, keeps
+    most of those cases right; exact in all of them would need each row to record which of
+    its values an attempt sent.
+    """
+    ours: dict[str, list[Any]] = {}
+    newer: dict[str, int] = {}  # the most attempts of a newer row changing the field
+    for row in reversed(rows):
+        if row.action == "delete":
+            continue
+        for name, value in row.changes.items():
+            if name not in newer or row.attempts > newer[name]:
+                ours.setdefault(name, []).append(value)
+            newer[name] = max(newer.get(name, 0), row.attempts)
+    return ours
 
 
 class Reconciler:
@@ -175,13 +209,7 @@ class Reconciler:
         state = self.store.lead_state(rec.id)
         conflicts = 0
         decided: set[str] = set()
-        # Values we queued ourselves: Airtable may already hold one of them from a push whose
-        # answer was lost (or whose syncer was killed) before the row was marked synced. That
-        # is our own write coming back, not a person's edit.
-        ours: dict[str, list[Any]] = {}
-        for row in rows:
-            for name, value in row.changes.items():
-                ours.setdefault(name, []).append(value)
+        ours = _ours(rows)
         for row in reversed(rows):  # newest first: the latest local value is the one to report
             if row.action == "update" and row.state != "held":
                 conflicts += self._settle_row(rec, row, ours, decided)
@@ -202,10 +230,10 @@ class Reconciler:
             base_value = row.base.get(name)
             if same_value(remote_value, base_value):
                 continue
-            if any(same_value(remote_value, v) for v in ours[name]):
-                # Airtable holds a value we queued (an unacknowledged push): that is now
-                # the value this change replaces. Keeping the old base would make a
-                # person's later revert to it look like "nobody touched the field".
+            if any(same_value(remote_value, v) for v in ours.get(name, ())):
+                # Airtable holds the agent's value, or one an unacknowledged push may have
+                # sent: that is now the value this change replaces. Keeping the old base
+                # would make a person's later revert to it look like "nobody touched it".
                 base[name] = remote_value
                 continue
             if name not in decided:

@@ -327,7 +327,8 @@ class LeadCache:
         or None when the cache was fresh and nothing was called.
 
         Raises:
-            SyncBusy: another process (e.g. ``leadcache serve``) is syncing right now.
+            SyncBusy: another process (e.g. ``leadcache serve``) or another thread sharing
+                this cache is syncing right now.
             AirtableOffline, RateLimited, AirtableError: Airtable failed; the cache is unchanged
                 and keeps serving reads.
         """

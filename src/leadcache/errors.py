@@ -23,7 +23,7 @@ The tree::
     │   ├── IteratorExpired              422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE: restart
     │   └── AirtableServerError          5xx that outlasted our retries
     ├── SyncError                        the sync engine could not run
-    │   ├── SyncBusy                     another process holds the sync lease
+    │   ├── SyncBusy                     another process (or thread) holds the sync lease
     │   │   └── LeaseLost                this syncer lost the lease mid-run
     │   └── BudgetExhausted              the monthly call budget holds these calls back
     └── BackupError                      a backup, verify or restore failed or was refused
@@ -270,7 +270,8 @@ class SyncError(LeadCacheError):
 
 
 class SyncBusy(SyncError):
-    """Another process holds the sync lease; try again after it expires or is released."""
+    """Another syncer holds the sync lease: another process, or another thread of this one
+    sharing the cache; try again after it is released or expires. Nothing was sent."""
 
 
 class BudgetExhausted(SyncError):

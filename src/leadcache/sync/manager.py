@@ -293,7 +293,7 @@ class SyncManager:
         """Put a rejected or held change back in the queue.
 
         Raises:
-            SyncBusy: another process is syncing.
+            SyncBusy: another process, or another thread sharing this cache, is syncing.
             ValidationError: no open change has this id.
         """
         with self.lease:

@@ -28,7 +28,7 @@ from .store.base import Store
 from .store.factory import describe_backend, open_store
 from .store.meta import MetaKey
 from .sync.manager import SyncFactory, SyncManager
-from .sync.parked import parked_fields, supersede_by_delete, supersede_parked
+from .sync.parked import delete_changes, parked_fields, supersede_by_delete, supersede_parked
 from .sync.report import RunReport
 from .types import LOCAL_ID_PREFIX, Fields, Lead, LeadId, new_local_id
 
@@ -284,9 +284,11 @@ class LeadCache:
             if state.deleted is not None:
                 return
             self.store.mark_deleted([state.id], "local")
+            # A create that may have landed: the delete carries the key to find it by.
+            changes = delete_changes(self.store, state.id, self.settings.sync_key_field)
             # The delete supersedes the lead's parked changes (see sync/parked.py).
             supersede_by_delete(self.store, state.id)
-            self.store.add_pending(state.id, "delete", {}, {})
+            self.store.add_pending(state.id, "delete", changes, {})
 
     # -- freshness and sync ----------------------------------------------------------------
     def last_pull_time(self) -> datetime | None:

@@ -281,6 +281,10 @@ def pending_retry(env: Env, pending_id: int) -> None:
 def pending_drop(env: Env, pending_id: int) -> None:
     """Discard a queued change; the lead goes back to Airtable's last known values.
 
+    Dropping a create deletes the lead locally; if the create was ever sent, a delete carrying
+    the lead's key is queued in its place, so the next push removes the record an earlier
+    attempt may have made. That delete cannot be dropped.
+
     \b
     Example:
       leadcache pending drop 42

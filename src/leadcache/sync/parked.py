@@ -19,8 +19,11 @@ dropping the parked change would revert it.
 
 Deleting a lead supersedes *all* its parked changes (and closes its conflicts): the delete is
 what the agent wants last. Otherwise a parked create would be planned apart from the delete
-and ``pending retry`` would bring the deleted lead back. A create Airtable rejected (422) was
-not made, so dropping it leaves nothing behind.
+and ``pending retry`` would bring the deleted lead back. A create Airtable refused (422) may
+still have been made: an earlier attempt may have landed with its answer lost. So the delete
+of a local lead whose create was attempted carries the lead's key (:func:`delete_changes`),
+and the push looks the record up by that key and deletes it if it is there; a create never
+attempted was not made, and cancelling it costs no request.
 
 The cache's view of a lead is then always: Airtable's last known record, plus the open changes
 (pending, rejected, held) applied oldest first. A parked value is shown only while it is the
@@ -32,10 +35,16 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from ..store.base import Store
-from ..types import LeadId
+from ..types import Fields, LeadId, is_local_id
 from .reconcile import DELETED_FIELD
 
-__all__ = ["PARKED_STATES", "parked_fields", "supersede_by_delete", "supersede_parked"]
+__all__ = [
+    "PARKED_STATES",
+    "delete_changes",
+    "parked_fields",
+    "supersede_by_delete",
+    "supersede_parked",
+]
 
 #: States of changes that wait for a person rather than for the next push.
 PARKED_STATES = ("rejected", "held")
@@ -105,6 +114,21 @@ def _close_superseded(
 
 def _superseded(error: dict[str, object]) -> bool:
     return error.get("kind") == "superseded"
+
+
+def delete_changes(store: Store, lead_id: LeadId, key_field: str) -> Fields:
+    """The ``changes`` of a delete about to be queued for ``lead_id`` (call before
+    :func:`supersede_by_delete`, in the same transaction): ``{key_field: lead_id}`` when the
+    lead has no Airtable id yet and an attempt of its create was counted (the record may exist
+    although the create is parked, or about to be closed: the push looks it up by this key);
+    ``{}`` otherwise (a lead Airtable has is deleted by its id; a create never attempted was
+    not made)."""
+    if not is_local_id(lead_id):
+        return {}
+    rows = store.pending_for(lead_id)
+    if any(row.action == "create" and row.attempts > 0 for row in rows):
+        return {key_field: lead_id}
+    return {}
 
 
 def supersede_by_delete(store: Store, lead_id: LeadId) -> list[int]:

@@ -6,7 +6,10 @@ Planning coalesces the queue per lead, oldest first:
   the changed fields (never ``PUT``, which would clear every field not sent);
 * a create plus later updates become one create;
 * a delete wins over everything queued before it; a create deleted before it was ever sent
-  costs no request at all.
+  costs no request at all;
+* a lead deleted locally after its create was attempted (the attempt may have landed with its
+  answer lost, even if a later attempt was refused and the create parked or dropped) is
+  looked up by its key (one list request per 10 such leads) and deleted by id if found.
 
 Creates are sent as upserts keyed on the lead's local id (``LEAD_CACHE_SYNC_KEY_FIELD``): if
 Airtable created the record but the answer was lost, sending the same upsert again *updates*
@@ -21,7 +24,7 @@ the retries stop the push with nothing lost: the rows stay ``pending``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -30,11 +33,12 @@ from ..airtable.types import MAX_RECORDS_PER_WRITE
 from ..errors import AirtableError, AirtableNotFound, RecordRejected
 from ..store.base import PendingChange, RemoteRecord, Store
 from ..types import Fields, LeadId, is_local_id
+from .listing import pages_with_restart
 from .reconcile import Reconciler
 
-__all__ = ["PlannedRequest", "PushResult", "Pusher", "plan_operations"]
+__all__ = ["PlannedRequest", "PushResult", "Pusher", "keyed_records_formula", "plan_operations"]
 
-Method = Literal["upsert", "update", "delete"]
+Method = Literal["find", "upsert", "update", "delete"]
 
 
 @dataclass
@@ -80,14 +84,17 @@ def plan_operations(rows: Sequence[PendingChange]) -> list[Operation]:
             if row.action != "delete":
                 fields.update(row.changes)
         creates = [r for r in lead_rows if r.action == "create"]
+        deletes = [r for r in lead_rows if r.action == "delete"]
         local = is_local_id(lead_id)
-        if any(r.action == "delete" for r in lead_rows):
+        if deletes:
             if not local:
                 ops.append(Operation("delete", lead_id, {}, lead_rows))
-            elif creates and any(r.attempts > 0 for r in creates):
-                # The create may have reached Airtable with its answer lost: upsert it (which
-                # finds it, or creates it) so that the delete that follows has an id.
-                ops.append(Operation("upsert", lead_id, fields, lead_rows))
+            elif any(r.attempts > 0 for r in creates) or any(r.changes for r in deletes):
+                # An attempt of the create may have reached Airtable with its answer lost,
+                # even if a later one was refused and the create closed (the delete then
+                # carries the lead's key: sync/parked.py): look the record up by its key, and
+                # delete it if it is there.
+                ops.append(Operation("find", lead_id, {}, lead_rows))
             else:
                 ops.append(Operation("none", lead_id, {}, lead_rows))
         elif creates:
@@ -101,12 +108,25 @@ def plan_operations(rows: Sequence[PendingChange]) -> list[Operation]:
 
 
 def _batches(ops: Sequence[Operation]) -> Iterator[list[Operation]]:
-    """Operations grouped into requests: creates, then updates, then deletes, at most
+    """Operations grouped into requests: look-ups, creates, updates, then deletes, at most
     ``MAX_RECORDS_PER_WRITE`` records each (operations that need no request are skipped)."""
-    for method in ("upsert", "update", "delete"):
+    for method in ("find", "upsert", "update", "delete"):
         same = [op for op in ops if op.method == method]
         for start in range(0, len(same), MAX_RECORDS_PER_WRITE):
             yield same[start : start + MAX_RECORDS_PER_WRITE]
+
+
+def keyed_records_formula(key_field: str, lead_ids: Iterable[LeadId]) -> str:
+    """``OR({key}='loc_…', …)``: the records whose key field holds one of ``lead_ids``.
+    Local ids are ``loc_`` + hex digits, no quoting needed; anything else is refused rather
+    than pasted into a formula. The field name's ``}`` and ``\\`` are escaped."""
+    name = key_field.replace("\\", "\\\\").replace("}", "\\}")
+    parts = []
+    for lead_id in lead_ids:
+        if not (is_local_id(lead_id) and lead_id.replace("_", "").isalnum()):
+            raise ValueError(f"not a local id: {lead_id!r}")
+        parts.append(f"{{{name}}}='{lead_id}'")
+    return f"OR({', '.join(parts)})"
 
 
 def _payload(op: Operation) -> dict[str, Any]:
@@ -159,19 +179,27 @@ class Pusher:
         self.typecast = typecast
 
     def plan(self) -> list[PlannedRequest]:
-        """The requests a push would send now."""
+        """The requests a push would send now (a look-up's deletes depend on its answer:
+        they are not listed)."""
         return [
             PlannedRequest(
                 method=cast(Method, chunk[0].method),  # batches never hold "none"
                 lead_ids=[op.lead_id for op in chunk],
                 pending_ids=[r.id for op in chunk for r in op.rows],
-                records=[_payload(op) for op in chunk],
+                records=(
+                    [{"filterByFormula": self._find_formula(chunk)}]
+                    if chunk[0].method == "find"
+                    else [_payload(op) for op in chunk]
+                ),
             )
             for chunk in _batches(self._planned())
         ]
 
     def _planned(self) -> list[Operation]:
         return plan_operations(self.store.open_pending(states=("pending",)))
+
+    def _find_formula(self, chunk: Sequence[Operation]) -> str:
+        return keyed_records_formula(self.key_field, [op.lead_id for op in chunk])
 
     def push(self, progress: Callable[[int], None] | None = None) -> PushResult:
         """Send everything pending. Raises the AirtableError that stopped it, if any.
@@ -193,30 +221,71 @@ class Pusher:
                 for op in nothing:
                     self.store.update_pending([r.id for r in op.rows], state="synced")
                     result.pushed += len(op.rows)
-        # Creates first: updates queued for the same lead were coalesced into them anyway.
-        # Leads created (or found) only so that they could be deleted come back from the
-        # creates as delete operations, sent right after them.
-        deletes_after_create: list[Operation] = []
         settled = sum(len(op.rows) for op in nothing)  # progress: a running total of changes
-        creates = [op for op in ops if op.method == "upsert"]
-        for chunk in _batches(creates):
-            self._send(chunk, result, deletes_after_create)
+        # Look-ups first: a lead deleted after an attempt of its create is deleted by id if
+        # the record is there (the deletes go with the others), done at once if it is not.
+        found: list[Operation] = []
+        for chunk in _batches([op for op in ops if op.method == "find"]):
+            found += self._find(chunk, result)
             settled += sum(len(op.rows) for op in chunk)
             if progress is not None:
                 progress(settled)
-        for chunk in _batches(deletes_after_create):
-            self._send(chunk, result, [])
-        for chunk in _batches([op for op in ops if op.method != "upsert"]):
-            self._send(chunk, result, [])
-            settled += sum(len(op.rows) for op in chunk)
+        counted = {id(op) for op in ops}  # the deletes of found records were counted above
+        # Then creates: updates queued for the same lead were coalesced into them anyway.
+        for chunk in _batches([op for op in ops if op.method != "find"] + found):
+            self._send(chunk, result)
+            settled += sum(len(op.rows) for op in chunk if id(op) in counted)
             if progress is not None:
                 progress(settled)
         return result
 
+    # -- a look-up by key ----------------------------------------------------------------
+    def _find(self, chunk: list[Operation], result: PushResult) -> list[Operation]:
+        """Look up the records of leads deleted after an attempt of their create: a lead
+        whose record is there takes its id (adopted, as a pull would) and comes back as a
+        delete of that record; one whose record is not is done (nothing was made)."""
+        wanted = {op.lead_id for op in chunk}
+        records: dict[LeadId, list[str]] = {}
+        self.before_request()
+        formula = self._find_formula(chunk)
+        result.requests += 1
+        try:
+            for page in pages_with_restart(self.table, formula, [self.key_field]):
+                for rec in page:
+                    key = (rec.get("fields") or {}).get(self.key_field)
+                    if isinstance(key, str) and key in wanted:
+                        records.setdefault(key, []).append(rec["id"])
+        except RecordRejected as exc:
+            # The formula was refused (a person deleted or renamed the key field): park these
+            # deletes, visible and retryable, instead of holding back the rest of the push.
+            with self.store.transaction():
+                self.renew()
+                rows = [r.id for op in chunk for r in op.rows]
+                self.store.update_pending(rows, state="rejected", error=exc.to_dict())
+            result.rejected += len(rows)
+            return []
+        deletes: list[Operation] = []
+        with self.store.transaction():
+            self.renew()  # fencing: apply nothing if another syncer took the lease meanwhile
+            for op in chunk:
+                ids = sorted(records.get(op.lead_id, []))
+                if not ids:
+                    self.store.update_pending([r.id for r in op.rows], state="synced")
+                    result.pushed += len(op.rows)
+                    continue
+                if (
+                    self.store.resolve(op.lead_id) == op.lead_id
+                    and self.store.resolve(ids[0]) is None
+                ):
+                    self.store.rename_lead(op.lead_id, ids[0])
+                    result.renamed.append((op.lead_id, ids[0]))
+                # More than one record with the key (a person copied one): all of them are
+                # this lead's.
+                deletes += [Operation("delete", record_id, {}, op.rows) for record_id in ids]
+        return deletes
+
     # -- one request ---------------------------------------------------------------------
-    def _send(
-        self, chunk: list[Operation], result: PushResult, deletes_after: list[Operation]
-    ) -> None:
+    def _send(self, chunk: list[Operation], result: PushResult) -> None:
         self.before_request()
         # Count the attempt before sending: after a crash we then know a create may exist.
         with self.store.transaction():
@@ -231,13 +300,13 @@ class Pusher:
         except (RecordRejected, AirtableNotFound) as exc:
             if len(chunk) > 1:
                 middle = len(chunk) // 2
-                self._send(chunk[:middle], result, deletes_after)
-                self._send(chunk[middle:], result, deletes_after)
+                self._send(chunk[:middle], result)
+                self._send(chunk[middle:], result)
                 return
             self._single_failed(chunk[0], exc, result)
             return
         for op, answer in zip(chunk, answers, strict=True):
-            self._succeeded(op, answer, result, deletes_after)
+            self._succeeded(op, answer, result)
 
     def _request(self, chunk: list[Operation]) -> list[dict[str, Any] | None]:
         method = chunk[0].method
@@ -254,13 +323,7 @@ class Pusher:
         self.table.delete([op.lead_id for op in chunk])
         return [None for _ in chunk]
 
-    def _succeeded(
-        self,
-        op: Operation,
-        answer: dict[str, Any] | None,
-        result: PushResult,
-        deletes_after: list[Operation],
-    ) -> None:
+    def _succeeded(self, op: Operation, answer: dict[str, Any] | None, result: PushResult) -> None:
         with self.store.transaction():
             self.renew()  # fencing: apply nothing if another syncer took the lease meanwhile
             lead_id = op.lead_id
@@ -270,11 +333,6 @@ class Pusher:
                     self.store.rename_lead(lead_id, answer["id"])
                     result.renamed.append((lead_id, answer["id"]))
                 lead_id = answer["id"]
-            if answer is not None and any(r.action == "delete" for r in op.rows):
-                # Upserted only to learn the id; the delete follows.
-                pending_delete = Operation("delete", lead_id, {}, op.rows)
-                deletes_after.append(pending_delete)
-                return
             self.store.update_pending([r.id for r in op.rows], state="synced")
             result.pushed += len(op.rows)
             if answer is None:
@@ -297,7 +355,7 @@ class Pusher:
     def _single_failed(self, op: Operation, exc: AirtableError, result: PushResult) -> None:
         missing = isinstance(exc, AirtableNotFound) or exc.error_type == "ROW_DOES_NOT_EXIST"
         if op.method == "delete" and missing:
-            self._succeeded(op, None, result, [])
+            self._succeeded(op, None, result)
             return
         if op.method == "update" and missing:
             # Deleted in Airtable while we held edits: a conflict, not a rejection.

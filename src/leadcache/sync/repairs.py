@@ -13,6 +13,7 @@ from ..catalog import FieldCatalog
 from ..errors import SyncError, ValidationError
 from ..store.base import OPEN_STATES, PendingChange, PendingState, Store
 from ..types import Fields, LeadId, new_local_id
+from .parked import delete_changes
 from .reconcile import DELETED_FIELD, Reconciler
 
 __all__ = ["Keep", "Repairs", "check_keep"]
@@ -60,16 +61,38 @@ class Repairs:
         self.store.update_pending([pending_id], state="pending")
 
     def drop(self, pending_id: int) -> None:
-        """Discard a change; the lead is rebuilt from Airtable's last known values."""
+        """Discard a change; the lead is rebuilt from Airtable's last known values.
+
+        Dropping the create of a lead Airtable is not known to have deletes the lead locally
+        with all its changes. If the create was attempted (an attempt may have landed with
+        its answer lost, even if a later one was refused), a delete is queued in their place:
+        the next push looks the record up by its key and deletes it if it is there, so that
+        no pull brings the lead back. That delete cannot be dropped in turn (nor can any
+        delete of a lead with no create left to send): undeleting the lead would leave a lead
+        that never reaches Airtable.
+
+        Raises:
+            ValidationError: no open change has this id, or it is such a delete.
+        """
         with self.store.transaction():
             change = self._open_change(pending_id)
-            self.store.update_pending([pending_id], state="dropped")
             state = self.store.lead_state(change.lead_id)
-            if change.action == "create" and state is not None and state.remote is None:
-                self.store.mark_deleted([state.id], "local")
-                for row in self.store.pending_for(state.id):
-                    self.store.update_pending([row.id], state="dropped")
-                return
+            if state is not None and state.remote is None:  # no record known in Airtable
+                rows = self.store.pending_for(state.id)
+                if change.action == "delete" and not any(r.action == "create" for r in rows):
+                    raise ValidationError(
+                        f"change {pending_id} deletes a lead whose create is no longer queued: "
+                        "it removes the record an attempt of that create may have made, and "
+                        "cannot be dropped (add the lead again instead)"
+                    )
+                if change.action == "create":
+                    changes = delete_changes(self.store, state.id, self.key_field)
+                    self.store.mark_deleted([state.id], "local")
+                    self.store.update_pending([r.id for r in rows], state="dropped")
+                    if changes:
+                        self.store.add_pending(state.id, "delete", changes, {})
+                    return
+            self.store.update_pending([pending_id], state="dropped")
             self.reconciler.rebuild(change.lead_id, undelete=change.action == "delete")
 
     def resolve(self, conflict_id: int, keep: str) -> None:

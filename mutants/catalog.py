@@ -45,6 +45,28 @@ MUTANTS: tuple[Mutant, ...] = (
         "            if name not in decided:\n",
         '            if name not in decided and self.policy != "airtable-wins":\n',
     ),
+    _one(
+        "race-taken-for-ours",
+        "a person's edit of a field with a pending change is taken for our own write: the "
+        "agent's value is re-based onto it and pushed over it, no conflict recorded",
+        "leadcache/sync/reconcile.py",
+        "            if any(same_value(remote_value, v) for v in ours[name]):\n",
+        "            if True:\n",
+    ),
+    _one(
+        "airtable-wins-ignored",
+        "airtable-wins records the conflict but pushes the agent's value over the person's "
+        "anyway (settled as local-wins)",
+        "leadcache/sync/reconcile.py",
+        '            if self.policy == "airtable-wins":\n'
+        "                del changes[name]\n"
+        "                base.pop(name, None)\n"
+        '            elif self.policy == "local-wins":\n',
+        "            if False:\n"
+        "                del changes[name]\n"
+        "                base.pop(name, None)\n"
+        '            elif self.policy != "manual":\n',
+    ),
     Mutant(
         "parked-row-rebased",
         "a newer write does not supersede a parked change, and pushes re-base parked rows",

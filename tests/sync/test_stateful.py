@@ -2,13 +2,37 @@
 syncs under faults, rejections (422) and the runbook's retries, a rival syncer on the same
 database, and a rival that takes the lease over while a push is in flight.
 
+The model is a log, kept by the machine itself and never computed by the engine: every agent
+write and every edit the person makes in Airtable (with the value Airtable held just before
+it), in one sequence with the sync operations (a pull that completed; a push sent without a
+pull first; a sync that raised, which may have done either part). Most of the person's edits
+write a value nobody ever wrote before, so the engine cannot take it for the agent's own
+write or for the value the agent's change replaced.
+
 Invariants, checked after a final fault-free convergence (the runbook: retry what was
-rejected, resolve what is held):
+rejected, resolve what is held, keeping Airtable's side):
 
 * cache and Airtable are equal; no lead is duplicated in Airtable; nothing stays queued;
-* for every lead and field, the agents' NEWEST acknowledged write is Airtable's final value,
-  unless a person overwrote it after it landed, or the conflict that dropped it is on record
-  with that very value (never an older value, never silently);
+* for every lead and field (docs/sync.md, "Conflicts, field by field"):
+
+  - only agents wrote it: the agents' NEWEST acknowledged write is the final value;
+  - only the person wrote it: the person's newest edit is the final value;
+  - the person's edits all came before the agents' newest write and a completed pull showed
+    the newest of them to the cache before the agent wrote: the agent's value is final;
+  - a **race**: the person edited the field while the agents' newest write had not reached
+    Airtable (or the cache could not have seen the edit when the agent wrote), and no push
+    went out before the next completed pull. That is a conflict, whatever happens next, and
+    the configured policy decides (the person's values are new, so nothing excuses it):
+    a conflict is on record with the agent's value as ``local_value`` and one of the
+    person's edits as ``remote_value``, and
+    ``airtable-wins``: the final value is the person's newest edit;
+    ``local-wins``: the conflict was closed ``kept-local`` and the agent's value is final
+    (or the person's newest edit, if the person overwrote the agent's value after it landed);
+    ``manual``: the person's newest edit, or the agent's value if someone kept it
+    (``resolve --keep local``, or ``pending retry`` of the held change);
+  - otherwise (a push may have gone out before any pull, as docs/sync.md allows, or the person
+    wrote a value the agents also use): the agents' newest write is final, unless the person
+    overwrote it after it landed, or a conflict is on record with that very value;
 * every lead an agent deleted is gone from Airtable and marked deleted in the cache.
 
 Deliberate mutants of the engine (``make mutants``) must fail this machine; see docs/sync.md.
@@ -17,10 +41,13 @@ Deliberate mutants of the engine (``make mutants``) must fail this machine; see 
 from __future__ import annotations
 
 import contextlib
+import math
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -29,11 +56,43 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 from leadcache import LeadCache
 from leadcache.emulator import Emulator
 from leadcache.errors import AirtableError, SyncBusy, ValidationError
+from leadcache.store.base import Conflict
 from leadcache.sync import SyncManager
 from tests.sync.conftest import FAST_RETRIES, airtable_state, cache_state, settings_for
 
 FIELDS = ["Title", "Notes", "Location"]
 VALUES = st.sampled_from(["a", "b", "c", "d"])
+#: The person's value: None is a new value nobody ever wrote ("p<sequence>").
+THEIRS = st.one_of(st.none(), VALUES)
+
+
+@dataclass(frozen=True)
+class Write:
+    """One acknowledged write to a field, by an agent (through the cache) or by the person
+    (in Airtable)."""
+
+    seq: int
+    who: Literal["agent", "person"]
+    lead_id: str  # as written: an agent's lead id (maybe local), the person's record id
+    field: str
+    value: Any
+    before: Any = None  # the person's: the value Airtable held just before
+    fresh: bool = False  # the person's: a value nobody had written before
+
+
+@dataclass(frozen=True)
+class Op:
+    """A sync operation, from its first to its last sequence number.
+
+    ``pulled``: a pull (or a sync, which pulls before it pushes) that completed: it showed the
+    cache Airtable's values. ``pushed``: a push sent without a pull first (it may overwrite a
+    person's edit it never saw: docs/sync.md). ``maybe``: a sync that raised: nothing, or a
+    pull, or a pull and part of the push after it.
+    """
+
+    start: int
+    end: int
+    kind: Literal["pulled", "pushed", "maybe"]
 
 
 class SyncMachine(RuleBasedStateMachine):
@@ -53,10 +112,11 @@ class SyncMachine(RuleBasedStateMachine):
             self.emu.human_create({"Name": f"seed{i}"})
         self.cache.sync.pull_from_airtable()
         self.counter = 0
-        # (lead id as written, field) -> (sequence, value): the newest acknowledged agent write.
-        self.latest: dict[tuple[str, str], tuple[int, Any]] = {}
-        # (record id, field) -> sequence of the agent write a person overwrote after it landed.
-        self.overwritten: dict[tuple[str, str], int] = {}
+        self.writes: list[Write] = []
+        self.ops: list[Op] = []
+        # (lead id, field) of held changes a person put back in the queue (`pending retry`).
+        self.released: set[tuple[str, str]] = set()
+        self.human_deleted: set[str] = set()
         self.agent_deleted: set[str] = set()
         self.added_names: dict[str, str] = {}
 
@@ -74,24 +134,28 @@ class SyncMachine(RuleBasedStateMachine):
     def _live_leads(self) -> list[str]:
         return [lead["id"] for lead in self.cache.get_all_leads()]
 
-    def _wrote(self, lead_id: str, field: str, value: Any) -> None:
+    def _tick(self) -> int:
         self.counter += 1
-        self.latest[(lead_id, field)] = (self.counter, value)
+        return self.counter
 
-    def _latest_for(self, record_id: str, field: str) -> tuple[int, Any] | None:
-        """The newest agent write to this field of the lead Airtable knows as record_id."""
-        best: tuple[int, Any] | None = None
-        for (lead_id, name), (seq, value) in self.latest.items():
-            if (
-                name == field
-                and self._resolves_to(lead_id, record_id)
-                and (best is None or seq > best[0])
-            ):
-                best = (seq, value)
-        return best
+    def _wrote(self, lead_id: str, field: str, value: Any) -> None:
+        self.writes.append(Write(self._tick(), "agent", lead_id, field, value))
 
-    def _resolves_to(self, lead_id: str, record_id: str) -> bool:
-        return lead_id == record_id or self.cache.store.resolve(lead_id) == record_id
+    @contextlib.contextmanager
+    def _op(self, kind: Literal["pulled", "pushed"]) -> Iterator[None]:
+        """Log the operation run inside; ``pulled`` becomes ``maybe`` if it raises."""
+        start = self._tick()
+        try:
+            yield
+        except (AirtableError, SyncBusy):
+            self.ops.append(Op(start, self._tick(), "maybe" if kind == "pulled" else kind))
+            raise
+        else:
+            self.ops.append(Op(start, self._tick(), kind))
+
+    def _push(self) -> None:
+        with contextlib.suppress(AirtableError, SyncBusy), self._op("pushed"):
+            self.cache.sync.push_to_airtable()
 
     # -- agents ------------------------------------------------------------------------
     @rule(field=st.sampled_from(FIELDS), value=VALUES, pick=st.integers(0, 50))
@@ -121,20 +185,22 @@ class SyncMachine(RuleBasedStateMachine):
             self.agent_deleted.add(lead_id)
 
     # -- a person in Airtable -------------------------------------------------------------
-    @rule(field=st.sampled_from(FIELDS), value=VALUES, pick=st.integers(0, 50))
-    def human_update(self, field: str, value: str, pick: int) -> None:
-        records = self.emu.records()
-        if not records:
-            return
-        record = records[pick % len(records)]
-        latest = self._latest_for(record["id"], field)
-        if latest is not None and record["fields"].get(field) == latest[1]:
-            # The agent's newest value had landed; the person overwrites it knowingly.
-            self.overwritten[(record["id"], field)] = latest[0]
-        self.emu.human_update(record["id"], {field: value})
+    def _person_writes(self, record: dict[str, Any], field: str, value: str | None) -> None:
+        seq = self._tick()
+        fresh = value is None
+        theirs = f"p{seq}" if value is None else value
+        before = record["fields"].get(field)
+        self.emu.human_update(record["id"], {field: theirs})
+        self.writes.append(Write(seq, "person", record["id"], field, theirs, before, fresh))
 
-    @rule(field=st.sampled_from(FIELDS), mine=VALUES, theirs=VALUES, pick=st.integers(0, 50))
-    def race(self, field: str, mine: str, theirs: str, pick: int) -> None:
+    @rule(field=st.sampled_from(FIELDS), value=THEIRS, pick=st.integers(0, 50))
+    def human_update(self, field: str, value: str | None, pick: int) -> None:
+        records = self.emu.records()
+        if records:
+            self._person_writes(records[pick % len(records)], field, value)
+
+    @rule(field=st.sampled_from(FIELDS), mine=VALUES, pick=st.integers(0, 50))
+    def race(self, field: str, mine: str, pick: int) -> None:
         """An agent and a person write the same field of a lead before the next sync."""
         records = self.emu.records()
         if not records:
@@ -146,13 +212,15 @@ class SyncMachine(RuleBasedStateMachine):
         if lead["fields"].get(field) != mine:
             self.cache.update_lead(record["id"], {field: mine})
             self._wrote(record["id"], field, mine)
-        self.human_update(field, theirs, records.index(record))
+        self._person_writes(record, field, None)
 
     @rule(pick=st.integers(0, 50))
     def human_delete(self, pick: int) -> None:
         records = self.emu.records()
         if records:
-            self.emu.human_delete(records[pick % len(records)]["id"])
+            record_id = records[pick % len(records)]["id"]
+            self.emu.human_delete(record_id)
+            self.human_deleted.add(record_id)
 
     # -- syncing -----------------------------------------------------------------------
     @rule(faulty=st.booleans(), rival=st.booleans())
@@ -165,9 +233,8 @@ class SyncMachine(RuleBasedStateMachine):
                 seed=self.counter,
             )
         try:
-            (self.rival if rival else self.cache).sync.sync()
-        except (AirtableError, SyncBusy):
-            pass
+            with contextlib.suppress(AirtableError, SyncBusy), self._op("pulled"):
+                (self.rival if rival else self.cache).sync.sync()
         finally:
             self.emu.faults.clear()
 
@@ -177,9 +244,7 @@ class SyncMachine(RuleBasedStateMachine):
         (64: every change of the push ends up parked)."""
         self.emu.faults.fail_next(count, status=422)
         try:
-            self.cache.sync.push_to_airtable()
-        except AirtableError:
-            pass
+            self._push()
         finally:
             self.emu.faults.clear()
 
@@ -199,9 +264,7 @@ class SyncMachine(RuleBasedStateMachine):
             if rejected:
                 self.emu.faults.fail_next(64, status=422)
             try:
-                self.cache.sync.push_to_airtable()
-            except AirtableError:
-                pass
+                self._push()
             finally:
                 self.emu.faults.clear()
 
@@ -212,9 +275,7 @@ class SyncMachine(RuleBasedStateMachine):
         lead_id = next(reversed(self.added_names))
         self.emu.faults.fail_next(64, status=422)
         try:
-            self.cache.sync.push_to_airtable()
-        except AirtableError:
-            pass
+            self._push()
         finally:
             self.emu.faults.clear()
         self.cache.delete_lead(lead_id)
@@ -225,7 +286,11 @@ class SyncMachine(RuleBasedStateMachine):
         """`leadcache pending retry` on a parked change."""
         parked = [p for p in self.cache.pending_changes() if p["state"] != "pending"]
         if parked:
-            self.cache.sync.retry_pending(parked[pick % len(parked)]["id"])
+            change = parked[pick % len(parked)]
+            if change["state"] == "held":
+                # The person sends the held value after all: a decision to keep it.
+                self.released.update((change["lead_id"], name) for name in change["changes"])
+            self.cache.sync.retry_pending(change["id"])
 
     @rule(field=st.sampled_from(FIELDS), value=VALUES)
     def lease_taken_mid_push(self, field: str, value: str) -> None:
@@ -255,16 +320,15 @@ class SyncMachine(RuleBasedStateMachine):
 
         table.update = stalled
         try:
-            self.cache.sync.push_to_airtable()
-        except (AirtableError, SyncBusy):
-            pass
+            self._push()
         finally:
             table.update = real
 
     @precondition(lambda self: hasattr(self, "cache"))
     @rule()
     def full_pull(self) -> None:
-        self.cache.sync.pull_from_airtable()
+        with self._op("pulled"):
+            self.cache.sync.pull_from_airtable()
 
     # -- the end -----------------------------------------------------------------------
     def teardown(self) -> None:
@@ -292,7 +356,8 @@ class SyncMachine(RuleBasedStateMachine):
     def _check(self) -> None:
         assert self.cache.pending_changes() == []
         remote = airtable_state(self.emu)
-        assert cache_state(self.cache) == remote
+        cached = cache_state(self.cache)
+        assert cached == remote
         names = Counter(f.get("Name") for f in remote.values())
         assert [n for n, c in names.items() if c > 1] == []
         # Deletes an agent asked for reached Airtable.
@@ -303,23 +368,124 @@ class SyncMachine(RuleBasedStateMachine):
             if lead_id in self.added_names:
                 assert names[self.added_names[lead_id]] == 0, lead_id
         conflicts = self.cache.store.list_conflicts(open_only=False)
-        newest: dict[tuple[str, str], tuple[int, Any]] = {}
-        for (written_id, field), (seq, value) in self.latest.items():
-            lead = self.cache.get_lead_by_id(written_id)
-            if lead["deleted"]:
+        fields: dict[tuple[str, str], list[Write]] = {}
+        # Fields of a record the person deleted: its lead may have been re-created from what
+        # the agent last saw (a deletion conflict kept local); only the loose rule applies.
+        tangled: set[tuple[str, str]] = set()
+        for write in self.writes:  # in sequence order
+            record_id = self._final_id(write.lead_id)
+            if record_id is None:
                 continue
-            key = (lead["id"], field)
-            if key not in newest or newest[key][0] < seq:
-                newest[key] = (seq, value)
-        for (record_id, field), (seq, value) in newest.items():
+            key = (record_id, write.field)
+            fields.setdefault(key, []).append(write)
+            if write.lead_id in self.human_deleted or record_id in self.human_deleted:
+                tangled.add(key)
+        for key, log in fields.items():
+            record_id, field = key
             final = remote[record_id].get(field)
-            if final == value or self.overwritten.get((record_id, field)) == seq:
-                continue
-            # Not in Airtable: only a recorded conflict carrying this very value excuses it.
-            assert any(
-                c.lead_id == record_id and c.field == field and c.local_value == value
+            assert cached[record_id].get(field) == final, key
+            self._check_field(key, log, final, conflicts, loose=key in tangled)
+
+    def _final_id(self, lead_id: str) -> str | None:
+        """The id of the live lead that ``lead_id`` (local, record or alias) now is."""
+        resolved = self.cache.store.resolve(lead_id)
+        lead = None if resolved is None else self.cache.store.get_lead(resolved)
+        return None if lead is None or lead["deleted"] else lead["id"]
+
+    def _check_field(
+        self,
+        key: tuple[str, str],
+        log: list[Write],
+        final: Any,
+        conflicts: list[Conflict],
+        *,
+        loose: bool,
+    ) -> None:
+        agent = [w for w in log if w.who == "agent"]
+        person = [w for w in log if w.who == "person"]
+        where = (key, final, log)
+        if not agent:
+            assert loose or final == person[-1].value, where
+            return
+        mine = agent[-1]  # the agents' newest write
+        if not person and not loose:
+            assert final == mine.value, where
+            return
+        theirs = person[-1] if person else None
+        landed = any(p.seq > mine.seq and p.before == mine.value for p in person)
+        record_id, field = key
+        recorded = [
+            c
+            for c in conflicts
+            if c.lead_id == record_id
+            and c.field == field
+            and c.local_value == mine.value
+            and any(c.remote_value == p.value for p in person)
+        ]
+        if loose or theirs is None:
+            pass
+        elif self._raced(mine, person):
+            # Both sides changed the field: a conflict, settled by the policy.
+            assert recorded, ("race without a conflict on record", where)
+            if self.policy == "airtable-wins":
+                assert final == theirs.value, where
+            elif self.policy == "local-wins":
+                assert any(c.status == "kept-local" for c in recorded), where
+                assert final == mine.value or (final == theirs.value and landed), where
+            else:
+                kept = any(c.status == "kept-local" for c in recorded) or any(
+                    self._final_id(lead_id) == record_id
+                    for lead_id, name in self.released
+                    if name == field
+                )
+                assert final == theirs.value or (final == mine.value and kept), where
+            return
+        elif theirs.seq < mine.seq and self._pulled_between(theirs.seq, mine.seq):
+            # The cache had seen the person's newest edit when the agent wrote: plain order.
+            assert final == mine.value, where
+            return
+        # Not decidable here: the newest write stands, was overwritten after it landed, or
+        # its conflict is on record with that very value (never silently lost).
+        assert (
+            final == mine.value
+            or landed
+            or any(
+                c.lead_id == record_id and c.field == field and c.local_value == mine.value
                 for c in conflicts
-            ), (record_id, field, value, final)
+            )
+        ), where
+
+    def _raced(self, mine: Write, person: list[Write]) -> bool:
+        """Whether the agents' newest write and a person's edit certainly conflict: the edit
+        came after the write while it was not in Airtable, or before it with nothing in
+        between that could have shown it to the cache; and from then on until a completed
+        pull no push went out (a push without a pull may overwrite it unseen: docs/sync.md)
+        and the person wrote only new values."""
+        earlier = [p for p in person if p.seq < mine.seq]
+        later = [p for p in person if p.seq > mine.seq]
+        starts: list[tuple[int, int]] = []  # (the person's first edit in play, window start)
+        if earlier and not self._ops_within(earlier[-1].seq, mine.seq, kinds=None):
+            starts.append((earlier[-1].seq, mine.seq))
+        if later and later[0].before != mine.value:
+            starts.append((later[0].seq, later[0].seq))
+        for first, start in starts:
+            pulled = [op.end for op in self.ops if op.kind == "pulled" and op.start > start]
+            until = min(pulled, default=math.inf)
+            if self._ops_within(start, until, kinds={"pushed"}):
+                continue
+            if all(p.fresh for p in person if first <= p.seq < until):
+                return True
+        return False
+
+    def _ops_within(self, after: float, before: float, *, kinds: set[str] | None) -> bool:
+        """Whether an operation (of ``kinds``; None: any) overlaps the open interval."""
+        return any(
+            op.end > after and op.start < before and (kinds is None or op.kind in kinds)
+            for op in self.ops
+        )
+
+    def _pulled_between(self, after: int, before: int) -> bool:
+        return any(op.kind == "pulled" and op.start > after and op.end < before for op in self.ops)
 
 
 SETTINGS = settings(
@@ -340,6 +506,16 @@ class WebhookSyncMachine(SyncMachine):
 
 WebhookSyncMachine.TestCase.settings = SETTINGS
 TestWebhookSync = WebhookSyncMachine.TestCase
+
+
+class LocalWinsSyncMachine(SyncMachine):
+    """The local-wins policy: the agent's value is pushed over the person's, on record."""
+
+    policy = "local-wins"
+
+
+LocalWinsSyncMachine.TestCase.settings = settings(SETTINGS, max_examples=25)
+TestLocalWinsSync = LocalWinsSyncMachine.TestCase
 
 
 class ManualSyncMachine(SyncMachine):

@@ -50,7 +50,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a person's edit of a field with a pending change is taken for our own write: the "
         "agent's value is re-based onto it and pushed over it, no conflict recorded",
         "leadcache/sync/reconcile.py",
-        "            if any(same_value(remote_value, v) for v in ours[name]):\n",
+        "            if any(same_value(remote_value, v) for v in ours.get(name, ())):\n",
         "            if True:\n",
     ),
     _one(

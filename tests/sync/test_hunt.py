@@ -420,3 +420,32 @@ def test_writes_by_local_id_while_the_create_is_in_flight_land_in_order(
     assert syncer.store.list_conflicts(open_only=False) == []
     assert agent.pending_changes() == []
     assert cache_state(agent) == airtable_state(emu)
+
+
+def _rename_field(emu: Emulator, old: str, new: str) -> None:
+    """A person renames a field in Airtable's interface."""
+    with emu.state.lock:
+        table = emu.table()
+        spec = table.by_name.pop(old)
+        spec.name = new
+        table.by_name[new] = spec
+        table.names[spec.id] = new
+
+
+def test_a_renamed_key_field_parks_the_lookup_and_the_rest_of_the_push_goes_through(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    ids = seed_leads(emu, 2)
+    cache = make_cache(emu)
+    cache.sync.pull_from_airtable()
+    local_id = _landed_then_rejected(emu, cache, "Key Field Renamed")
+    cache.delete_lead(local_id)
+    _rename_field(emu, "Lead Cache ID", "Renamed By A Person")
+    cache.update_lead(ids[0], {"title": "Goes Through"})
+    cache.sync_pending_changes()  # the look-up is refused (unknown field); nothing raises
+    assert emu.get_record(ids[0])["fields"]["Title"] == "Goes Through"  # type: ignore[index]
+    parked = cache.pending_changes(states=("rejected",))
+    assert [c["action"] for c in parked] == ["delete"]  # visible and retryable, not lost
+    assert parked[0]["lead_id"] == local_id
+    assert cache.get_lead_by_id(local_id)["deleted"] is True
+    assert len(_named(emu, "Key Field Renamed")) == 1  # not deleted blindly either

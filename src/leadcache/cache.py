@@ -108,8 +108,7 @@ class LeadCache:
         if self.settings.api_key is None or self.settings.base_id is None:
             raise CacheNotLoaded(
                 f"the cache at {describe_backend(self.settings)} has never been loaded, and no "
-                "Airtable "
-                "credentials are configured to load it",
+                "Airtable credentials are configured to load it",
                 hint="check the database path; or set AIRTABLE_API_KEY and AIRTABLE_BASE_ID "
                 "(the first read then loads it), run `leadcache pull`, or pass autoload=False",
             )

@@ -18,6 +18,7 @@ from leadcache.errors import (
 )
 
 from .conftest import TOKEN, free_port, new_table, settings_for
+from .test_pacing import FakeTime
 
 
 def test_backoff_is_full_jitter_below_a_capped_ceiling() -> None:
@@ -120,21 +121,6 @@ def test_429_on_create_is_retried(emu: Any, table: PyAirtableTable) -> None:
     assert created[0]["fields"]["Name"] == "After The Penalty"
     assert table.stats.rate_limited == 1
     assert [r["fields"]["Name"] for r in emu.records()].count("After The Penalty") == 1
-
-
-class FakeTime:
-    """A monotonic clock that moves only when someone sleeps on it; the sleeps are kept."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_429_makes_every_user_of_the_pacer_wait(emu: Any) -> None:

@@ -5,19 +5,16 @@ read loads the cache (the one time the MCP server calls Airtable)."""
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import anyio
 import pytest
 from mcp.client.session import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from leadcache import LeadCache, Settings
 from leadcache.emulator import Emulator, running_emulator
 
-from .test_mcp_stdio import call, call_error
+from .test_mcp_stdio import call, call_error, run_session
 
 pytestmark = pytest.mark.xdist_group("mcp")
 
@@ -35,21 +32,6 @@ def _never_loaded(path: Path) -> Path:
     return path
 
 
-def _run(env: dict[str, str], body: Callable[[ClientSession], Awaitable[None]]) -> None:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "leadcache", "mcp"], env=env)
-
-    async def main() -> None:
-        with open(os.devnull, "w") as errlog:
-            async with (
-                stdio_client(params, errlog=errlog) as (read, write),
-                ClientSession(read, write) as session,
-            ):
-                await session.initialize()
-                await body(session)
-
-    anyio.run(main)
-
-
 def _base_env(db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEAD_CACHE_", "AIRTABLE_"))}
     env["LEAD_CACHE_DB_PATH"] = str(db)
@@ -64,7 +46,7 @@ def test_without_credentials_a_read_says_to_run_leadcache_pull(tmp_path: Path) -
         assert "never been loaded" in text
         assert "leadcache pull" in text and "autoload" not in text
 
-    _run(_base_env(db), body)
+    run_session(_base_env(db), body)
 
 
 def test_with_credentials_the_first_read_loads_the_cache(tmp_path: Path, emu: Emulator) -> None:
@@ -83,4 +65,4 @@ def test_with_credentials_the_first_read_loads_the_cache(tmp_path: Path, emu: Em
         page = await call(session, "list_leads", limit=100)
         assert page["total"] == 12
 
-    _run(env, body)
+    run_session(env, body)

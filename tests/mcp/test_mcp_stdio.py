@@ -73,11 +73,12 @@ Session = Callable[[ClientSession], Awaitable[None]]
 
 
 def with_session(emu: Emulator, db: Path, body: Session) -> None:
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "leadcache", "mcp"],
-        env=_env(emu, db),
-    )
+    run_session(_env(emu, db), body)
+
+
+def run_session(env: dict[str, str], body: Session) -> None:
+    """Start `leadcache mcp` over stdio with ``env`` and run ``body`` in one session."""
+    params = StdioServerParameters(command=sys.executable, args=["-m", "leadcache", "mcp"], env=env)
 
     async def main() -> None:
         with open(os.devnull, "w") as errlog:

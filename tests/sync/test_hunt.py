@@ -5,8 +5,10 @@ HTTP, the sync engine unmocked. Events that must happen at an exact point (a per
 another process's write or run) are placed by wrapping one method at the boundary, as in
 ``test_review_regressions.py``; the requests themselves still go to the emulator.
 
-Tests marked ``xfail(strict=True)`` reproduce a defect (described in the reason): they fail
-on the code as it is and will start passing (then failing the run) once it is fixed.
+The hunt found eight defects; each was first committed here as a strict ``xfail`` test that
+failed on the code as it was, and the marker was removed with its fix (git log of this file
+says which commit fixed which). They are regression tests now, next to the scenarios the hunt
+checked and found correct.
 """
 
 from __future__ import annotations

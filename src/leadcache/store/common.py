@@ -35,6 +35,7 @@ __all__ = [
     "apply_diff",
     "conflict_from_row",
     "conflict_values",
+    "conflicts_query",
     "end_transaction",
     "field_peek",
     "insert_lead_sql",
@@ -192,6 +193,20 @@ def pending_from_row(row: Sequence[Any]) -> PendingChange:
         created_at=row[8],
         synced_at=row[9],
     )
+
+
+def conflicts_query(
+    mark: str, *, open_only: bool, lead_id: LeadId | None
+) -> tuple[str, tuple[Any, ...]]:
+    """``list_conflicts``' query (oldest first) and parameters, with the driver's placeholder
+    ``mark`` (``?``, ``%s``)."""
+    where = ["status='open'"] if open_only else []
+    if lead_id is not None:
+        where.append(f"lead_id={mark}")
+    sql = f"SELECT {CONFLICT_COLUMNS} FROM conflicts"
+    if where:
+        sql += f" WHERE {' AND '.join(where)}"
+    return sql + " ORDER BY id", (() if lead_id is None else (lead_id,))
 
 
 def conflict_from_row(row: Sequence[Any]) -> Conflict:

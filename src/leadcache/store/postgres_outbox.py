@@ -19,6 +19,7 @@ from .common import (
     PENDING_COLUMNS,
     conflict_from_row,
     conflict_values,
+    conflicts_query,
     pending_from_row,
     pending_update,
 )
@@ -162,14 +163,8 @@ class PgOutbox(PgBase, OutboxStore):
     def list_conflicts(
         self, *, open_only: bool = True, lead_id: LeadId | None = None
     ) -> list[Conflict]:
-        where = ["status='open'"] if open_only else []
-        if lead_id is not None:
-            where.append("lead_id=%s")
-        query = f"SELECT {CONFLICT_COLUMNS} FROM conflicts"
-        if where:
-            query += f" WHERE {' AND '.join(where)}"
-        params = () if lead_id is None else (lead_id,)
-        return [conflict_from_row(r) for r in self._rows(query + " ORDER BY id", params)]
+        query, params = conflicts_query("%s", open_only=open_only, lead_id=lead_id)
+        return [conflict_from_row(r) for r in self._rows(query, params)]
 
     @pg_guard
     def get_conflict(self, conflict_id: int) -> Conflict | None:

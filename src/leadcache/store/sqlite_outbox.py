@@ -18,6 +18,7 @@ from .common import (
     PENDING_COLUMNS,
     conflict_from_row,
     conflict_values,
+    conflicts_query,
     pending_from_row,
     pending_update,
 )
@@ -191,15 +192,9 @@ class SQLiteOutbox(SQLiteBase, OutboxStore):
     def list_conflicts(
         self, *, open_only: bool = True, lead_id: LeadId | None = None
     ) -> list[Conflict]:
-        where = ["status='open'"] if open_only else []
-        if lead_id is not None:
-            where.append("lead_id=?")
-        sql = f"SELECT {CONFLICT_COLUMNS} FROM conflicts"
-        if where:
-            sql += f" WHERE {' AND '.join(where)}"
-        params = [] if lead_id is None else [lead_id]
+        sql, params = conflicts_query("?", open_only=open_only, lead_id=lead_id)
         with self._lock:
-            rows = self._db().execute(sql + " ORDER BY id", params).fetchall()
+            rows = self._db().execute(sql, params).fetchall()
         return [conflict_from_row(r) for r in rows]
 
     @_guard

@@ -137,15 +137,8 @@ def test_deleting_a_lead_whose_retried_create_was_rejected_after_it_landed(
     seed_leads(emu, 2)
     cache = make_cache(emu)
     cache.sync.pull_from_airtable()
-    local_id = cache.add_lead({"name": "Landed Then Rejected", "status": "new"})
-    _lose_create(emu, cache)
-    assert len(_named(emu, "Landed Then Rejected")) == 1  # the create landed
-    # A person removes the "new" option; the retried upsert (typecast off) is refused.
-    with emu.state.lock:
-        status = emu.table().field("Status")
-        assert status.options is not None
-        status.options["choices"] = [c for c in status.options["choices"] if c["name"] != "new"]
-    cache.sync_pending_changes()
+    # The create lands (answer lost), a person removes the "new" option, the retry is refused.
+    local_id = _landed_then_rejected(emu, cache, "Landed Then Rejected")
     assert [c["action"] for c in cache.pending_changes(states=("rejected",))] == ["create"]
     cache.delete_lead(local_id)  # the agent gives up on the lead
     cache.sync_pending_changes()

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         firsts, seconds = [], []
         for n in range(args.opens):
             with LeadCache(settings=settings) as cache:
-                lead = f"rec{n * 7:014d}"
+                lead = f"rec{n * 7 % args.leads:014d}"
                 start = time.perf_counter()
                 cache.update_lead(lead, {"status": f"first{n}"})
                 firsts.append(time.perf_counter() - start)
@@ -58,8 +58,9 @@ def main(argv: list[str] | None = None) -> None:
         )
         with LeadCache(settings=settings) as cache:
             cache.update_lead("rec00000000000001", {"status": "warm"})
+            ids = [f"rec{i % args.leads:014d}" for i in range(3_000)]
             p50, p99 = time_calls(
-                lambda i: cache.update_lead(f"rec{i:014d}", {"status": f"s{i % 5}"}), 3_000
+                lambda i: cache.update_lead(ids[i], {"status": f"s{i % 5}"}), len(ids)
             )
         print(
             f"later update_lead (marker stat included): p50 {p50 * 1e6:.0f} us, "

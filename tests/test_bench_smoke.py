@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (module, arguments, a line part every successful run prints)
 CASES = [
-    ("bench_cache", ["--leads", "700"], "get_leads_by_status (1/7)"),
+    ("bench_cache", ["--leads", "700"], "get_leads_by_status (1/7:"),
     ("bench_console", ["--leads", "300", "--runs", "100", "--repeat", "2"], "/leads?q="),
     ("bench_write_guard", ["--leads", "300", "--opens", "2"], "later update_lead"),
     (

@@ -54,6 +54,15 @@ MUTANTS: tuple[Mutant, ...] = (
         "            if True:\n",
     ),
     _one(
+        "sent-record-ignored",
+        "which values an attempt carried is ignored: an older queued value counts as our own "
+        "write by attempt counts alone (the rule before migration 7), so a person's edit to a "
+        "value no attempt sent is overwritten without a conflict",
+        "leadcache/sync/reconcile.py",
+        "            elif row.sent_fields is None:\n",
+        "            elif True:\n",
+    ),
+    _one(
         "airtable-wins-ignored",
         "airtable-wins records the conflict but pushes the agent's value over the person's "
         "anyway (settled as local-wins)",

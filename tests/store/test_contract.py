@@ -176,6 +176,32 @@ def test_pending_lifecycle(store: Store) -> None:
     assert store.pending_counts() == {}
 
 
+def test_record_attempt_counts_it_and_keeps_the_union_of_the_fields_it_carried(
+    store: Store,
+) -> None:
+    store.upsert_remote([remote(1)])
+    a = store.add_pending("rec00000000000001", "update", {"Status": "x", "Title": "t"}, {})
+    b = store.add_pending("rec00000000000001", "update", {"Status": "y"}, {})
+    fresh = store.get_pending(a)
+    assert fresh is not None and fresh.sent_fields == frozenset() and fresh.attempts == 0
+    with store.transaction():
+        store.record_attempt({a: ["Title"], b: ["Status"]})  # b's Status wins the coalescing
+    with store.transaction():
+        store.record_attempt({a: ["Status", "Title"]})  # b parked: a carries its Status too
+    got = {p.id: (p.attempts, p.sent_fields) for p in store.open_pending()}
+    assert got == {a: (2, frozenset({"Status", "Title"})), b: (1, frozenset({"Status"}))}
+    store.record_attempt({})  # nothing to count: no error
+    # A row attempted before the record was kept (migration 7) stays unknown.
+    statement = f"UPDATE pending_sync SET sent_fields_json = NULL WHERE id = {b}"
+    if isinstance(store, SQLiteStore):
+        _sqlite_sql(store, statement)
+    else:
+        _postgres_sql(store, statement)
+    store.record_attempt({b: ["Status"]})
+    unknown = store.get_pending(b)
+    assert unknown is not None and unknown.sent_fields is None and unknown.attempts == 2
+
+
 def test_soft_delete_and_remote_ids(store: Store) -> None:
     store.upsert_remote([remote(1), remote(2)])
     store.insert_lead("loc_9", {"Name": "local"})

@@ -3,6 +3,7 @@ intact, verified, and a non-empty target is refused unless told."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from leadcache import LeadCache, Settings
 from leadcache.fields import FieldMap
 from leadcache.settings import DEFAULT_FIELD_MAP
 from leadcache.store.base import Store
+from leadcache.store.migrations import apply_migrations
 from leadcache.store.postgres_copy import TABLES, copy_cache, open_side
 from tests.cli.conftest import clean_env, run
 from tests.conftest import remote
@@ -43,6 +45,8 @@ def _busy_cache(path: Path) -> dict[str, Any]:
         store.update_pending(
             [rejected], state="rejected", error={"type": "INVALID"}, add_attempt=True
         )
+        (queued,) = store.pending_for("rec00000000000001")
+        store.record_attempt({queued.id: ["Status"]})  # what an attempt carried is kept
         store.add_conflict(
             "rec00000000000004", "Status", local_value="a", remote_value="b", base_value=None,
             policy="manual",
@@ -100,6 +104,35 @@ def test_copy_to_postgres_and_back_keeps_everything(tmp_path: Path, schema: str)
         assert cache.store.integrity_check() == []
         assert cache.search_leads("New Person")[0]["id"] == "recRENAMEDRENAMED"
         assert cache.store.resolve(expected["local_alias"]) == "recRENAMEDRENAMED"
+
+
+def test_copy_from_a_file_made_before_migration_7_fills_in_what_was_sent(
+    tmp_path: Path, schema: str
+) -> None:
+    """A read-only source (a backup) is copied as it is, without migrating it: a pending row
+    attempted before migration 7 arrives with its record unknown, as the migration makes it."""
+    old = tmp_path / "old.db"
+    conn = sqlite3.connect(old, isolation_level=None)
+    apply_migrations(conn, target=6)
+    conn.execute(
+        "INSERT INTO pending_sync(lead_id, action, changes_json, attempts) VALUES "
+        """('recOLDOLDOLDOLD01', 'update', '{"Title": "A"}', 1), """
+        """('recOLDOLDOLDOLD01', 'update', '{"Title": "B"}', 0)"""
+    )
+    conn.close()
+    field_map = FieldMap(DEFAULT_FIELD_MAP)
+    source = open_side(str(old), field_map, schema=schema, readonly=True)
+    target = open_side(PG_URL, field_map, schema=schema)
+    try:
+        copy_cache(source, target)
+    finally:
+        source.close()
+        target.close()
+    pg_env = {"LEAD_CACHE_DATABASE_URL": PG_URL, "LEAD_CACHE_PG_SCHEMA": schema}
+    with LeadCache(settings=Settings.from_env(pg_env)) as cache:
+        attempted, fresh = cache.store.open_pending()
+        assert (attempted.attempts, attempted.sent_fields) == (1, None)
+        assert (fresh.attempts, fresh.sent_fields) == (0, frozenset())
 
 
 def test_replace_overwrites_a_non_empty_target(tmp_path: Path, schema: str) -> None:

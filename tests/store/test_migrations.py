@@ -10,6 +10,7 @@ import pytest
 from leadcache import LeadCache
 from leadcache.errors import SchemaError
 from leadcache.store.migrations import MIGRATIONS, apply_migrations
+from leadcache.store.schema_check import schema_differences
 from tests.conftest import make_settings
 
 
@@ -43,6 +44,49 @@ def test_version_1_database_upgrades_in_place_keeping_data(tmp_path: Path) -> No
         assert cache.get_lead_by_id("recOLDOLDOLDOLD01")["name"] == "Old"
         assert len(cache.store.open_pending()) == 1
         assert cache.store.list_conflicts() == []  # table from migration 2 exists
+
+
+def test_version_6_database_gets_sent_fields_unknown_only_for_rows_already_attempted(
+    tmp_path: Path,
+) -> None:
+    """Migration 7: a row attempted before it may have sent any of its values (unknown: the
+    attempts rule decides); a row never attempted sent none."""
+    path = tmp_path / "leads.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert apply_migrations(conn, target=6) == [1, 2, 3, 4, 5, 6]
+    conn.execute(
+        "INSERT INTO leads(id, name, data_json, last_updated) "
+        "VALUES ('recOLDOLDOLDOLD01', 'Old', '{\"Name\": \"Old\"}', 'then')"
+    )
+    conn.execute(
+        "INSERT INTO pending_sync(lead_id, action, changes_json, attempts) "
+        "VALUES ('recOLDOLDOLDOLD01', 'update', '{\"Title\": \"A\"}', 2)"
+    )
+    conn.execute(
+        "INSERT INTO pending_sync(lead_id, action, changes_json) "
+        "VALUES ('recOLDOLDOLDOLD01', 'update', '{\"Title\": \"B\"}')"
+    )
+    conn.close()
+    with LeadCache(settings=make_settings(tmp_path)) as cache:
+        assert cache.store.schema_version() == 7
+        attempted, fresh = cache.store.open_pending()
+        assert (attempted.changes, attempted.attempts, attempted.sent_fields) == (
+            {"Title": "A"},
+            2,
+            None,
+        )
+        assert (fresh.changes, fresh.attempts, fresh.sent_fields) == (
+            {"Title": "B"},
+            0,
+            frozenset(),
+        )
+        assert cache.get_lead_by_id("recOLDOLDOLDOLD01")["name"] == "Old"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert apply_migrations(conn) == []  # recorded: never applied twice
+        assert schema_differences(conn) == []  # exactly what a new database has
+    finally:
+        conn.close()
 
 
 def test_newer_database_is_refused(tmp_path: Path) -> None:

@@ -170,6 +170,30 @@ def test_each_earlier_version_upgrades_in_place_keeping_data(schema: str, start:
         store.close()
 
 
+def test_version_6_schema_gets_sent_fields_unknown_only_for_rows_already_attempted(
+    schema: str,
+) -> None:
+    with _raw() as conn:
+        apply_pg_migrations(conn, schema, target=6)
+        conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
+        conn.execute(
+            "INSERT INTO pending_sync(lead_id, action, changes_json, attempts) VALUES "
+            """('recOLDOLDOLDOLD01', 'update', '{"Title": "A"}', 2), """
+            """('recOLDOLDOLDOLD01', 'update', '{"Title": "B"}', 0)"""
+        )
+    store = _store(schema)
+    try:
+        assert store.schema_version() == 7
+        attempted, fresh = store.open_pending()
+        assert (attempted.attempts, attempted.sent_fields) == (2, None)
+        assert (fresh.attempts, fresh.sent_fields) == (0, frozenset())
+        assert store.integrity_check() == []
+    finally:
+        store.close()
+    with _raw() as conn:
+        assert apply_pg_migrations(conn, schema) == []  # recorded: never applied twice
+
+
 def test_newer_schema_is_refused(schema: str) -> None:
     _store(schema).close()
     with _raw() as conn:

@@ -212,3 +212,32 @@ def test_a_person_setting_the_agents_newest_unsent_value_is_no_conflict(
     assert cache.pending_changes() == []
     assert airtable_state(emu)[lead_id]["Status"] == "contacted"
     assert cache_state(cache) == airtable_state(emu)
+
+
+def test_an_older_value_no_attempt_carried_is_not_ours_after_a_newer_row_left_the_push(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    """A row's attempts are no proof that its value was sent: an attempt that coalesced it
+    with a newer row sent the newer value. When that newer row then loses the field (held by
+    a conflict on another field, its value superseded by a newer write), a count of attempts
+    said the older row "was sent more often than every newer row" and took a person's edit
+    to that never-sent value for our own write, overwriting it without a conflict."""
+    cache, lead_id = _setup(emu, make_cache, "manual")
+    cache.update_lead(lead_id, {"title": "A"})  # row 1: never carried by any attempt
+    cache.update_lead(lead_id, {"title": "B", "location": "Paris"})  # row 2
+    _push_with_answers_lost(emu, cache)  # one attempt, carrying Title "B" (row 2's), not "A"
+    assert airtable_state(emu)[lead_id]["Title"] == "B"
+    recorded = [(p.attempts, p.sent_fields) for p in cache.store.pending_for(lead_id)]
+    assert recorded == [(1, frozenset()), (1, frozenset({"Title", "Location"}))]
+    emu.human_update(lead_id, {"Location": "Lyon"})  # a person, after our write landed
+    cache.sync.pull_from_airtable()  # Location conflicts: row 2 is held, row 1 still queued
+    assert [c["state"] for c in cache.pending_changes()] == ["pending", "held"]
+    cache.update_lead(lead_id, {"title": "C"})  # row 3 supersedes row 2's Title
+    emu.human_update(lead_id, {"Title": "A"})  # a person's deliberate edit: "A" was never sent
+    cache.sync.sync()
+    assert airtable_state(emu)[lead_id]["Title"] == "A"  # not silently overwritten with "C"
+    titles = [
+        (c.local_value, c.remote_value) for c in cache.store.list_conflicts() if c.field == "Title"
+    ]
+    assert titles == [("C", "A")]
+    assert {c["state"] for c in cache.pending_changes()} == {"held"}

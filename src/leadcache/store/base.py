@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -80,6 +80,13 @@ class PendingChange:
 
     ``changes`` holds the new values by Airtable field name; ``base`` the values they replaced
     when the agent made the edit (what Airtable is assumed to hold), for conflict detection.
+
+    ``sent_fields``: the fields whose value *from this row* some attempt carried (a push
+    coalesces a lead's rows, the newest value of a field winning, and records this in the
+    transaction that counts the attempt: :meth:`OutboxStore.record_attempt`). Empty for a row
+    no attempt carried anything from; None when unknown: the row was attempted before the
+    database kept this record (migration 7), and only ``attempts`` tells (see
+    ``leadcache.sync.reconcile``).
     """
 
     id: int
@@ -92,6 +99,7 @@ class PendingChange:
     last_error: dict[str, Any] | None
     created_at: str
     synced_at: str | None
+    sent_fields: frozenset[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,7 +383,17 @@ class OutboxStore(Transactional):
         base: Fields | None = None,
     ) -> None:
         """Change state (``synced`` also stamps ``synced_at``), record an error, count an
-        attempt, or rewrite the change/base of the given rows."""
+        attempt, or rewrite the change/base of the given rows.
+
+        ``add_attempt`` counts an attempt that carried no value of these rows; a push counts
+        its attempts with :meth:`record_attempt`, which also records what they carried."""
+
+    @abc.abstractmethod
+    def record_attempt(self, carried: Mapping[int, Collection[str]]) -> None:
+        """Count one attempt on each row of ``carried`` (pending id -> field names) and add
+        the fields whose value from that row the attempt sends to the row's ``sent_fields``
+        (a row whose record is unknown, None, stays unknown). Call in the transaction that
+        precedes the request, so a crash after sending still leaves the record."""
 
     @abc.abstractmethod
     def pending_counts(self) -> dict[str, int]:

@@ -18,7 +18,7 @@ from it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import suppress
 from typing import Any, Literal, TypeVar
 
@@ -45,6 +45,7 @@ __all__ = [
     "pending_from_row",
     "pending_update",
     "remote_diff",
+    "sent_fields_after",
     "state_from_row",
     "sync_run_from_row",
     "sync_run_values",
@@ -170,7 +171,7 @@ def write_lead_values(
 #: The columns :func:`pending_from_row` reads, in its order.
 PENDING_COLUMNS = (
     "id, lead_id, action, changes_json, base_json, state, attempts, last_error, "
-    "created_at, synced_at"
+    "created_at, synced_at, sent_fields_json"
 )
 #: The columns :func:`conflict_from_row` reads, in its order.
 CONFLICT_COLUMNS = (
@@ -192,7 +193,17 @@ def pending_from_row(row: Sequence[Any]) -> PendingChange:
         last_error=None if row[7] is None else json.loads(row[7]),
         created_at=row[8],
         synced_at=row[9],
+        sent_fields=None if row[10] is None else frozenset(json.loads(row[10])),
     )
+
+
+def sent_fields_after(recorded: str | None, carried: Collection[str]) -> str | None:
+    """A row's ``sent_fields_json`` after an attempt that carried ``carried`` from it: the
+    union, as canonical JSON (a sorted list: both backends store the same text); None stays
+    None (attempted before the record was kept: unknown)."""
+    if recorded is None:
+        return None
+    return dumps(sorted({*json.loads(recorded), *carried}))
 
 
 def conflicts_query(

@@ -18,6 +18,10 @@ The tables keep the design sketch's names and columns (``leads``, ``cache_meta``
 * ``lead_aliases``: a local id ``loc_…`` keeps resolving after Airtable assigned ``rec…``.
 * ``pending_sync.base_json``, ``state``, ``attempts``, ``last_error``: the value each change
   replaced (for conflict detection) and the fate of each change (rejected writes stay visible).
+* ``pending_sync.sent_fields_json``: the fields whose value from this row some push attempt
+  carried (a JSON list, ``'[]'`` for a new row), so a pull tells our own values in Airtable
+  from a person's edits exactly; NULL for a row attempted before migration 7 (unknown: its
+  attempt count decides, as before).
 * ``leads_fts``: a trigram FTS5 index on name, company and email for substring search.
 """
 
@@ -191,6 +195,13 @@ _V6_CONFLICTS_BY_LEAD = """
 CREATE INDEX idx_conflicts_lead ON conflicts(lead_id) WHERE status = 'open';
 """
 
+#: Which fields each row's attempts carried (``leadcache.sync.reconcile``): a new row has none;
+#: a row attempted before this migration is unknown (NULL), left to the attempts rule.
+_V7_SENT_FIELDS = """
+ALTER TABLE pending_sync ADD COLUMN sent_fields_json TEXT DEFAULT '[]';
+UPDATE pending_sync SET sent_fields_json = NULL WHERE attempts > 0;
+"""
+
 #: (version, name, SQL), applied in order.
 MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (1, "leads, cache_meta, pending_sync, aliases and full-text index", _V1),
@@ -199,6 +210,7 @@ MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (4, "conflicts may be 'superseded' by a newer agent write", _V4_CONFLICT_SUPERSEDED),
     (5, "API call ledger for the monthly call budget", _V5_LEDGER),
     (6, "open conflicts indexed by lead", _V6_CONFLICTS_BY_LEAD),
+    (7, "the fields each pending change's attempts carried", _V7_SENT_FIELDS),
 )
 
 

@@ -79,6 +79,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "last_error",
             "created_at",
             "synced_at",
+            "sent_fields_json",
         ),
     ),
     (
@@ -102,6 +103,9 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
 #: Sort keys where the first column alone is not unique.
 _KEYS = {"api_call_ledger": ("day", "kind")}
 _IDENTITY = {"leads": "rid", "pending_sync": "id", "conflicts": "id", "sync_runs": "id"}
+#: Columns a newer migration added, read from an older file (a read-only source: a backup
+#: made before the migration) as the migration fills them in.
+_ADDED = {("pending_sync", "sent_fields_json"): "CASE WHEN attempts > 0 THEN NULL ELSE '[]' END"}
 _BATCH = 5000
 
 
@@ -166,7 +170,12 @@ class SqliteSide:
 
             def read(table: str, columns: Sequence[str]) -> Iterator[Any]:
                 order = ", ".join(_order(table, columns))
-                cur = conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
+                has = {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
+                wanted = [
+                    c if c in has or (table, c) not in _ADDED else _ADDED[(table, c)]
+                    for c in columns
+                ]
+                cur = conn.execute(f"SELECT {', '.join(wanted)} FROM {table} ORDER BY {order}")
                 while batch := cur.fetchmany(_BATCH):
                     yield from batch
 

@@ -7,7 +7,7 @@ Ids grow in commit order: every write transaction holds the cache's advisory loc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..clock import now_iso
@@ -22,6 +22,7 @@ from .common import (
     conflicts_query,
     pending_from_row,
     pending_update,
+    sent_fields_after,
 )
 from .postgres_conn import PgBase, pg_guard
 from .rows import dumps
@@ -123,6 +124,26 @@ class PgOutbox(PgBase, OutboxStore):
         with self.transaction():
             self._tx().execute(
                 f"UPDATE pending_sync SET {', '.join(sets)} WHERE id = ANY(%s)", (*params, ids)
+            )
+
+    @pg_guard
+    def record_attempt(self, carried: Mapping[int, Collection[str]]) -> None:
+        ids = [int(i) for i in carried]
+        if not ids:
+            return
+        with self.transaction():
+            tx = self._tx()
+            # Read, then write the union as canonical JSON (the same text SQLite stores); the
+            # transaction holds the cache's advisory lock, so no other writer comes between.
+            rows = tx.execute(
+                "SELECT id, sent_fields_json FROM pending_sync WHERE id = ANY(%s)", (ids,)
+            ).fetchall()
+            found = [int(r[0]) for r in rows]
+            sent = [sent_fields_after(r[1], carried[int(r[0])]) for r in rows]
+            tx.execute(
+                "UPDATE pending_sync p SET attempts = p.attempts + 1, sent_fields_json = c.sent "
+                "FROM unnest(%s::bigint[], %s::text[]) AS c(id, sent) WHERE p.id = c.id",
+                (found, sent),
             )
 
     @pg_guard

@@ -172,6 +172,13 @@ _V6 = """
 CREATE INDEX idx_conflicts_lead ON conflicts(lead_id) WHERE status = 'open';
 """
 
+# Which fields each row's attempts carried; NULL (unknown) for a row attempted before this
+# migration (SQLite's migration 7 is the same).
+_V7 = """
+ALTER TABLE pending_sync ADD COLUMN sent_fields_json TEXT DEFAULT '[]';
+UPDATE pending_sync SET sent_fields_json = NULL WHERE attempts > 0;
+"""
+
 #: (version, name, SQL), applied in order.
 PG_MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (1, "leads, cache_meta, pending_sync, aliases and trigram search index", _V1),
@@ -180,6 +187,7 @@ PG_MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (4, "API call ledger (the monthly call budget)", _V4),
     (5, "conflicts may be 'superseded' by a newer agent write", _V5),
     (6, "open conflicts indexed by lead", _V6),
+    (7, "the fields each pending change's attempts carried", _V7),
 )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,6 +21,7 @@ from .common import (
     conflicts_query,
     pending_from_row,
     pending_update,
+    sent_fields_after,
 )
 from .sqlite_conn import SQLiteBase
 from .sqlite_util import _guard, _translate, dumps, in_chunks
@@ -159,6 +160,23 @@ class SQLiteOutbox(SQLiteBase, OutboxStore):
         sql = f"UPDATE pending_sync SET {', '.join(sets)} WHERE id=?"
         with self.transaction():
             self._db().executemany(sql, [(*params, i) for i in pending_ids])
+
+    @_guard
+    def record_attempt(self, carried: Mapping[int, Collection[str]]) -> None:
+        if not carried:
+            return
+        with self.transaction():  # a write transaction: read and write the union at once
+            conn = self._db()
+            for pending_id, fields in carried.items():
+                row = conn.execute(
+                    "SELECT sent_fields_json FROM pending_sync WHERE id=?", (pending_id,)
+                ).fetchone()
+                if row is not None:
+                    conn.execute(
+                        "UPDATE pending_sync SET attempts=attempts+1, sent_fields_json=? "
+                        "WHERE id=?",
+                        (sent_fields_after(row[0], fields), pending_id),
+                    )
 
     @_guard
     def pending_counts(self) -> dict[str, int]:

@@ -49,6 +49,17 @@ class Operation:
     lead_id: LeadId
     fields: Fields
     rows: list[PendingChange]
+    #: Which row's value each of ``fields`` is: the newest row changing the field.
+    source: dict[str, int] = field(default_factory=dict)
+
+    def carried(self) -> dict[int, list[str]]:
+        """Each row's fields whose value *from that row* this operation's request sends
+        (a look-up or a delete sends none)."""
+        out: dict[int, list[str]] = {row.id: [] for row in self.rows}
+        if self.method in ("update", "upsert"):
+            for name, row_id in self.source.items():
+                out[row_id].append(name)
+        return out
 
 
 @dataclass(frozen=True)
@@ -80,9 +91,11 @@ def plan_operations(rows: Sequence[PendingChange]) -> list[Operation]:
     ops: list[Operation] = []
     for lead_id, lead_rows in by_lead.items():
         fields: Fields = {}
+        source: dict[str, int] = {}
         for row in lead_rows:
             if row.action != "delete":
                 fields.update(row.changes)
+                source.update(dict.fromkeys(row.changes, row.id))
         creates = [r for r in lead_rows if r.action == "create"]
         deletes = [r for r in lead_rows if r.action == "delete"]
         local = is_local_id(lead_id)
@@ -98,12 +111,12 @@ def plan_operations(rows: Sequence[PendingChange]) -> list[Operation]:
             else:
                 ops.append(Operation("none", lead_id, {}, lead_rows))
         elif creates:
-            ops.append(Operation("upsert", lead_id, fields, lead_rows))
+            ops.append(Operation("upsert", lead_id, fields, lead_rows, source))
         elif local:
             # The lead's create is parked (rejected or held): its updates wait with it.
             continue
         else:
-            ops.append(Operation("update", lead_id, fields, lead_rows))
+            ops.append(Operation("update", lead_id, fields, lead_rows, source))
     return ops
 
 
@@ -287,13 +300,19 @@ class Pusher:
     # -- one request ---------------------------------------------------------------------
     def _send(self, chunk: list[Operation], result: PushResult) -> None:
         self.before_request()
-        # Count the attempt before sending: after a crash we then know a create may exist.
+        # Count the attempt before sending: after a crash we then know a create may exist,
+        # and which values from which rows may be in Airtable (a pull tells them from a
+        # person's edits: sync/reconcile.py).
+        carried: dict[int, list[str]] = {}
+        for op in chunk:
+            for row_id, names in op.carried().items():
+                carried.setdefault(row_id, []).extend(names)
         with self.store.transaction():
             # Checked inside the transaction: a syncer that takes the lease over after this
             # commits sees the attempt (and upserts before deleting); one that took it before
             # stops us here, before we send a create its plan may already have closed.
             self.renew()
-            self.store.update_pending([r.id for op in chunk for r in op.rows], add_attempt=True)
+            self.store.record_attempt(carried)
         result.requests += 1
         try:
             answers = self._request(chunk)

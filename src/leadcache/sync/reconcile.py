@@ -9,9 +9,10 @@ For a lead with open changes, each changed field is compared three ways: the val
 wrote, the value it replaced (``base``), and Airtable's value now:
 
 * Airtable still has ``base``: nobody else touched the field; the local change stands.
-* Airtable already has the agent's value, or one the agent queued earlier that a push may
-  have sent (its answer lost before the row was marked synced): our own write, nothing to
-  decide. An earlier value a newer write replaced before any push carried it is not ours.
+* Airtable already has the agent's value, or one the agent queued earlier that a push's
+  attempt carried (its answer lost before the row was marked synced; each row records which
+  of its values an attempt carried): our own write, nothing to decide. An earlier value a
+  newer write replaced in every attempt is not ours (see ``_ours``).
 * Otherwise both sides changed the field: a **conflict**, settled by the policy:
   ``airtable-wins`` (default) drops the field from the pending change and records the local
   value in ``conflicts`` (re-appliable); ``local-wins`` keeps the change and re-bases it on
@@ -84,20 +85,19 @@ def _ours(rows: Sequence[PendingChange]) -> dict[str, list[Any]]:
 
     * The newest queued value of a field: Airtable holding what the agent wants now leaves
       nothing to decide.
-    * An older queued value only if it may have been *sent*: a push whose answer was lost (or
+    * An older queued value only if an attempt *sent* it: a push whose answer was lost (or
       whose syncer was killed) before its rows were marked synced leaves our own value in
-      Airtable. A push coalesces a lead's queued rows (the newest value of a field wins) and
-      counts an attempt on every one of them before sending, so a row's value was the one an
-      attempt sent only if the row has more attempts than every newer row changing the field
-      (an attempt that carried a newer row counted it too). A value a newer write replaced
-      before any attempt carried it never reached Airtable: Airtable holding it is a
-      person's edit, a conflict under the policy.
+      Airtable. A push coalesces a lead's queued rows (the newest value of a field wins) and,
+      in the transaction that counts the attempt before the request goes out, records on
+      each row the fields whose value from that row the request carries (``sent_fields``). A
+      value a newer row replaced in every attempt never reached Airtable: Airtable holding it
+      is a person's edit, a conflict under the policy.
 
-    Parked (rejected, held) rows are left out of pushes, so "an attempt carrying a newer row
-    carried the older ones too" fails when a row was parked while older and newer ones were
-    sent. Comparing with the most attempts of *any* newer row, not just the next one, keeps
-    most of those cases right; exact in all of them would need each row to record which of
-    its values an attempt sent.
+    A row attempted before the database kept that record (migration 7: ``sent_fields`` is
+    None) falls back to its attempt count: its value counts if the row has more attempts
+    than every newer row changing the field (an attempt that carried a newer row counted it
+    too). That is inexact when a row was parked (rejected, held: left out of pushes) while
+    older and newer ones were attempted, which is why the record is kept.
     """
     ours: dict[str, list[Any]] = {}
     newer: dict[str, int] = {}  # the most attempts of a newer row changing the field
@@ -105,7 +105,13 @@ def _ours(rows: Sequence[PendingChange]) -> dict[str, list[Any]]:
         if row.action == "delete":
             continue
         for name, value in row.changes.items():
-            if name not in newer or row.attempts > newer[name]:
+            if name not in newer:
+                sent = True  # the newest queued value
+            elif row.sent_fields is None:
+                sent = row.attempts > newer[name]  # attempted before the record was kept
+            else:
+                sent = name in row.sent_fields
+            if sent:
                 ours.setdefault(name, []).append(value)
             newer[name] = max(newer.get(name, 0), row.attempts)
     return ours

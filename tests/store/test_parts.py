@@ -31,8 +31,8 @@ EXPECTED = {
     },
     OutboxStore: {
         "add_pending", "open_pending", "pending_for", "get_pending", "leads_with_open_pending",
-        "update_pending", "pending_counts", "add_conflict", "list_conflicts", "get_conflict",
-        "close_conflict",
+        "update_pending", "pending_counts", "cancelled_keys", "add_conflict", "list_conflicts",
+        "get_conflict", "close_conflict",
     },
     CoordinationStore: {
         "get_meta", "set_meta", "all_meta", "record_sync_run", "recent_sync_runs",

@@ -108,9 +108,6 @@ def _sync_and_check(
     bystanders.check()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a late create of a cancelled lead is adopted or cached, never deleted"
-)
 def test_a_create_landing_after_its_lookup_found_nothing_is_deleted(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:
@@ -130,9 +127,6 @@ def test_a_create_landing_after_its_lookup_found_nothing_is_deleted(
     _sync_and_check(emu, cache, local_id, "Late After Lookup", planted, bystanders)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a late create of a cancelled lead is adopted or cached, never deleted"
-)
 def test_a_second_create_landing_after_the_lookup_deleted_the_first_is_deleted(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:
@@ -152,9 +146,6 @@ def test_a_second_create_landing_after_the_lookup_deleted_the_first_is_deleted(
     _sync_and_check(emu, cache, local_id, "Landed Twice", planted, bystanders)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a late create of a cancelled lead is adopted or cached, never deleted"
-)
 def test_a_late_create_of_a_lead_deleted_after_its_create_was_answered_is_deleted(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:
@@ -175,9 +166,6 @@ def test_a_late_create_of_a_lead_deleted_after_its_create_was_answered_is_delete
     _sync_and_check(emu, cache, local_id, "Answered Then Deleted", planted, bystanders)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a late create of a cancelled lead is adopted or cached, never deleted"
-)
 def test_a_late_create_of_a_deleted_lead_whose_row_was_purged_is_deleted(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:

@@ -211,7 +211,6 @@ def _ledger_by_kind(cache: LeadCache) -> dict[str, int]:
     return totals
 
 
-@pytest.mark.xfail(strict=True, reason="the label is set before the lease is taken")
 def test_a_caller_refused_the_lease_does_not_relabel_the_holders_calls(
     emu: Emulator, make_cache: MakeCache
 ) -> None:

@@ -152,6 +152,49 @@ def test_purge_removes_the_lead_and_its_aliases(store: Store) -> None:
     assert store.resolve("loc_2") == "loc_2"
 
 
+def test_cancelled_keys_name_leads_the_agent_created_then_deleted(store: Store) -> None:
+    key = "Lead Cache ID"
+
+    def create(local_id: str) -> int:
+        store.insert_lead(local_id, {"Name": local_id, key: local_id})
+        return store.add_pending(local_id, "create", {"Name": local_id, key: local_id}, {})
+
+    def delete(lead_id: str) -> int:
+        store.mark_deleted([lead_id], "local")
+        return store.add_pending(lead_id, "delete", {}, {})
+
+    # Deleted under its local id, the delete done.
+    create("loc_a1")
+    store.update_pending([delete("loc_a1")], state="synced")
+    # Renamed to its record (the rows follow), deleted, the delete done, then the pull that
+    # saw the record gone marked it deleted "remote": still the agent's delete.
+    create("loc_b2")
+    store.rename_lead("loc_b2", "recBBBBBBBBBBBBBB")
+    store.update_pending([delete("recBBBBBBBBBBBBBB")], state="synced")
+    store.mark_deleted(["recBBBBBBBBBBBBBB"], "remote")
+    # Renamed, deleted, then purged: only the outbox remembers (the create carries its key).
+    create("loc_c3")
+    store.rename_lead("loc_c3", "recCCCCCCCCCCCCCC")
+    delete("recCCCCCCCCCCCCCC")
+    store.purge_lead("recCCCCCCCCCCCCCC")
+    # Deleted, the delete still queued: a delete of the agent's too.
+    create("loc_d4")
+    delete("loc_d4")
+    # Not cancelled: deleted by a person in Airtable; its delete dropped (undeleted); live;
+    # never created here.
+    create("loc_e5")
+    store.rename_lead("loc_e5", "recEEEEEEEEEEEEEE")
+    store.mark_deleted(["recEEEEEEEEEEEEEE"], "remote")
+    create("loc_f6")
+    store.update_pending([delete("loc_f6")], state="dropped")
+    store.write_lead("loc_f6", data={"Name": "loc_f6"}, remote=None, deleted=None)
+    create("loc_g7")
+    asked = ["loc_a1", "loc_b2", "loc_c3", "loc_d4", "loc_e5", "loc_f6", "loc_g7", "loc_h8"]
+    assert store.cancelled_keys(key, asked) == {"loc_a1", "loc_b2", "loc_c3", "loc_d4"}
+    assert store.cancelled_keys(key, []) == set()
+    assert store.cancelled_keys("Other Key", ["loc_c3"]) == set()  # the key field counts
+
+
 def test_pending_lifecycle(store: Store) -> None:
     store.upsert_remote([remote(1)])
     a = store.add_pending("rec00000000000001", "update", {"Status": "x"}, {"Status": "scraped"})

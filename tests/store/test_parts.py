@@ -31,7 +31,8 @@ EXPECTED = {
     },
     OutboxStore: {
         "add_pending", "open_pending", "pending_for", "get_pending", "leads_with_open_pending",
-        "update_pending", "record_attempt", "pending_counts", "add_conflict", "list_conflicts",
+        "update_pending", "record_attempt", "pending_counts", "cancelled_keys", "add_conflict",
+        "list_conflicts",
         "get_conflict", "close_conflict",
     },
     CoordinationStore: {

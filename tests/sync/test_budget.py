@@ -3,6 +3,7 @@ and pushes held (never lost) when it runs out. Real emulator over HTTP, real SQL
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from leadcache import LeadCache, Settings
 from leadcache.clock import ManualClock
 from leadcache.emulator import Emulator
-from leadcache.errors import BudgetExhausted, ConfigError
+from leadcache.errors import BudgetExhausted, ConfigError, SyncBusy
 from leadcache.sync.budget import (
     POLL_FLOOR_S,
     Governor,
@@ -200,3 +201,41 @@ def test_pushes_burst_at_once_but_a_steady_trickle_is_paced(
     for _ in range(1000):
         assert free_flow.ready(push_cost(10))
         free_flow.spend(push_cost(10))
+
+
+def _ledger_by_kind(cache: LeadCache) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for kinds in cache.store.api_calls_since("2000-01-01").values():
+        for kind, calls in kinds.items():
+            totals[kind] = totals.get(kind, 0) + calls
+    return totals
+
+
+def test_a_caller_refused_the_lease_does_not_relabel_the_holders_calls(
+    emu: Emulator, make_cache: MakeCache
+) -> None:
+    # Two batches of 1,000 records: the pull is still listing (at most two pages are
+    # prefetched) when the first batch's progress callback runs.
+    seed_leads(emu, 2000)
+    cache = make_cache(emu)
+    refused: list[BaseException] = []
+
+    def another_thread_pushes(_received: int) -> None:
+        if refused:
+            return
+
+        def push() -> None:
+            try:
+                cache.sync.push_to_airtable()  # another thread of the same cache
+            except SyncBusy as exc:
+                refused.append(exc)
+
+        thread = threading.Thread(target=push)
+        thread.start()
+        thread.join(10)
+
+    emu.reset_counts()
+    cache.sync.pull_from_airtable(progress=another_thread_pushes)
+    assert len(refused) == 1  # the push was refused the lease and sent nothing
+    # Every call of the pull is counted as a change pull, none as a write.
+    assert _ledger_by_kind(cache) == {"changes": emu.count()}

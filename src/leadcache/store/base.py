@@ -399,6 +399,20 @@ class OutboxStore(Transactional):
     def pending_counts(self) -> dict[str, int]:
         """How many changes are in each state (``synced`` excluded)."""
 
+    @abc.abstractmethod
+    def cancelled_keys(self, key_field: str, keys: Iterable[LeadId]) -> set[LeadId]:
+        """Which of ``keys`` (local ids, as a create carries them in ``key_field``) name a
+        lead this cache created and the agent then deleted: a create queued under the key
+        (its row's ``lead_id`` is the key, or its changes carry it in ``key_field``), a
+        delete of the same lead that was not dropped (in any state, done ones included),
+        and no live lead with that id. Holds whatever became of the lead row since: still
+        soft-deleted (under its local id or the Airtable id it took) or purged. A lead
+        deleted only because Airtable deleted it, a live lead, or a key this cache never
+        created is not in the result.
+
+        Reads done changes, which no index covers: asked only about the keys of records
+        that name no lead the cache knows (rare)."""
+
     # -- conflicts ---------------------------------------------------------------------------
     @abc.abstractmethod
     def add_conflict(

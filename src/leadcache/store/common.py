@@ -206,6 +206,32 @@ def sent_fields_after(recorded: str | None, carried: Collection[str]) -> str | N
     return dumps(sorted({*json.loads(recorded), *carried}))
 
 
+#: The leads (ids from :func:`creates_carrying`) with a delete the agent queued, not dropped,
+#: and no live lead row: :meth:`~leadcache.store.base.OutboxStore.cancelled_keys`' second
+#: step. ``{ids}``: the backend's list of ids.
+SQL_DELETED_BY_AGENT = (
+    "SELECT DISTINCT d.lead_id FROM pending_sync d WHERE d.action = 'delete' "
+    "AND d.state <> 'dropped' AND d.lead_id {ids} AND NOT EXISTS "
+    "(SELECT 1 FROM leads l WHERE l.id = d.lead_id AND l.deleted_at IS NULL)"
+)
+
+
+def creates_carrying(
+    rows: Iterable[Sequence[Any]], key_field: str, keys: Iterable[LeadId]
+) -> dict[LeadId, set[LeadId]]:
+    """The keys the create rows ``(lead_id, changes_json)`` carry: key -> the ``lead_id`` of
+    the rows made under it (the lead's current id: renames move the rows). A row carries a
+    key if its ``lead_id`` is the key or its changes hold it in ``key_field`` (the rows were
+    found by a substring match; this is the exact test)."""
+    wanted = set(keys)
+    out: dict[LeadId, set[LeadId]] = {}
+    for lead_id, changes_json in rows:
+        carried = json.loads(changes_json).get(key_field)
+        for key in {lead_id, carried if isinstance(carried, str) else None} & wanted:
+            out.setdefault(key, set()).add(lead_id)
+    return out
+
+
 def conflicts_query(
     mark: str, *, open_only: bool, lead_id: LeadId | None
 ) -> tuple[str, tuple[Any, ...]]:

@@ -17,9 +17,11 @@ from .base import OPEN_STATES, Action, Conflict, OutboxStore, PendingChange, Pen
 from .common import (
     CONFLICT_COLUMNS,
     PENDING_COLUMNS,
+    SQL_DELETED_BY_AGENT,
     conflict_from_row,
     conflict_values,
     conflicts_query,
+    creates_carrying,
     pending_from_row,
     pending_update,
     sent_fields_after,
@@ -152,6 +154,24 @@ class PgOutbox(PgBase, OutboxStore):
             "SELECT state, COUNT(*) FROM pending_sync WHERE synced_at IS NULL GROUP BY state"
         )
         return {state: int(n) for state, n in rows}
+
+    @pg_guard
+    def cancelled_keys(self, key_field: str, keys: Iterable[LeadId]) -> set[LeadId]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return set()
+        rows = self._rows(
+            "SELECT lead_id, changes_json FROM pending_sync WHERE action = 'create' "
+            "AND (lead_id = ANY(%s) OR EXISTS "
+            "(SELECT 1 FROM unnest(%s::text[]) AS k(key) WHERE strpos(changes_json, k.key) > 0))",
+            (wanted, wanted),
+        )
+        made = creates_carrying(rows, key_field, wanted)
+        leads = sorted({lead for ids in made.values() for lead in ids})
+        if not leads:
+            return set()
+        deleted = {r[0] for r in self._rows(SQL_DELETED_BY_AGENT.format(ids="= ANY(%s)"), (leads,))}
+        return {key for key, ids in made.items() if ids & deleted}
 
     # -- conflicts -------------------------------------------------------------------------
     @pg_guard

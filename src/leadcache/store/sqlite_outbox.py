@@ -16,9 +16,11 @@ from .base import OPEN_STATES, Action, Conflict, OutboxStore, PendingChange, Pen
 from .common import (
     CONFLICT_COLUMNS,
     PENDING_COLUMNS,
+    SQL_DELETED_BY_AGENT,
     conflict_from_row,
     conflict_values,
     conflicts_query,
+    creates_carrying,
     pending_from_row,
     pending_update,
     sent_fields_after,
@@ -185,6 +187,33 @@ class SQLiteOutbox(SQLiteBase, OutboxStore):
                 "SELECT state, COUNT(*) FROM pending_sync WHERE synced_at IS NULL GROUP BY state"
             )
             return {state: int(n) for state, n in rows}
+
+    @_guard
+    def cancelled_keys(self, key_field: str, keys: Iterable[LeadId]) -> set[LeadId]:
+        wanted = sorted(set(keys))
+        found: set[LeadId] = set()
+        with self._lock:
+            conn = self._db()
+            for chunk, marks in in_chunks(wanted, size=200):
+                carried = " OR ".join(["instr(changes_json, ?) > 0"] * len(chunk))
+                rows = conn.execute(
+                    "SELECT lead_id, changes_json FROM pending_sync WHERE action = 'create' "
+                    f"AND (lead_id IN ({marks}) OR {carried})",
+                    [*chunk, *chunk],
+                ).fetchall()
+                made = creates_carrying(rows, key_field, chunk)
+                leads = sorted({lead for ids in made.values() for lead in ids})
+                if not leads:
+                    continue
+                deleted = {
+                    r[0]
+                    for r in conn.execute(
+                        SQL_DELETED_BY_AGENT.format(ids=f"IN ({','.join('?' * len(leads))})"),
+                        leads,
+                    )
+                }
+                found.update(key for key, ids in made.items() if ids & deleted)
+        return found
 
     # -- conflicts -------------------------------------------------------------------------
     @_guard

@@ -99,8 +99,10 @@ class CallLedger:
     """Adds every call counted by a :class:`CallStats` to the store's ledger, by UTC day.
 
     The kind recorded is the call's :class:`Priority` name (``write``, ``changes``,
-    ``upkeep``), set by whoever is about to call through :meth:`spending`; calls made outside
-    count as upkeep.
+    ``upkeep``): ``priority``, set only by the sync lease's holder (``SyncManager`` when a
+    run starts, and before each push request; restored when the run ends), so a caller
+    refused the lease cannot relabel the calls of the run in progress. Calls made outside a
+    run count as upkeep.
     """
 
     def __init__(self, store: CoordinationStore, clock: Clock = SYSTEM_CLOCK) -> None:

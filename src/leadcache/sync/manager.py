@@ -179,12 +179,22 @@ class SyncManager:
         return partial(cls.from_settings, client_options=client_options, lease_wait=lease_wait)
 
     @contextmanager
-    def _run(self, kind: RunKind) -> Iterator[RunReport]:
+    def _run(self, kind: RunKind, priority: Priority) -> Iterator[RunReport]:
         """The lease, the run's record, and the check that this database holds the configured
-        base and table (``BaseMismatch`` before any call to Airtable otherwise)."""
-        with self.lease, self.recorder.run(kind) as report:
-            check_identity(self.store, self.settings)
-            yield report
+        base and table (``BaseMismatch`` before any call to Airtable otherwise).
+
+        The run's calls are counted in the ledger as ``priority``: labelled only once the
+        lease is held, so a caller refused the lease (``SyncBusy``) cannot relabel the calls of
+        the run in progress; the label before the run is restored when it ends."""
+        with self.lease:
+            previous = self.ledger.priority
+            self.ledger.priority = priority
+            try:
+                with self.recorder.run(kind) as report:
+                    check_identity(self.store, self.settings)
+                    yield report
+            finally:
+                self.ledger.priority = previous
 
     def close(self) -> None:
         """Release the Airtable client's HTTP connections (``LeadCache.close`` calls this).
@@ -195,7 +205,8 @@ class SyncManager:
 
     # -- the call budget ---------------------------------------------------------------------
     def _spend(self, priority: Priority) -> None:
-        """Check the monthly budget allows calls of ``priority`` and count them as such."""
+        """Check the monthly budget allows calls of ``priority`` and count them as such.
+        Only inside a run (the lease held): a run starts with ``_run``'s label."""
         self.governor.require(priority)
         self.ledger.priority = priority
 
@@ -209,16 +220,16 @@ class SyncManager:
             progress: called with the number of records received so far after each batch
                 written to the store (up to 1,000 records).
         """
-        self._spend(Priority.CHANGES)
-        with self._run("pull") as report:
+        self.governor.require(Priority.CHANGES)
+        with self._run("pull", Priority.CHANGES) as report:
             self.puller.full_pull(report, progress)
         return report
 
     def incremental_sync(self) -> RunReport:
         """Pull only what changed since the last pull (a full pull if there was none), then
         run the deletion sweep if it is due. One call when nothing changed."""
-        self._spend(Priority.CHANGES)
-        with self._run("incremental") as report:
+        self.governor.require(Priority.CHANGES)
+        with self._run("incremental", Priority.CHANGES) as report:
             self.puller.pull_changes(report)
             if self.puller.sweep_due() and self.governor.allows(Priority.UPKEEP):
                 self._spend(Priority.UPKEEP)
@@ -229,8 +240,8 @@ class SyncManager:
     def sweep_deletions(self) -> RunReport:
         """List every record id (one narrow call per 100 records) and soft-delete the leads
         Airtable no longer has: the safety net for deletions no webhook reported."""
-        self._spend(Priority.UPKEEP)
-        with self._run("sweep") as report:
+        self.governor.require(Priority.UPKEEP)
+        with self._run("sweep", Priority.UPKEEP) as report:
             self.puller.sweep(report)
         return report
 
@@ -255,8 +266,8 @@ class SyncManager:
             progress: called after each request with the running total of queued changes
                 settled so far.
         """
-        self._spend(Priority.WRITE)
-        with self._run("push") as report:
+        self.governor.require(Priority.WRITE)
+        with self._run("push", Priority.WRITE) as report:
             self._push(report, progress)
         return report
 
@@ -277,8 +288,9 @@ class SyncManager:
         pulls, the push still goes out (agents' writes come first).
         """
         pull = pull_first and self.governor.allows(Priority.CHANGES)
-        self._spend(Priority.CHANGES if pull else Priority.WRITE)
-        with self._run("sync") as report:
+        priority = Priority.CHANGES if pull else Priority.WRITE
+        self.governor.require(priority)
+        with self._run("sync", priority) as report:
             if pull:
                 self.puller.pull_changes(report)
                 self.store.set_meta(MetaKey.LAST_INCREMENTAL_SYNC, self.clock.iso())

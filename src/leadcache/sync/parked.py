@@ -23,7 +23,9 @@ and ``pending retry`` would bring the deleted lead back. A create Airtable refus
 still have been made: an earlier attempt may have landed with its answer lost. So the delete
 of a local lead whose create was attempted carries the lead's key (:func:`delete_changes`),
 and the push looks the record up by that key and deletes it if it is there; a create never
-attempted was not made, and cancelling it costs no request.
+attempted was not made, and cancelling it costs no request. An attempt that lands after the
+look-up (a taken-over syncer's request on the wire) is deleted by the next pull: the
+reconciler queues the delete of a record whose key names a lead the agent deleted.
 
 The cache's view of a lead is then always: Airtable's last known record, plus the open changes
 (pending, rejected, held) applied oldest first. A parked value is shown only while it is the

@@ -9,7 +9,8 @@ Planning coalesces the queue per lead, oldest first:
   costs no request at all;
 * a lead deleted locally after its create was attempted (the attempt may have landed with its
   answer lost, even if a later attempt was refused and the create parked or dropped) is
-  looked up by its key (one list request per 10 such leads) and deleted by id if found.
+  looked up by its key (one list request per 10 such leads) and deleted by id if found (an
+  attempt landing after the look-up is deleted by the next pull: ``Reconciler``).
 
 Creates are sent as upserts keyed on the lead's local id (``LEAD_CACHE_SYNC_KEY_FIELD``): if
 Airtable created the record but the answer was lost, sending the same upsert again *updates*

@@ -188,25 +188,75 @@ class Reconciler:
                 self.store.update_pending([row.id], base={**row.base, **touched})
 
     def _adopt_lost_creates(self, records: Sequence[RemoteRecord]) -> list[tuple[LeadId, LeadId]]:
-        """A record carrying a local id in the key field was created by a push whose answer
-        never arrived: give the local lead its Airtable id instead of caching a duplicate, and
-        close its create (see ``_close_landed_create``)."""
-        keyed: dict[str, str] = {}
+        """Records carrying a local id in the key field that the cache does not know by their
+        id were made by creates of ours: a push whose answer never arrived, or one that
+        landed late (see ``_cancel_late_create``).
+
+        * The lead is still local with its create (or anything else) open: the create landed
+          with its answer lost. The lead takes the record's id instead of a duplicate being
+          cached, and its create is closed (see ``_close_landed_create``); an open delete then
+          deletes the record by id.
+        * The agent cancelled the lead (deleted it, or dropped its create) and nothing of it
+          is left to send: the create landed after the cancellation was done.
+          ``_cancel_late_create`` queues the record's delete.
+
+        Any other keyed record is cached as a lead like any record: a lead a person deleted
+        in Airtable (a keyed record then is a person re-creating it, or Airtable's newest word
+        anyway), a person's copy of a live lead, a record another cache made."""
+        keyed: dict[str, list[RemoteRecord]] = {}
         for rec in records:
             key = rec.fields.get(self.key_field)
             if isinstance(key, str) and is_local_id(key):
-                keyed[key] = rec.id
+                keyed.setdefault(key, []).append(rec)
         if not keyed:
             return []
+        # Nearly every keyed record is one the cache knows by its id (one query per page).
+        known = self.store.lead_states(rec.id for recs in keyed.values() for rec in recs)
+        new = {key: [r for r in recs if r.id not in known] for key, recs in keyed.items()}
+        new = {key: recs for key, recs in new.items() if recs}
+        if not new:
+            return []
         renamed = []
-        still_local = self.store.lead_states(keyed)
-        for local_id in still_local:
-            record_id = keyed[local_id]
-            if self.store.resolve(record_id) is None:
-                self.store.rename_lead(local_id, record_id)
-                self._close_landed_create(record_id)
-                renamed.append((local_id, record_id))
+        still_local = self.store.lead_states(new)
+        busy = self.store.leads_with_open_pending(still_local)
+        for local_id, state in still_local.items():
+            ids = self._unknown(new.pop(local_id))
+            if not ids:
+                continue
+            if state.deleted is not None and local_id not in busy:
+                self._cancel_late_create(local_id, ids)
+                continue
+            self.store.rename_lead(local_id, ids[0])
+            self._close_landed_create(ids[0])
+            renamed.append((local_id, ids[0]))
+        for key in self.store.cancelled_keys(self.key_field, new):
+            # The lead took an Airtable id (or was purged) and the agent deleted it.
+            ids = self._unknown(new[key])
+            if ids:
+                self._cancel_late_create(key, ids)
         return renamed
+
+    def _unknown(self, records: Sequence[RemoteRecord]) -> list[LeadId]:
+        """The ids of ``records`` that name no lead, not even as an alias (a record id stays
+        the alias of a lead re-created under a fresh local id)."""
+        return [r.id for r in records if self.store.resolve(r.id) is None]
+
+    def _cancel_late_create(self, key: LeadId, record_ids: Sequence[LeadId]) -> None:
+        """A record made by a create of the lead ``key`` that landed after the agent deleted
+        the lead (or dropped its create) and after its delete was done (its look-up by key
+        found nothing, or deleted the record an earlier attempt made): a syncer taken over
+        with the request on the wire, say. The agent's delete wins, as if the record had been
+        there for the look-up: the lead takes the record's id and a delete of it is queued;
+        the lead stays deleted (the ingest that follows rebuilds it from the record and its
+        open delete). A lead purged since comes back as a deleted lead with that record's
+        id, so the delete has a lead to belong to. More records with the key (more late
+        attempts in one page) are all the lead's: each is deleted, cached as a deleted lead
+        until then."""
+        current = self.store.resolve(key)
+        if current is not None:
+            self.store.rename_lead(current, record_ids[0])
+        for record_id in record_ids:
+            self.store.add_pending(record_id, "delete", {}, {})
 
     def apply_record(self, rec: RemoteRecord) -> int:
         """Apply Airtable's current record to a lead with open changes: settle conflicts

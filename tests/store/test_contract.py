@@ -172,7 +172,7 @@ def test_cancelled_keys_name_leads_the_agent_created_then_deleted(store: Store) 
     store.rename_lead("loc_b2", "recBBBBBBBBBBBBBB")
     store.update_pending([delete("recBBBBBBBBBBBBBB")], state="synced")
     store.mark_deleted(["recBBBBBBBBBBBBBB"], "remote")
-    # Renamed, deleted, then purged: only the outbox remembers (the create carries its key).
+    # Renamed, deleted, then purged: forgotten with its aliases (not cancelled any more).
     create("loc_c3")
     store.rename_lead("loc_c3", "recCCCCCCCCCCCCCC")
     delete("recCCCCCCCCCCCCCC")
@@ -181,7 +181,7 @@ def test_cancelled_keys_name_leads_the_agent_created_then_deleted(store: Store) 
     create("loc_d4")
     delete("loc_d4")
     # Not cancelled: deleted by a person in Airtable; its delete dropped (undeleted); live;
-    # never created here.
+    # never created here; purged (loc_c3 above).
     create("loc_e5")
     store.rename_lead("loc_e5", "recEEEEEEEEEEEEEE")
     store.mark_deleted(["recEEEEEEEEEEEEEE"], "remote")
@@ -190,9 +190,8 @@ def test_cancelled_keys_name_leads_the_agent_created_then_deleted(store: Store) 
     store.write_lead("loc_f6", data={"Name": "loc_f6"}, remote=None, deleted=None)
     create("loc_g7")
     asked = ["loc_a1", "loc_b2", "loc_c3", "loc_d4", "loc_e5", "loc_f6", "loc_g7", "loc_h8"]
-    assert store.cancelled_keys(key, asked) == {"loc_a1", "loc_b2", "loc_c3", "loc_d4"}
-    assert store.cancelled_keys(key, []) == set()
-    assert store.cancelled_keys("Other Key", ["loc_c3"]) == set()  # the key field counts
+    assert store.cancelled_keys(asked) == {"loc_a1", "loc_b2", "loc_d4"}
+    assert store.cancelled_keys([]) == set()
 
 
 def test_pending_lifecycle(store: Store) -> None:

@@ -400,18 +400,16 @@ class OutboxStore(Transactional):
         """How many changes are in each state (``synced`` excluded)."""
 
     @abc.abstractmethod
-    def cancelled_keys(self, key_field: str, keys: Iterable[LeadId]) -> set[LeadId]:
-        """Which of ``keys`` (local ids, as a create carries them in ``key_field``) name a
-        lead this cache created and the agent then deleted: a create queued under the key
-        (its row's ``lead_id`` is the key, or its changes carry it in ``key_field``), a
-        delete of the same lead that was not dropped (in any state, done ones included),
-        and no live lead with that id. Holds whatever became of the lead row since: still
-        soft-deleted (under its local id or the Airtable id it took) or purged. A lead
-        deleted only because Airtable deleted it, a live lead, or a key this cache never
-        created is not in the result.
+    def cancelled_keys(self, keys: Iterable[LeadId]) -> set[LeadId]:
+        """Which of ``keys`` (local ids, as a create carries them in the key field) name a
+        lead of this cache that the agent deleted: the lead, found under its local id or
+        through the alias its Airtable id keeps, is not live, and the agent queued a delete
+        of it that was not dropped (in any state, done ones included). A lead deleted only
+        because Airtable deleted it, a live lead, a key this cache never made, and a lead
+        purged since (:meth:`purge_lead` forgets its aliases too) are not in the result.
 
-        Reads done changes, which no index covers: asked only about the keys of records
-        that name no lead the cache knows (rare)."""
+        Index lookups by id and alias; the outbox is read only for the leads found not live
+        (its done rows have no index by lead)."""
 
     # -- conflicts ---------------------------------------------------------------------------
     @abc.abstractmethod

@@ -206,30 +206,19 @@ def sent_fields_after(recorded: str | None, carried: Collection[str]) -> str | N
     return dumps(sorted({*json.loads(recorded), *carried}))
 
 
-#: The leads (ids from :func:`creates_carrying`) with a delete the agent queued, not dropped,
-#: and no live lead row: :meth:`~leadcache.store.base.OutboxStore.cancelled_keys`' second
-#: step. ``{ids}``: the backend's list of ids.
-SQL_DELETED_BY_AGENT = (
-    "SELECT DISTINCT d.lead_id FROM pending_sync d WHERE d.action = 'delete' "
-    "AND d.state <> 'dropped' AND d.lead_id {ids} AND NOT EXISTS "
-    "(SELECT 1 FROM leads l WHERE l.id = d.lead_id AND l.deleted_at IS NULL)"
+#: :meth:`~leadcache.store.base.OutboxStore.cancelled_keys`: of the keys (``{keys}``: the
+#: backend's test of a list, used twice), those naming a lead that is not live, under its local
+#: id still or through the alias its Airtable id keeps, with a delete the agent queued (in any
+#: state but dropped). The key and alias lookups use their unique indexes; done outbox rows
+#: have no index by lead, so only the leads already found not live are looked up there.
+SQL_CANCELLED_KEYS = (
+    "SELECT k.key FROM ("
+    "SELECT id AS key, id AS lead_id FROM leads WHERE id {keys} "
+    "UNION ALL SELECT alias, lead_id FROM lead_aliases WHERE alias {keys}"
+    ") k JOIN leads l ON l.id = k.lead_id WHERE l.deleted_at IS NOT NULL AND EXISTS ("
+    "SELECT 1 FROM pending_sync d WHERE d.lead_id = k.lead_id AND d.action = 'delete' "
+    "AND d.state <> 'dropped')"
 )
-
-
-def creates_carrying(
-    rows: Iterable[Sequence[Any]], key_field: str, keys: Iterable[LeadId]
-) -> dict[LeadId, set[LeadId]]:
-    """The keys the create rows ``(lead_id, changes_json)`` carry: key -> the ``lead_id`` of
-    the rows made under it (the lead's current id: renames move the rows). A row carries a
-    key if its ``lead_id`` is the key or its changes hold it in ``key_field`` (the rows were
-    found by a substring match; this is the exact test)."""
-    wanted = set(keys)
-    out: dict[LeadId, set[LeadId]] = {}
-    for lead_id, changes_json in rows:
-        carried = json.loads(changes_json).get(key_field)
-        for key in {lead_id, carried if isinstance(carried, str) else None} & wanted:
-            out.setdefault(key, set()).add(lead_id)
-    return out
 
 
 def conflicts_query(

@@ -17,11 +17,10 @@ from .base import OPEN_STATES, Action, Conflict, OutboxStore, PendingChange, Pen
 from .common import (
     CONFLICT_COLUMNS,
     PENDING_COLUMNS,
-    SQL_DELETED_BY_AGENT,
+    SQL_CANCELLED_KEYS,
     conflict_from_row,
     conflict_values,
     conflicts_query,
-    creates_carrying,
     pending_from_row,
     pending_update,
     sent_fields_after,
@@ -156,22 +155,12 @@ class PgOutbox(PgBase, OutboxStore):
         return {state: int(n) for state, n in rows}
 
     @pg_guard
-    def cancelled_keys(self, key_field: str, keys: Iterable[LeadId]) -> set[LeadId]:
+    def cancelled_keys(self, keys: Iterable[LeadId]) -> set[LeadId]:
         wanted = sorted(set(keys))
         if not wanted:
             return set()
-        rows = self._rows(
-            "SELECT lead_id, changes_json FROM pending_sync WHERE action = 'create' "
-            "AND (lead_id = ANY(%s) OR EXISTS "
-            "(SELECT 1 FROM unnest(%s::text[]) AS k(key) WHERE strpos(changes_json, k.key) > 0))",
-            (wanted, wanted),
-        )
-        made = creates_carrying(rows, key_field, wanted)
-        leads = sorted({lead for ids in made.values() for lead in ids})
-        if not leads:
-            return set()
-        deleted = {r[0] for r in self._rows(SQL_DELETED_BY_AGENT.format(ids="= ANY(%s)"), (leads,))}
-        return {key for key, ids in made.items() if ids & deleted}
+        sql = SQL_CANCELLED_KEYS.format(keys="= ANY(%s)")
+        return {r[0] for r in self._rows(sql, (wanted, wanted))}
 
     # -- conflicts -------------------------------------------------------------------------
     @pg_guard

@@ -16,11 +16,10 @@ from .base import OPEN_STATES, Action, Conflict, OutboxStore, PendingChange, Pen
 from .common import (
     CONFLICT_COLUMNS,
     PENDING_COLUMNS,
-    SQL_DELETED_BY_AGENT,
+    SQL_CANCELLED_KEYS,
     conflict_from_row,
     conflict_values,
     conflicts_query,
-    creates_carrying,
     pending_from_row,
     pending_update,
     sent_fields_after,
@@ -189,30 +188,13 @@ class SQLiteOutbox(SQLiteBase, OutboxStore):
             return {state: int(n) for state, n in rows}
 
     @_guard
-    def cancelled_keys(self, key_field: str, keys: Iterable[LeadId]) -> set[LeadId]:
-        wanted = sorted(set(keys))
+    def cancelled_keys(self, keys: Iterable[LeadId]) -> set[LeadId]:
         found: set[LeadId] = set()
         with self._lock:
             conn = self._db()
-            for chunk, marks in in_chunks(wanted, size=200):
-                carried = " OR ".join(["instr(changes_json, ?) > 0"] * len(chunk))
-                rows = conn.execute(
-                    "SELECT lead_id, changes_json FROM pending_sync WHERE action = 'create' "
-                    f"AND (lead_id IN ({marks}) OR {carried})",
-                    [*chunk, *chunk],
-                ).fetchall()
-                made = creates_carrying(rows, key_field, chunk)
-                leads = sorted({lead for ids in made.values() for lead in ids})
-                if not leads:
-                    continue
-                deleted = {
-                    r[0]
-                    for r in conn.execute(
-                        SQL_DELETED_BY_AGENT.format(ids=f"IN ({','.join('?' * len(leads))})"),
-                        leads,
-                    )
-                }
-                found.update(key for key, ids in made.items() if ids & deleted)
+            for chunk, marks in in_chunks(sorted(set(keys)), size=200):
+                sql = SQL_CANCELLED_KEYS.format(keys=f"IN ({marks})")
+                found.update(r[0] for r in conn.execute(sql, [*chunk, *chunk]))
         return found
 
     # -- conflicts -------------------------------------------------------------------------

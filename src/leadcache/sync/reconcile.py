@@ -229,8 +229,8 @@ class Reconciler:
             self.store.rename_lead(local_id, ids[0])
             self._close_landed_create(ids[0])
             renamed.append((local_id, ids[0]))
-        for key in self.store.cancelled_keys(self.key_field, new):
-            # The lead took an Airtable id (or was purged) and the agent deleted it.
+        for key in self.store.cancelled_keys(new):
+            # The lead took an Airtable id (its key is now an alias) and the agent deleted it.
             ids = self._unknown(new[key])
             if ids:
                 self._cancel_late_create(key, ids)
@@ -248,10 +248,8 @@ class Reconciler:
         with the request on the wire, say. The agent's delete wins, as if the record had been
         there for the look-up: the lead takes the record's id and a delete of it is queued;
         the lead stays deleted (the ingest that follows rebuilds it from the record and its
-        open delete). A lead purged since comes back as a deleted lead with that record's
-        id, so the delete has a lead to belong to. More records with the key (more late
-        attempts in one page) are all the lead's: each is deleted, cached as a deleted lead
-        until then."""
+        open delete). More records with the key (more late attempts in one page) are all the
+        lead's: each is deleted, cached as a deleted lead until then."""
         current = self.store.resolve(key)
         if current is not None:
             self.store.rename_lead(current, record_ids[0])

@@ -34,6 +34,7 @@ REGRESSIONS = [
     "tests/sync/test_base_identity.py",
     "tests/sync/test_push.py",
     "tests/sync/test_conflicts.py",
+    "tests/sync/test_late_creates.py",
     "tests/store/test_contract.py",
 ]
 SUITES = {"invariants": INVARIANTS, "all": REGRESSIONS + INVARIANTS}

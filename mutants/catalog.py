@@ -62,6 +62,23 @@ MUTANTS: tuple[Mutant, ...] = (
         "            elif row.sent_fields is None:\n",
         "            elif True:\n",
     ),
+    Mutant(
+        "late-create-adopted",
+        "a create that lands after its lead was cancelled is adopted onto the deleted lead "
+        "(undeleting it) or cached as a new lead, and stays in Airtable",
+        (
+            Substitution(
+                "leadcache/sync/reconcile.py",
+                "            if state.deleted is not None and local_id not in busy:\n",
+                "            if False:\n",
+            ),
+            Substitution(
+                "leadcache/sync/reconcile.py",
+                "        for key in self.store.cancelled_keys(new):\n",
+                "        for key in ():\n",
+            ),
+        ),
+    ),
     _one(
         "airtable-wins-ignored",
         "airtable-wins records the conflict but pushes the agent's value over the person's "

@@ -32,6 +32,7 @@ CASES = [
     ),
     ("bench_mcp", ["--leads", "300", "--calls", "10"], "MCP over stdio (round trip)"),
     ("bench_sync", ["--leads", "300", "--workload", "30"], "API calls"),
+    ("bench_keyed_pull", ["--creates", "300", "--pages", "3"], "ingest a page of 100"),
     ("bench_frontdoor", ["--leads", "300", "--clients", "2"], "through the front door"),
 ]
 

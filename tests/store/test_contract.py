@@ -233,15 +233,14 @@ def test_record_attempt_counts_it_and_keeps_the_union_of_the_fields_it_carried(
     got = {p.id: (p.attempts, p.sent_fields) for p in store.open_pending()}
     assert got == {a: (2, frozenset({"Status", "Title"})), b: (1, frozenset({"Status"}))}
     store.record_attempt({})  # nothing to count: no error
-    # A row attempted before the record was kept (migration 7) stays unknown.
-    statement = f"UPDATE pending_sync SET sent_fields_json = NULL WHERE id = {b}"
-    if isinstance(store, SQLiteStore):
-        _sqlite_sql(store, statement)
-    else:
-        _postgres_sql(store, statement)
+    # An attempt counted without recording what it carried (as versions before migration 7
+    # count it, e.g. an older process still running): the row is unknown from then on.
+    store.update_pending([b], add_attempt=True)
     store.record_attempt({b: ["Status"]})
     unknown = store.get_pending(b)
-    assert unknown is not None and unknown.sent_fields is None and unknown.attempts == 2
+    assert unknown is not None and unknown.sent_fields is None and unknown.attempts == 3
+    known = store.get_pending(a)
+    assert known is not None and known.sent_fields == frozenset({"Status", "Title"})
 
 
 def test_soft_delete_and_remote_ids(store: Store) -> None:

@@ -84,9 +84,10 @@ class PendingChange:
     ``sent_fields``: the fields whose value *from this row* some attempt carried (a push
     coalesces a lead's rows, the newest value of a field winning, and records this in the
     transaction that counts the attempt: :meth:`OutboxStore.record_attempt`). Empty for a row
-    no attempt carried anything from; None when unknown: the row was attempted before the
-    database kept this record (migration 7), and only ``attempts`` tells (see
-    ``leadcache.sync.reconcile``).
+    no attempt carried anything from; None when unknown: some attempt was counted without
+    this record (before migration 7, or by a process of an earlier version still running on
+    the database, or through ``update_pending(add_attempt=True)``), and only ``attempts``
+    tells (see ``leadcache.sync.reconcile``).
     """
 
     id: int
@@ -385,14 +386,15 @@ class OutboxStore(Transactional):
         """Change state (``synced`` also stamps ``synced_at``), record an error, count an
         attempt, or rewrite the change/base of the given rows.
 
-        ``add_attempt`` counts an attempt that carried no value of these rows; a push counts
-        its attempts with :meth:`record_attempt`, which also records what they carried."""
+        ``add_attempt`` counts an attempt without recording what it carried (as versions
+        before migration 7 did): the rows' ``sent_fields`` become unknown. A push counts its
+        attempts with :meth:`record_attempt`, which also records what they carried."""
 
     @abc.abstractmethod
     def record_attempt(self, carried: Mapping[int, Collection[str]]) -> None:
         """Count one attempt on each row of ``carried`` (pending id -> field names) and add
         the fields whose value from that row the attempt sends to the row's ``sent_fields``
-        (a row whose record is unknown, None, stays unknown). Call in the transaction that
+        (a row whose record is unknown stays unknown). Call in the transaction that
         precedes the request, so a crash after sending still leaves the record."""
 
     @abc.abstractmethod

@@ -171,7 +171,7 @@ def write_lead_values(
 #: The columns :func:`pending_from_row` reads, in its order.
 PENDING_COLUMNS = (
     "id, lead_id, action, changes_json, base_json, state, attempts, last_error, "
-    "created_at, synced_at, sent_fields_json"
+    "created_at, synced_at, sent_fields_json, sent_attempts"
 )
 #: The columns :func:`conflict_from_row` reads, in its order.
 CONFLICT_COLUMNS = (
@@ -193,16 +193,15 @@ def pending_from_row(row: Sequence[Any]) -> PendingChange:
         last_error=None if row[7] is None else json.loads(row[7]),
         created_at=row[8],
         synced_at=row[9],
-        sent_fields=None if row[10] is None else frozenset(json.loads(row[10])),
+        # An attempt counted without recording what it carried (by a process of a version
+        # before migration 7): what this row sent is unknown.
+        sent_fields=None if row[6] > row[11] else frozenset(json.loads(row[10])),
     )
 
 
-def sent_fields_after(recorded: str | None, carried: Collection[str]) -> str | None:
+def sent_fields_after(recorded: str, carried: Collection[str]) -> str:
     """A row's ``sent_fields_json`` after an attempt that carried ``carried`` from it: the
-    union, as canonical JSON (a sorted list: both backends store the same text); None stays
-    None (attempted before the record was kept: unknown)."""
-    if recorded is None:
-        return None
+    union, as canonical JSON (a sorted list: both backends store the same text)."""
     return dumps(sorted({*json.loads(recorded), *carried}))
 
 

@@ -18,10 +18,12 @@ The tables keep the design sketch's names and columns (``leads``, ``cache_meta``
 * ``lead_aliases``: a local id ``loc_…`` keeps resolving after Airtable assigned ``rec…``.
 * ``pending_sync.base_json``, ``state``, ``attempts``, ``last_error``: the value each change
   replaced (for conflict detection) and the fate of each change (rejected writes stay visible).
-* ``pending_sync.sent_fields_json``: the fields whose value from this row some push attempt
-  carried (a JSON list, ``'[]'`` for a new row), so a pull tells our own values in Airtable
-  from a person's edits exactly; NULL for a row attempted before migration 7 (unknown: its
-  attempt count decides, as before).
+* ``pending_sync.sent_fields_json`` and ``sent_attempts``: the fields whose value from this
+  row some push attempt carried (a JSON list), and how many attempts recorded it, so a pull
+  tells our own values in Airtable from a person's edits exactly. A row with more
+  ``attempts`` than ``sent_attempts`` had an attempt counted without that record (before
+  migration 7, or by a process of an earlier version still running): unknown, its attempt
+  count decides, as before.
 * ``leads_fts``: a trigram FTS5 index on name, company and email for substring search.
 """
 
@@ -195,11 +197,12 @@ _V6_CONFLICTS_BY_LEAD = """
 CREATE INDEX idx_conflicts_lead ON conflicts(lead_id) WHERE status = 'open';
 """
 
-#: Which fields each row's attempts carried (``leadcache.sync.reconcile``): a new row has none;
-#: a row attempted before this migration is unknown (NULL), left to the attempts rule.
+#: Which fields each row's attempts carried (``leadcache.sync.reconcile``) and how many attempts
+#: recorded it: a row attempted before this migration (or by an older process afterwards) has
+#: more ``attempts`` than ``sent_attempts``, unknown, left to the attempts rule.
 _V7_SENT_FIELDS = """
-ALTER TABLE pending_sync ADD COLUMN sent_fields_json TEXT DEFAULT '[]';
-UPDATE pending_sync SET sent_fields_json = NULL WHERE attempts > 0;
+ALTER TABLE pending_sync ADD COLUMN sent_fields_json TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE pending_sync ADD COLUMN sent_attempts INTEGER NOT NULL DEFAULT 0;
 """
 
 #: (version, name, SQL), applied in order.

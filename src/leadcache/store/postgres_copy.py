@@ -80,6 +80,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "created_at",
             "synced_at",
             "sent_fields_json",
+            "sent_attempts",
         ),
     ),
     (
@@ -105,7 +106,7 @@ _KEYS = {"api_call_ledger": ("day", "kind")}
 _IDENTITY = {"leads": "rid", "pending_sync": "id", "conflicts": "id", "sync_runs": "id"}
 #: Columns a newer migration added, read from an older file (a read-only source: a backup
 #: made before the migration) as the migration fills them in.
-_ADDED = {("pending_sync", "sent_fields_json"): "CASE WHEN attempts > 0 THEN NULL ELSE '[]' END"}
+_ADDED = {("pending_sync", "sent_fields_json"): "'[]'", ("pending_sync", "sent_attempts"): "0"}
 _BATCH = 5000
 
 

@@ -142,7 +142,8 @@ class PgOutbox(PgBase, OutboxStore):
             found = [int(r[0]) for r in rows]
             sent = [sent_fields_after(r[1], carried[int(r[0])]) for r in rows]
             tx.execute(
-                "UPDATE pending_sync p SET attempts = p.attempts + 1, sent_fields_json = c.sent "
+                "UPDATE pending_sync p SET attempts = p.attempts + 1, "
+                "sent_attempts = p.sent_attempts + 1, sent_fields_json = c.sent "
                 "FROM unnest(%s::bigint[], %s::text[]) AS c(id, sent) WHERE p.id = c.id",
                 (found, sent),
             )

@@ -175,8 +175,8 @@ CREATE INDEX idx_conflicts_lead ON conflicts(lead_id) WHERE status = 'open';
 # Which fields each row's attempts carried; NULL (unknown) for a row attempted before this
 # migration (SQLite's migration 7 is the same).
 _V7 = """
-ALTER TABLE pending_sync ADD COLUMN sent_fields_json TEXT DEFAULT '[]';
-UPDATE pending_sync SET sent_fields_json = NULL WHERE attempts > 0;
+ALTER TABLE pending_sync ADD COLUMN sent_fields_json TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE pending_sync ADD COLUMN sent_attempts INTEGER NOT NULL DEFAULT 0;
 """
 
 #: (version, name, SQL), applied in order.

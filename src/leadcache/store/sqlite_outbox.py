@@ -174,8 +174,8 @@ class SQLiteOutbox(SQLiteBase, OutboxStore):
                 ).fetchone()
                 if row is not None:
                     conn.execute(
-                        "UPDATE pending_sync SET attempts=attempts+1, sent_fields_json=? "
-                        "WHERE id=?",
+                        "UPDATE pending_sync SET attempts=attempts+1, "
+                        "sent_attempts=sent_attempts+1, sent_fields_json=? WHERE id=?",
                         (sent_fields_after(row[0], fields), pending_id),
                     )
 

@@ -93,8 +93,9 @@ def _ours(rows: Sequence[PendingChange]) -> dict[str, list[Any]]:
       value a newer row replaced in every attempt never reached Airtable: Airtable holding it
       is a person's edit, a conflict under the policy.
 
-    A row attempted before the database kept that record (migration 7: ``sent_fields`` is
-    None) falls back to its attempt count: its value counts if the row has more attempts
+    A row with an attempt counted without that record (before migration 7, or by a process
+    of an earlier version still running: ``sent_fields`` is None) falls back to its attempt
+    count: its value counts if the row has more attempts
     than every newer row changing the field (an attempt that carried a newer row counted it
     too). That is inexact when a row was parked (rejected, held: left out of pushes) while
     older and newer ones were attempted, which is why the record is kept.

@@ -1,5 +1,7 @@
-"""Review of migration 7 (``pending_sync.sent_fields_json``): a database migrated while a
-process of the previous version is pushing.
+"""Migration 7 (``pending_sync.sent_fields_json``, ``sent_attempts``): a database migrated
+while a process of the previous version is pushing. Found by a review: the first version of
+the migration gave new rows ``'[]'`` ("known: nothing sent"), and an attempt the old process
+counted afterwards left it so, its landed value then taken for a person's edit.
 
 Real parts: the emulator over HTTP, the engine unmocked, both backends.
 """
@@ -8,20 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
-
 from leadcache import LeadCache
 from leadcache.emulator import Emulator
 from tests.sync.conftest import airtable_state, cache_state, seed_leads
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: migration 7 gives new rows sent_fields_json '[]' (known: nothing sent); an "
-    "attempt counted afterwards by a process of the previous version (still running: serve "
-    "across an upgrade) leaves attempts > 0 with '[]', so its landed value is taken for a "
-    "person's edit and the agent's newer value is dropped as a conflict",
-)
 def test_an_attempt_counted_by_the_previous_version_after_the_migration_is_still_ours(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:

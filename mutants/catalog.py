@@ -80,6 +80,14 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     _one(
+        "late-create-takes-the-record-lead",
+        "a keyed record of a lead the agent deleted is given that lead even when the lead has "
+        "a record of its own: the delete still queued for the original moves to the new one",
+        "leadcache/sync/reconcile.py",
+        "        if current is not None and is_local_id(current):\n",
+        "        if current is not None:\n",
+    ),
+    _one(
         "airtable-wins-ignored",
         "airtable-wins records the conflict but pushes the agent's value over the person's "
         "anyway (settled as local-wins)",

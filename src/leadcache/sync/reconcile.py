@@ -244,15 +244,19 @@ class Reconciler:
 
     def _cancel_late_create(self, key: LeadId, record_ids: Sequence[LeadId]) -> None:
         """A record made by a create of the lead ``key`` that landed after the agent deleted
-        the lead (or dropped its create) and after its delete was done (its look-up by key
-        found nothing, or deleted the record an earlier attempt made): a syncer taken over
-        with the request on the wire, say. The agent's delete wins, as if the record had been
-        there for the look-up: the lead takes the record's id and a delete of it is queued;
-        the lead stays deleted (the ingest that follows rebuilds it from the record and its
-        open delete). More records with the key (more late attempts in one page) are all the
-        lead's: each is deleted, cached as a deleted lead until then."""
+        the lead (or dropped its create): a syncer taken over with the request on the wire,
+        say, after the look-up by key found nothing or deleted the record an earlier attempt
+        made; or a person's copy of the lead's record, which carries the key too and cannot
+        be told from it. The agent's delete wins, as if the record had been there for the
+        look-up: a delete of it is queued, and the record is cached as a deleted lead until
+        the push deletes it (the ingest that follows rebuilds it from the record and its open
+        delete). A lead still under its local id takes the record's id instead of a second
+        lead being made; one that has a record of its own keeps it, with its own delete."""
         current = self.store.resolve(key)
-        if current is not None:
+        if current is not None and is_local_id(current):
+            # Still under its local id: the lead and the record become one. A lead that has
+            # a record of its own keeps it, and its delete with it (renaming it would move a
+            # delete still queued for that record onto this one, and the record would stay).
             self.store.rename_lead(current, record_ids[0])
         for record_id in record_ids:
             self.store.add_pending(record_id, "delete", {}, {})

@@ -1,4 +1,6 @@
-"""Review of the late-create rule (reconcile._cancel_late_create): cases its tests leave out.
+"""The late-create rule (reconcile._cancel_late_create) against a person's copy of a record,
+found by a review: the rule renamed the original's lead onto the copy, moving the agent's
+queued delete off the original, which then stayed in Airtable and came back.
 
 Real parts: the emulator over HTTP, the engine unmocked, both backends.
 """
@@ -7,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from leadcache import LeadCache
 from leadcache.emulator import Emulator
@@ -21,20 +21,14 @@ def _named(emu: Emulator, name: str) -> list[dict[str, Any]]:
     return [r for r in emu.records() if r["fields"].get("Name") == name]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: _cancel_late_create renames a lead whose delete is still queued onto the "
-    "keyed copy's id; the agent's delete of the original moves to the copy, the original stays "
-    "in Airtable and comes back live in the cache",
-)
 def test_a_copy_pulled_while_the_original_delete_is_queued_does_not_save_the_original(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:
     """A lead this cache made (record R, key loc_x) is deleted by the agent; before the next
     sync a person duplicates R in Airtable (the copy carries the key), or a late create lands.
-    The pull meets the copy while the agent's delete of R is still queued: the late-create
-    rule renames the lead R to the copy's id, which moves the queued delete of R onto the copy.
-    R itself is then never deleted: the agent's delete is lost, R stays in Airtable."""
+    The pull meets the copy while the agent's delete of R is still queued. R must be deleted
+    (the agent's delete is not moved onto the copy), and the copy with it: its key names a
+    lead the agent deleted (docs/sync.md, "A create that lands late")."""
     seed_leads(emu, 2)
     cache = make_cache(emu)
     cache.sync.sync()

@@ -36,6 +36,7 @@ REGRESSIONS = [
     "tests/sync/test_conflicts.py",
     "tests/sync/test_late_creates.py",
     "tests/sync/test_late_creates_copies.py",
+    "tests/sync/test_late_creates_adopted_copies.py",
     "tests/store/test_contract.py",
 ]
 SUITES = {"invariants": INVARIANTS, "all": REGRESSIONS + INVARIANTS}

@@ -88,6 +88,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "        if current is not None:\n",
     ),
     _one(
+        "late-create-copies-kept",
+        "a pull adopting a deleted lead's landed create keeps the other records carrying its key "
+        "(a person's copies) as live leads, although the delete's look-up would delete them",
+        "leadcache/sync/reconcile.py",
+        "            if state.deleted is not None:\n                # The agent's delete is queued",
+        "            if False:\n                # The agent's delete is queued",
+    ),
+    _one(
         "airtable-wins-ignored",
         "airtable-wins records the conflict but pushes the agent's value over the person's "
         "anyway (settled as local-wins)",

@@ -230,6 +230,12 @@ class Reconciler:
             self.store.rename_lead(local_id, ids[0])
             self._close_landed_create(ids[0])
             renamed.append((local_id, ids[0]))
+            if state.deleted is not None:
+                # The agent's delete is queued: the other records carrying the key (a person's
+                # copies, more landed attempts) go with the lead, as the delete's look-up by
+                # key would have found them had the push come before this pull.
+                for record_id in ids[1:]:
+                    self.store.add_pending(record_id, "delete", {}, {})
         for key in self.store.cancelled_keys(new):
             # The lead took an Airtable id (its key is now an alias) and the agent deleted it.
             ids = self._unknown(new[key])

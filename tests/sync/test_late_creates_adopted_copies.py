@@ -1,5 +1,7 @@
-"""Second review of the late-create rule (reconcile._adopt_lost_creates /
-_cancel_late_create): cases the first version's tests do not reach.
+"""A lead whose create landed (answer lost), whose record a person then copied, and which the
+agent deleted: both records carry its key, and both must go, whichever comes first, the
+push's look-up by key or a pull that meets both records in one page (found by a second
+review: the pull adopted the first and cached the copy as a live lead).
 
 Real parts: the emulator over HTTP, the engine unmocked, both backends.
 """
@@ -60,14 +62,6 @@ def test_control_push_first_deletes_the_record_and_its_copy(
     assert cache_state(cache) == airtable_state(emu)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review2: a pull meeting a landed create AND a copy of it in one page, while the "
-    "agent's delete of the still-local lead is queued, adopts the first and caches the copy "
-    "as a live lead (new.pop drops it before cancelled_keys); the copy stays in Airtable "
-    "although docs/sync.md says a record with a deleted lead's key is deleted, and the "
-    "push-first order deletes it",
-)
 def test_pull_first_deletes_the_record_and_its_copy_met_in_one_page(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:

@@ -21,6 +21,8 @@ from .catalog import MUTANTS, Mutant
 
 ROOT = Path(__file__).resolve().parent.parent
 INVARIANTS = [
+    # The key-field machine first: small, and it reaches the late-create mutants in seconds.
+    "tests/sync/test_stateful_keys.py",
     "tests/sync/test_stateful.py",
     "tests/sync/test_stateful_pg.py",
     "tests/sync/test_resilience.py",

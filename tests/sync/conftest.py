@@ -17,6 +17,7 @@ import pytest
 from leadcache import LeadCache, Settings
 from leadcache.clock import Clock
 from leadcache.emulator import Emulator, running_emulator
+from leadcache.errors import AirtableOffline
 from leadcache.sync import SyncManager
 from tests.pg_support import PG_URL, drop_schemas, new_schema_name, require_pg
 
@@ -153,3 +154,18 @@ def cache_state(cache: LeadCache) -> dict[str, dict[str, Any]]:
         lead["id"]: {k: v for k, v in lead["fields"].items() if k not in computed}
         for lead in cache.get_all_leads()
     }
+
+
+def lose_create(emu: Emulator, cache: LeadCache) -> None:
+    """Push the queue while every answer is lost: the upsert lands in Airtable, the push
+    gives up (the create stays queued, attempts > 0)."""
+    cache.sync.schema.ensure_key_field()
+    emu.faults.lose_next_response(count=50)
+    with pytest.raises(AirtableOffline):
+        cache.sync_pending_changes()
+    emu.faults.clear()
+
+
+def records_named(emu: Emulator, name: str) -> list[dict[str, Any]]:
+    """Airtable's records whose Name is ``name``."""
+    return [r for r in emu.records() if r["fields"].get("Name") == name]

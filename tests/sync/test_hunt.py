@@ -24,22 +24,8 @@ import pytest
 
 from leadcache import LeadCache
 from leadcache.emulator import Emulator
-from leadcache.errors import AirtableOffline, SyncBusy, ValidationError
-from tests.sync.conftest import airtable_state, cache_state, seed_leads
-
-
-def _lose_create(emu: Emulator, cache: LeadCache) -> None:
-    """Push the queue while every answer is lost: the upsert lands in Airtable, the push
-    gives up (the create stays queued, attempts > 0)."""
-    cache.sync.schema.ensure_key_field()
-    emu.faults.lose_next_response(count=50)
-    with pytest.raises(AirtableOffline):
-        cache.sync_pending_changes()
-    emu.faults.clear()
-
-
-def _named(emu: Emulator, name: str) -> list[dict[str, Any]]:
-    return [r for r in emu.records() if r["fields"].get("Name") == name]
+from leadcache.errors import SyncBusy, ValidationError
+from tests.sync.conftest import airtable_state, cache_state, lose_create, records_named, seed_leads
 
 
 def test_clearing_a_field_of_a_lead_whose_create_answer_was_lost(
@@ -49,13 +35,13 @@ def test_clearing_a_field_of_a_lead_whose_create_answer_was_lost(
     cache = make_cache(emu)
     cache.sync.pull_from_airtable()
     local_id = cache.add_lead({"name": "Cleared Later", "title": "Intern"})
-    _lose_create(emu, cache)
-    (record,) = _named(emu, "Cleared Later")
+    lose_create(emu, cache)
+    (record,) = records_named(emu, "Cleared Later")
     assert record["fields"]["Title"] == "Intern"  # the create did land
     cache.update_lead(local_id, {"title": None})  # acknowledged: the title is cleared
     assert cache.get_lead_by_id(local_id)["title"] is None
     cache.sync_pending_changes()
-    (record,) = _named(emu, "Cleared Later")
+    (record,) = records_named(emu, "Cleared Later")
     assert cache.pending_changes() == []
     assert cache.get_lead_by_id(local_id)["title"] is None  # fails: "Intern" came back
     assert "Title" not in record["fields"]
@@ -68,11 +54,11 @@ def test_person_edit_of_an_adopted_lost_create_is_not_overwritten_by_the_create_
     cache = make_cache(emu)
     cache.sync.sync()
     cache.add_lead({"name": "Adopted Then Edited", "status": "new"})
-    _lose_create(emu, cache)
-    (record,) = _named(emu, "Adopted Then Edited")
+    lose_create(emu, cache)
+    (record,) = records_named(emu, "Adopted Then Edited")
     emu.human_update(record["id"], {"Status": "contacted"})  # a person works the new lead
     cache.sync.sync()  # pulls first (adopts the record, sees the edit), then pushes
-    (record,) = _named(emu, "Adopted Then Edited")
+    (record,) = records_named(emu, "Adopted Then Edited")
     conflicts = [(c.field, c.remote_value) for c in cache.store.list_conflicts(open_only=False)]
     # airtable-wins: the person's value stays (or, at the very least, a conflict is recorded).
     assert record["fields"]["Status"] == "contacted" or conflicts, (record, conflicts)
@@ -127,7 +113,7 @@ def test_a_taken_over_syncer_does_not_close_a_create_the_new_syncer_is_sending(
     b.sync.sync()
     b.sync.pull_from_airtable()
     assert agent.get_lead_by_id(local_id)["deleted"] is True
-    assert _named(emu, "Deleted Meanwhile") == []
+    assert records_named(emu, "Deleted Meanwhile") == []
     assert cache_state(agent) == airtable_state(emu)
 
 
@@ -144,15 +130,15 @@ def test_deleting_a_lead_whose_retried_create_was_rejected_after_it_landed(
     cache.sync_pending_changes()
     cache.sync.pull_from_airtable()
     assert cache.get_lead_by_id(local_id)["deleted"] is True  # fails: the lead is back
-    assert _named(emu, "Landed Then Rejected") == []
+    assert records_named(emu, "Landed Then Rejected") == []
 
 
 def _landed_then_rejected(emu: Emulator, cache: LeadCache, name: str) -> str:
     """A create that landed with its answer lost, then (the "new" option removed by a person)
     refused when retried: parked as rejected. Returns the lead's local id."""
     local_id = cache.add_lead({"name": name, "status": "new"})
-    _lose_create(emu, cache)
-    assert len(_named(emu, name)) == 1  # the create landed
+    lose_create(emu, cache)
+    assert len(records_named(emu, name)) == 1  # the create landed
     with emu.state.lock:
         status = emu.table().field("Status")
         assert status.options is not None
@@ -181,7 +167,7 @@ def test_dropping_a_rejected_create_that_had_landed_deletes_the_record(
     cache.sync_pending_changes()
     assert (emu.count(endpoint="records.list"), emu.count(endpoint="records.delete")) == (1, 1)
     assert emu.count(endpoint="records.upsert") == 0
-    assert _named(emu, "Dropped After Landing") == []
+    assert records_named(emu, "Dropped After Landing") == []
     assert cache.pending_changes() == []
     cache.sync.pull_from_airtable()
     assert cache.get_lead_by_id(local_id)["deleted"] is True
@@ -353,8 +339,8 @@ def test_deleting_a_lead_whose_create_answer_was_lost_deletes_the_landed_record(
     cache = make_cache(emu)
     cache.sync.pull_from_airtable()
     local_id = cache.add_lead({"name": "Landed Then Deleted"})
-    _lose_create(emu, cache)
-    assert len(_named(emu, "Landed Then Deleted")) == 1
+    lose_create(emu, cache)
+    assert len(records_named(emu, "Landed Then Deleted")) == 1
     cache.delete_lead(local_id)
     emu.reset_counts()
     cache.sync_pending_changes()
@@ -362,7 +348,7 @@ def test_deleting_a_lead_whose_create_answer_was_lost_deletes_the_landed_record(
     assert emu.count(endpoint="records.upsert") == 0
     assert emu.count(endpoint="records.list") == 1
     assert emu.count(endpoint="records.delete") == 1
-    assert _named(emu, "Landed Then Deleted") == []
+    assert records_named(emu, "Landed Then Deleted") == []
     assert cache.pending_changes() == []
     cache.sync.pull_from_airtable()
     assert cache.get_lead_by_id(local_id)["deleted"] is True
@@ -408,7 +394,7 @@ def test_writes_by_local_id_while_the_create_is_in_flight_land_in_order(
     table.upsert = real
     agent.update_lead(local_id, {"status": "contacted"})  # by the alias, after the rename
     syncer.sync.sync()
-    (record,) = _named(emu, "In Flight")
+    (record,) = records_named(emu, "In Flight")
     assert agent.get_lead_by_id(local_id)["id"] == record["id"]
     fields = record["fields"]
     assert (fields["Title"], fields["Company"], fields["Status"]) == ("v2", "Later Co", "contacted")
@@ -443,4 +429,4 @@ def test_a_renamed_key_field_parks_the_lookup_and_the_rest_of_the_push_goes_thro
     assert [c["action"] for c in parked] == ["delete"]  # visible and retryable, not lost
     assert parked[0]["lead_id"] == local_id
     assert cache.get_lead_by_id(local_id)["deleted"] is True
-    assert len(_named(emu, "Key Field Renamed")) == 1  # not deleted blindly either
+    assert len(records_named(emu, "Key Field Renamed")) == 1  # not deleted blindly either

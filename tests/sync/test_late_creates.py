@@ -16,20 +16,15 @@ Real parts: the emulator over HTTP, the engine unmocked, both backends.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from leadcache import LeadCache
 from leadcache.emulator import Emulator
 from leadcache.errors import AirtableOffline
-from tests.sync.conftest import airtable_state, cache_state, seed_leads
+from tests.sync.conftest import airtable_state, cache_state, lose_create, records_named, seed_leads
 
 KEY = "Lead Cache ID"
-
-
-def _named(emu: Emulator, name: str) -> list[dict[str, Any]]:
-    return [r for r in emu.records() if r["fields"].get("Name") == name]
 
 
 def _plant_late_create(emu: Emulator, local_id: str, name: str) -> str:
@@ -43,15 +38,6 @@ def _attempt_without_landing(emu: Emulator, cache: LeadCache) -> None:
     cache must assume it may exist), nothing reaches Airtable."""
     cache.sync.schema.ensure_key_field()
     emu.faults.drop_next(count=50)
-    with pytest.raises(AirtableOffline):
-        cache.sync_pending_changes()
-    emu.faults.clear()
-
-
-def _lose_create(emu: Emulator, cache: LeadCache) -> None:
-    """Push while every answer is lost: the create lands, the push gives up."""
-    cache.sync.schema.ensure_key_field()
-    emu.faults.lose_next_response(count=50)
     with pytest.raises(AirtableOffline):
         cache.sync_pending_changes()
     emu.faults.clear()
@@ -85,7 +71,7 @@ def _assert_cancelled(
     assert cache.get_lead_by_id(local_id)["deleted"] is True
     assert all(lead["name"] != name for lead in cache.get_all_leads())
     assert all(lead["name"] != name for lead in cache.get_leads_by_status("new"))
-    assert _named(emu, name) == []
+    assert records_named(emu, name) == []
     assert emu.get_record(planted) is None
     assert cache.pending_changes() == []
     assert cache_state(cache) == airtable_state(emu)
@@ -134,11 +120,11 @@ def test_a_second_create_landing_after_the_lookup_deleted_the_first_is_deleted(
     cache = make_cache(emu)
     cache.sync.sync()
     local_id = cache.add_lead({"name": "Landed Twice", "status": "new"})
-    _lose_create(emu, cache)
-    (first,) = _named(emu, "Landed Twice")
+    lose_create(emu, cache)
+    (first,) = records_named(emu, "Landed Twice")
     cache.delete_lead(local_id)
     cache.sync_pending_changes()  # found by its key, adopted, deleted by id
-    assert _named(emu, "Landed Twice") == []
+    assert records_named(emu, "Landed Twice") == []
     assert cache.get_lead_by_id(local_id)["id"] == first["id"]
     # Another attempt of the create (a taken-over syncer's retry) lands after the delete.
     planted = _plant_late_create(emu, local_id, "Landed Twice")
@@ -184,7 +170,7 @@ def test_a_late_create_of_a_purged_lead_is_cached_like_any_new_record(
     planted = _plant_late_create(emu, local_id, "Purged")
     bystanders = _Bystanders(emu, cache, seeded)
     cache.sync.sync()
-    assert [r["id"] for r in _named(emu, "Purged")] == [planted]
+    assert [r["id"] for r in records_named(emu, "Purged")] == [planted]
     assert cache.get_lead_by_id(planted)["deleted"] is False
     assert cache.pending_changes() == []
     assert cache_state(cache) == airtable_state(emu)

@@ -9,29 +9,12 @@ Real parts: the emulator over HTTP, the engine unmocked, both backends.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-import pytest
 
 from leadcache import LeadCache
 from leadcache.emulator import Emulator
-from leadcache.errors import AirtableOffline
-from tests.sync.conftest import airtable_state, cache_state, seed_leads
+from tests.sync.conftest import airtable_state, cache_state, lose_create, records_named, seed_leads
 
 KEY = "Lead Cache ID"
-
-
-def _named(emu: Emulator, name: str) -> list[dict[str, Any]]:
-    return [r for r in emu.records() if r["fields"].get("Name") == name]
-
-
-def _lose_create(emu: Emulator, cache: LeadCache) -> None:
-    """Push while every answer is lost: the create lands, the push gives up."""
-    cache.sync.schema.ensure_key_field()
-    emu.faults.lose_next_response(count=50)
-    with pytest.raises(AirtableOffline):
-        cache.sync_pending_changes()
-    emu.faults.clear()
 
 
 def _landed_copied_then_deleted(emu: Emulator, cache: LeadCache, name: str) -> tuple[str, str]:
@@ -40,8 +23,8 @@ def _landed_copied_then_deleted(emu: Emulator, cache: LeadCache, name: str) -> t
     seed_leads(emu, 2)
     cache.sync.sync()
     local_id = cache.add_lead({"name": name, "status": "new"})
-    _lose_create(emu, cache)
-    (first,) = _named(emu, name)
+    lose_create(emu, cache)
+    (first,) = records_named(emu, name)
     copy = emu.human_create({"Name": name, "Status": "new", KEY: local_id})
     cache.delete_lead(local_id)
     return str(first["id"]), str(copy["id"])
@@ -58,7 +41,7 @@ def test_control_push_first_deletes_the_record_and_its_copy(
     cache.sync.sync()
     assert emu.get_record(first) is None
     assert emu.get_record(copy) is None
-    assert _named(emu, "Copied Then Deleted") == []
+    assert records_named(emu, "Copied Then Deleted") == []
     assert cache_state(cache) == airtable_state(emu)
 
 

@@ -8,17 +8,12 @@ Real parts: the emulator over HTTP, the engine unmocked, both backends.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from leadcache import LeadCache
 from leadcache.emulator import Emulator
-from tests.sync.conftest import airtable_state, cache_state, seed_leads
+from tests.sync.conftest import airtable_state, cache_state, records_named, seed_leads
 
 KEY = "Lead Cache ID"
-
-
-def _named(emu: Emulator, name: str) -> list[dict[str, Any]]:
-    return [r for r in emu.records() if r["fields"].get("Name") == name]
 
 
 def test_a_copy_pulled_while_the_original_delete_is_queued_does_not_save_the_original(
@@ -51,4 +46,4 @@ def test_a_copy_pulled_while_the_original_delete_is_queued_does_not_save_the_ori
     assert cache_state(cache) == airtable_state(emu)
     cache.sync.pull_from_airtable()
     assert cache.get_lead_by_id(original)["deleted"] is True
-    assert _named(emu, "Deleted With A Copy") == []
+    assert records_named(emu, "Deleted With A Copy") == []

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
-from .errors import ValidationError
+from .errors import UnknownOption
 from .fields import COMPUTED_FIELD_TYPES
 from .store.meta import MetaKey
 from .types import FieldName, Fields
@@ -107,9 +107,10 @@ class FieldCatalog:
             return self._choices
 
     def check_choice(self, name: FieldName, value: object) -> None:
-        """Raise ``ValidationError`` naming the valid options when ``value`` is not an option
-        of the select field ``name`` (nothing to check when its options are unknown). Without
-        this, a push with typecast would quietly create the option for everyone."""
+        """Raise :class:`~leadcache.errors.UnknownOption` (a ``ValidationError``) naming the
+        valid options when ``value`` is not an option of the select field ``name`` (nothing
+        to check when its options are unknown). Without this, a push with typecast would
+        quietly create the option for everyone."""
         if value is None or name not in self.choices():
             return
         values = value if isinstance(value, list) else [value]
@@ -119,10 +120,11 @@ class FieldCatalog:
         options = self.choices(reload=True).get(name, options)  # another process read it
         bad = [v for v in values if v not in options]
         if bad:
-            raise ValidationError(
+            raise UnknownOption(
                 f"{name!r} has no option {', '.join(repr(v) for v in bad)}; valid options: "
                 f"{', '.join(options)}",
                 field=name,
+                values=bad,
                 hint="add the option in Airtable first, or set LEAD_CACHE_TYPECAST=true to "
                 "let a push create it",
             )

@@ -7,6 +7,7 @@ The tree::
     │   └── BaseMismatch                 the database holds another base or table
     ├── LeadNotFound(KeyError)           no lead has that id (Airtable id or local id)
     ├── ValidationError(ValueError)      an update or new lead is malformed; nothing was written
+    │   └── UnknownOption                a select field has no such option (``values``)
     ├── CacheNotLoaded                   a never-loaded cache read with no credentials
     ├── MissingExtra(ImportError)        an optional dependency ([postgres], [mcp]) is not installed
     ├── StorageError                     the local database failed (wraps sqlite3 / psycopg errors)
@@ -68,6 +69,7 @@ __all__ = [
     "StorageError",
     "SyncBusy",
     "SyncError",
+    "UnknownOption",
     "ValidationError",
 ]
 
@@ -132,6 +134,21 @@ class ValidationError(LeadCacheError, ValueError):
     def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.field = field
+
+
+class UnknownOption(ValidationError):
+    """A value of a single or multiple select field is not one of its options (Airtable
+    creates options only with ``typecast``). Nothing was written.
+
+    Attributes:
+        values: the values that are not options, in the order given.
+    """
+
+    def __init__(
+        self, message: str, *, field: str, values: list[object], hint: str | None = None
+    ) -> None:
+        super().__init__(message, field=field, hint=hint)
+        self.values = values
 
 
 class CacheNotLoaded(LeadCacheError):

@@ -177,3 +177,14 @@ def test_token_wide_limit_of_50_per_second_across_bases() -> None:
             if round_ == 0:
                 assert 429 not in seen
         assert 429 in seen[:55]
+
+
+def test_deeply_nested_body_is_a_bad_body(emu: Emulator) -> None:
+    # Python's json parser gives up on deep nesting with RecursionError, not ValueError; the
+    # answer must still be Airtable's 400 for a body it cannot parse, and nothing written.
+    depth = 100_000
+    body = b'{"fields": ' + b"[" * depth + b"]" * depth + b"}"
+    before = len(emu.records())
+    status, _, answer = _raw(emu, "POST", _table_path(emu), body)
+    assert status == 400 and answer["error"]["type"] == "INVALID_REQUEST_BODY"
+    assert len(emu.records()) == before

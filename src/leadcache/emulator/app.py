@@ -7,12 +7,12 @@ limiter (429), then the handler under the state lock. Every API request is count
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote
 
 from ..airtable_wire.errors import ApiError, auth_required
+from ..airtable_wire.serving import parse_json_body
 from .accounting import Accounting, RequestLog
 from .api import ApiRequest, encode, route
 from .faults import Faults, error_for_status
@@ -93,11 +93,9 @@ class App:
         body_error: ApiError | None = None
         if body.strip():
             try:
-                parsed_body = json.loads(body)
-            except ValueError:
-                body_error = ApiError(
-                    400, "INVALID_REQUEST_BODY", "Could not parse the request body"
-                )
+                parsed_body = parse_json_body(body)
+            except ApiError as bad_body:
+                body_error = bad_body
         req = ApiRequest(method, segments, parse_qsl(query, keep_blank_values=True), parsed_body)
         resolved = route(self.state, req)
         decision = self.faults.decide()

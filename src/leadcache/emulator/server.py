@@ -16,6 +16,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from ..airtable_wire.serving import CORS_HEADERS, read_body
 from .app import App, Outcome
 
 __all__ = ["CONTROL_PREFIX", "EmulatorHTTPServer"]
@@ -29,16 +30,6 @@ _REASONS = {s.value: s.phrase for s in HTTPStatus}
 #: Airtable refuses URLs longer than 16,000 characters [support.airtable.com "URL length
 #: limitations for web API requests"]; airtable.js issue #392 shows the status, 414.
 MAX_URL_LENGTH = 16_000
-#: The CORS headers recorded on api.airtable.com responses [airtable-api.md §0, GR].
-CORS_HEADERS = (
-    ("Access-Control-Allow-Origin", "*"),
-    ("Access-Control-Allow-Methods", "DELETE,GET,OPTIONS,PATCH,POST,PUT"),
-    (
-        "Access-Control-Allow-Headers",
-        "authorization,content-length,content-type,user-agent,x-airtable-application-id,"
-        "x-airtable-user-agent,x-api-version,x-requested-with",
-    ),
-)
 #: 413's error type is UNVERIFIED (Airtable's docs list the status only); airtable.js names it
 #: REQUEST_TOO_LARGE whatever the body says.
 _TOO_LARGE = b'{"error":{"type":"REQUEST_TOO_LARGE","message":"The request body is too large"}}'
@@ -56,27 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes | None:
         """The request body, plain or chunked; None when it is over the limit (it is read
         and discarded, so the client sees the 413 instead of a reset connection)."""
-        limit = self.server.max_body_bytes
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            parts: list[bytes] = []
-            total = 0
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(parts) if total <= limit else None
-                total += size
-                chunk = self.rfile.read(size)
-                if total <= limit:
-                    parts.append(chunk)
-                self.rfile.readline()  # CRLF after each chunk
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > limit:
-            while length > 0:
-                length -= len(self.rfile.read(min(length, 1 << 16)) or b"x" * length)
-            return None
-        return self.rfile.read(length) if length else b""
+        return read_body(self.rfile, self.headers, self.server.max_body_bytes, drain=True)
 
     def _refuse(self, status: int, body: bytes) -> None:
         """Answer without reading the request, then close the connection."""

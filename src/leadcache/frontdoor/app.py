@@ -16,7 +16,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, unquote
 import msgspec
 
 from ..airtable_wire.errors import ApiError, auth_required, invalid_records, not_found
+from ..airtable_wire.serving import parse_json_body
 from ..cache import LeadCache
 from ..errors import LeadCacheError
 from .engine import QueryEngine
@@ -32,7 +33,7 @@ from .forward import Forwarder
 from .params import parse_bool, parse_list_body, parse_list_query
 from .writes import WriteEngine, WriteResult
 
-__all__ = ["MAX_BODY", "FrontDoorApp", "Response"]
+__all__ = ["MAX_BODY", "FrontDoorApp", "Response", "error_response"]
 
 log = logging.getLogger("leadcache.frontdoor")
 
@@ -65,7 +66,8 @@ def _ok(value: Any, *headers: tuple[str, str]) -> Response:
     return Response(200, _encode(value), [_JSON, ("X-LeadCache-Source", "cache"), *headers])
 
 
-def _error(error: ApiError) -> Response:
+def error_response(error: ApiError) -> Response:
+    """Airtable's error answer for ``error``."""
     return Response(error.status, _encode(error.body()), [_JSON])
 
 
@@ -73,8 +75,25 @@ def _pending(result: WriteResult) -> tuple[str, str]:
     return ("X-LeadCache-Pending", ",".join(result.pending))
 
 
-_BAD_BODY = ApiError(400, "INVALID_REQUEST_BODY", "Could not parse the request body")
 _TOO_LARGE = ApiError(413, "REQUEST_TOO_LARGE", f"Request body exceeds {MAX_BODY} bytes")
+
+
+def _with_airtable_ids(path: str, body: bytes, ids: Mapping[str, str]) -> tuple[str, bytes]:
+    """A write request addressed with the ids Airtable knows instead of the client's
+    (``loc_…`` ids of leads created through the front door and since pushed)."""
+    if not ids:
+        return path, body
+    head, _, last = path.rpartition("/")
+    if unquote(last) in ids:
+        path = f"{head}/{ids[unquote(last)]}"
+    value = json.loads(body) if body.strip() else None
+    if isinstance(value, dict) and isinstance(value.get("records"), list):
+        for record in value["records"]:
+            known = isinstance(record, dict) and isinstance(record.get("id"), str)
+            if known and record["id"] in ids:
+                record["id"] = ids[record["id"]]
+        body = _encode(value)
+    return path, body
 
 
 class FrontDoorApp:
@@ -115,18 +134,37 @@ class FrontDoorApp:
         content_type: str | None = None,
     ) -> Response:
         """Answer one request (``path`` still percent-encoded; ``body`` None when too large)."""
+        try:
+            return self._handle(method, path, query, authorization, body, content_type=content_type)
+        except Exception:
+            # A bug must cost neither the client its answer nor the server its thread.
+            log.exception("the front door failed on %s %s", method, path)
+            return error_response(
+                ApiError(500, "SERVER_ERROR", "The front door failed; its log has the details")
+            )
+
+    def _handle(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        authorization: str | None,
+        body: bytes | None,
+        *,
+        content_type: str | None,
+    ) -> Response:
         if not self._authorized(authorization):
-            return _error(auth_required())
+            return error_response(auth_required())
         raw = path.split("/")
         if len(raw) < 3 or raw[1] != "v0":
-            return _error(not_found())
+            return error_response(not_found())
         segments = [unquote(s) for s in raw[2:]]
         if segments and segments[-1] == "" and len(segments) == 3:
             segments = segments[:-1]  # the JS client's trailing slash on writes
         if any(s in (".", "..") or not s.isprintable() for s in segments):
-            return _error(not_found())
+            return error_response(not_found())
         if body is None:
-            return _error(_TOO_LARGE)
+            return error_response(_TOO_LARGE)
         try:
             route = self._route(method, segments, parse_qsl(query, keep_blank_values=True), body)
             if route is None:
@@ -135,12 +173,17 @@ class FrontDoorApp:
                 )
             return route()
         except ApiError as error:
-            return _error(error)
+            return error_response(error)
         except Forward as decision:
+            path, body = _with_airtable_ids(path, body or b"", decision.ids)
             answer = self._forward(
-                method, path, query, body or b"", content_type=content_type, reason=decision.reason
+                method, path, query, body, content_type=content_type, reason=decision.reason
             )
-            if method in ("POST", "PATCH", "PUT") and answer.status == 200:
+            # A write's answer holds whole records; a forwarded list (a view, cellFormat, a
+            # long formula sent as POST listRecords) may hold a part of each, and is not ours
+            # to store.
+            write = method in ("POST", "PATCH", "PUT") and segments[-1] != "listRecords"
+            if write and answer.status == 200:
                 self._ingest(answer.body)
             return answer
 
@@ -161,7 +204,9 @@ class FrontDoorApp:
         reason: str,
     ) -> Response:
         if self.forwarder is None:
-            return _error(ApiError(503, "AIRTABLE_NOT_CONFIGURED", f"needs Airtable: {reason}"))
+            return error_response(
+                ApiError(503, "AIRTABLE_NOT_CONFIGURED", f"needs Airtable: {reason}")
+            )
         log.debug("forwarding %s %s: %s", method, path, reason)
         answer = self.forwarder.send(method, path, query, body, content_type)
         headers = [*answer.headers, ("X-LeadCache-Source", "airtable")]
@@ -207,15 +252,12 @@ class _Handlers:
         self.raw = raw
 
     def no_route(self) -> Response:
-        return _error(not_found())
+        return error_response(not_found())
 
     def body(self) -> dict[str, Any]:
         if not self.raw.strip():
             return {}
-        try:
-            value = json.loads(self.raw)
-        except ValueError:
-            raise _BAD_BODY from None
+        value = parse_json_body(self.raw)
         if not isinstance(value, dict):
             raise ApiError(422, "INVALID_REQUEST_UNKNOWN", "The request body must be a JSON object")
         return value

@@ -19,7 +19,7 @@ Airtable status and error body on ``exc.response``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -58,6 +58,15 @@ def _http_error(error: ApiError, method: str, url: str) -> requests.HTTPError:
     )
     exc.args = (*exc.args, repr(error.body()["error"]))  # as pyairtable appends it
     return exc
+
+
+def _airtable_ids(records: list[dict[str, Any]], ids: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Records as Airtable knows them: ``loc_…`` ids of pushed leads replaced (see
+    :class:`~.errors.Forward`)."""
+    return [
+        {**r, "id": ids[r["id"]]} if isinstance(r.get("id"), str) and r["id"] in ids else r
+        for r in records
+    ]
 
 
 class _ForwardAdapter(BaseAdapter):
@@ -248,8 +257,8 @@ class Table:
             return call()
         except ApiError as error:
             raise _http_error(error, method, self._url()) from None
-        except Forward:
-            answer = remote()
+        except Forward as decision:
+            answer = remote(decision.ids)
             self.api.writes.ingest({"records": answer} if isinstance(answer, list) else answer)
             return answer
 
@@ -263,7 +272,7 @@ class Table:
         result = self._write(
             "POST",
             lambda: self.api.writes.create([fields], by_id=by_id, typecast=typecast).records[0],
-            lambda: self._remote.create(fields, typecast, use_field_ids),
+            lambda _: self._remote.create(fields, typecast, use_field_ids),
         )
         return cast("RecordDict", result)
 
@@ -284,7 +293,7 @@ class Table:
             out += self._write(
                 "POST",
                 lambda c=chunk: self.api.writes.create(c, by_id=by_id, typecast=typecast).records,
-                lambda c=chunk: self._remote.batch_create(c, typecast, use_field_ids),
+                lambda _, c=chunk: self._remote.batch_create(c, typecast, use_field_ids),
             )
         return out
 
@@ -305,7 +314,9 @@ class Table:
             lambda: self.api.writes.update(
                 [(record_id, fields)], replace=replace, by_id=by_id, typecast=typecast, single=True
             ).records[0],
-            lambda: self._remote.update(record_id, fields, replace, typecast, use_field_ids),
+            lambda ids: self._remote.update(
+                ids.get(record_id, record_id), fields, replace, typecast, use_field_ids
+            ),
         )
         return cast("RecordDict", result)
 
@@ -332,7 +343,12 @@ class Table:
                         p, replace=replace, by_id=by_id, typecast=typecast
                     ).records
                 ),
-                lambda c=chunk: self._remote.batch_update(c, replace, typecast, use_field_ids),
+                lambda ids, c=chunk: self._remote.batch_update(
+                    _airtable_ids(c, ids),  # type: ignore[arg-type]
+                    replace,
+                    typecast,
+                    use_field_ids,
+                ),
             )
         return out
 
@@ -362,8 +378,8 @@ class Table:
                 lambda c=chunk: self.api.writes.upsert(
                     c, key_fields, replace=replace, by_id=by_id, typecast=typecast
                 ),
-                lambda c=chunk: self._remote.batch_upsert(
-                    c, key_fields, replace, typecast, use_field_ids
+                lambda ids, c=chunk: self._remote.batch_upsert(
+                    _airtable_ids(c, ids), key_fields, replace, typecast, use_field_ids
                 ),
             )
             if isinstance(done, dict):
@@ -379,7 +395,7 @@ class Table:
         """Delete one record."""
         if not self._cached():
             return self._remote.delete(record_id)
-        self._write("DELETE", lambda: self.api.writes.delete([record_id]), lambda: None)
+        self._write("DELETE", lambda: self.api.writes.delete([record_id]), lambda _: None)
         return {"id": record_id, "deleted": True}
 
     def batch_delete(self, record_ids: Iterable[str]) -> list[RecordDeletedDict]:
@@ -390,6 +406,6 @@ class Table:
         out: list[RecordDeletedDict] = []
         for start in range(0, len(ids), MAX_RECORDS_PER_REQUEST):
             chunk = ids[start : start + MAX_RECORDS_PER_REQUEST]
-            self._write("DELETE", lambda c=chunk: self.api.writes.delete(c), lambda: None)
+            self._write("DELETE", lambda c=chunk: self.api.writes.delete(c), lambda _: None)
             out += [{"id": i, "deleted": True} for i in chunk]
         return out

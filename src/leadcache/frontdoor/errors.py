@@ -9,6 +9,8 @@ with the emulator, in :mod:`leadcache.airtable_wire.errors`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = ["Forward"]
 
 
@@ -17,8 +19,16 @@ class Forward(Exception):
 
     Attributes:
         reason: why, for logs and the in-process error message.
+        write: a write of the cached table (a typecast conversion): Airtable's answer holds
+            whole records, which the cache stores at once.
+        ids: for such a write, the record ids the client sent mapped to the ids Airtable
+            knows (a lead created through the front door is addressed by its ``loc_…`` id).
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(
+        self, reason: str, *, write: bool = False, ids: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.write = write
+        self.ids: Mapping[str, str] = ids or {}

@@ -2,8 +2,10 @@
 
 Routing uses the raw request path, so a ``%2F`` inside a table name stays inside its segment
 [airtable-api.md §1]; keep-alive connections (``protocol_version = "HTTP/1.1"``) let
-pyairtable's session and the JS client reuse one connection. A body longer than
-:data:`~.app.MAX_BODY` is not read: the answer is 413 and the connection is closed.
+pyairtable's session and the JS client reuse one connection. Bodies come plain or
+chunked; a body longer than :data:`~.app.MAX_BODY` is not read: the answer is 413 and the
+connection is closed. Every answer carries Airtable's CORS headers and ``OPTIONS`` preflights
+are answered without a token, so the ``airtable`` JS client works from a web page too.
 
 The server refuses to listen beyond loopback without ``LEAD_CACHE_API_TOKEN``: the Airtable
 key alone would make every machine that can reach the port an Airtable client.
@@ -19,10 +21,11 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from ..airtable_wire.serving import BAD_BODY, CORS_HEADERS, read_body
 from ..cache import LeadCache
 from ..errors import ConfigError
 from ..settings import DEFAULT_API_PORT
-from .app import MAX_BODY, FrontDoorApp, Response
+from .app import MAX_BODY, FrontDoorApp, Response, error_response
 from .forward import Forwarder
 
 __all__ = ["FrontDoorServer", "is_loopback"]
@@ -50,16 +53,19 @@ class _Handler(BaseHTTPRequestHandler):
         """No per-request log line (thousands of reads per second)."""
 
     def _serve(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
+        if self.command == "OPTIONS":
+            # A browser's CORS preflight: no token, nothing else to do [airtable-api.md §0].
+            self._send(Response(200, b""))
+            return
         body: bytes | None
-        if length < 0 or length > MAX_BODY:
-            body = None
+        try:
+            body = read_body(self.rfile, self.headers, MAX_BODY, drain=False)
+        except ValueError:  # a malformed Content-Length or chunk size
+            self.close_connection = True
+            self._send(error_response(BAD_BODY))
+            return
+        if body is None:
             self.close_connection = True  # the unread body must not be taken for a request
-        else:
-            body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
         response = self.server.app.handle(
             self.command,
@@ -74,7 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, response: Response) -> None:
         head = f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Unknown')}\r\n"
         has_type = False
-        for name, value in response.headers:
+        for name, value in (*CORS_HEADERS, *response.headers):
             has_type = has_type or name.lower() == "content-type"
             head += f"{name}: {value}\r\n"
         if not has_type:
@@ -84,7 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
             head += "Connection: close\r\n"
         self.wfile.write(head.encode("latin-1") + b"\r\n" + response.body)
 
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_OPTIONS = _serve
 
 
 class _HTTPServer(ThreadingHTTPServer):

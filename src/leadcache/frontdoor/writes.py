@@ -10,14 +10,16 @@ same moment create one lead, not two.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from ..airtable_wire.batches import check_count
 from ..airtable_wire.errors import ApiError, invalid_records, invalid_request, record_not_found
 from ..cache import LeadCache
-from ..errors import LeadNotFound, ValidationError
+from ..errors import LeadNotFound, UnknownOption, ValidationError
+from ..fields import COMPUTED_FIELD_TYPES
 from ..store.base import RemoteRecord
 from ..store.query import All, Equals
 from .engine import QueryEngine, render
@@ -25,6 +27,9 @@ from .errors import Forward
 from .table import TableInfo
 
 __all__ = ["WriteEngine", "WriteResult"]
+
+#: Errors a typecast write is forwarded for: Airtable may convert the value.
+_CONVERTIBLE: Final = frozenset({"INVALID_VALUE_FOR_COLUMN", "INVALID_MULTIPLE_CHOICE_OPTIONS"})
 
 _MISSING_FIELDS = ApiError(
     422, "INVALID_REQUEST_MISSING_FIELDS", 'Could not find field "fields" in the request body'
@@ -44,9 +49,32 @@ class WriteResult:
     updated: list[str] = field(default_factory=list)
 
 
+def _row_missing(record_id: str) -> ApiError:
+    return ApiError(
+        422, "ROW_DOES_NOT_EXIST", f"Record ID {record_id} does not exist in this table"
+    )
+
+
+def _unsynced(error: ApiError, who: str) -> ApiError:
+    return ApiError(
+        error.status,
+        error.error_type,
+        f"{error.message} (converting it with typecast needs Airtable, and {who} changes that "
+        "have not reached Airtable yet: send a value of the field's type, or retry after the "
+        "next sync)",
+    )
+
+
 def _as_api_error(exc: ValidationError) -> ApiError:
     message = str(exc.args[0]) if exc.args else str(exc)
     name = exc.field
+    if isinstance(exc, UnknownOption) and exc.values:
+        # Airtable's wording, the value JSON-encoded inside the quotes [airtable-api.md §6].
+        return ApiError(
+            422,
+            "INVALID_MULTIPLE_CHOICE_OPTIONS",
+            f'Insufficient permissions to create new select option "{json.dumps(exc.values[0])}"',
+        )
     if message.startswith("unknown field") and name is not None:
         return ApiError(422, "UNKNOWN_FIELD_NAME", f'Unknown field name: "{name}"')
     if "computed by Airtable" in message or "managed by leadcache" in message:
@@ -95,7 +123,15 @@ class WriteEngine:
         open_ids = self.store.leads_with_open_pending(current)
         return records, [i for i in dict.fromkeys(current) if i in open_ids]
 
-    def _run(self, work: Any, typecast: bool) -> Any:
+    def _run(
+        self,
+        work: Any,
+        typecast: bool,
+        *,
+        targets: Sequence[str] = (),
+        merge_on: Sequence[str] = (),
+        single: bool = False,
+    ) -> Any:
         try:
             with self.store.transaction():
                 return work()
@@ -103,12 +139,41 @@ class WriteEngine:
             error = _as_api_error(exc)
             if (
                 typecast
-                and error.error_type == "INVALID_VALUE_FOR_COLUMN"
+                and error.error_type in _CONVERTIBLE
                 and "computed" not in (error.message or "")
             ):
                 # Nothing was written (the transaction rolled back): Airtable converts.
-                raise Forward("typecast conversions are made by Airtable") from None
+                raise self._forward_typecast(error, targets, merge_on, single) from None
             raise error from None
+
+    def _forward_typecast(
+        self, error: ApiError, targets: Sequence[str], merge_on: Sequence[str], single: bool
+    ) -> Forward:
+        """The Forward of a write whose values only Airtable can convert, or the refusal of one
+        that Airtable would apply out of order with what the cache still has to push.
+
+        Forwarding is exact only where Airtable holds what the cache holds: every record
+        written exists in Airtable (not a create still queued) and has no change still
+        queued, and, for an upsert matching on fields, no queued create, delete or change of
+        a merged field could make Airtable's matches differ from the cache's. Otherwise the
+        write is refused with the error Airtable gives without typecast, saying why: an older
+        queued value pushed after Airtable's conversion would silently undo it.
+        """
+        ids: dict[str, str] = {}
+        with self.store.transaction():
+            for record_id in targets:
+                state = self.store.lead_state(record_id)
+                if state is None or state.deleted is not None:
+                    raise record_not_found() if single else _row_missing(record_id)
+                if not state.id.startswith("rec") or self.store.leads_with_open_pending([state.id]):
+                    raise _unsynced(error, f"record {record_id} has")
+                ids[record_id] = state.id
+            if merge_on and any(
+                p.action != "update" or any(name in p.changes for name in merge_on)
+                for p in self.store.open_pending()
+            ):
+                raise _unsynced(error, "records of this table have")
+        return Forward("typecast conversions are made by Airtable", write=True, ids=ids)
 
     def _start(self, items: Sequence[Any], what: str, by_id: bool) -> TableInfo:
         info = self.engine.schema.info()
@@ -181,14 +246,11 @@ class WriteEngine:
                 except LeadNotFound:
                     if single:
                         raise record_not_found() from None
-                    raise ApiError(
-                        422,
-                        "ROW_DOES_NOT_EXIST",
-                        f"Record ID {record_id} does not exist in this table",
-                    ) from None
+                    raise _row_missing(record_id) from None
             return done
 
-        ids = self._run(work, typecast)
+        targets = [record_id for record_id, _ in plans]
+        ids = self._run(work, typecast, targets=targets, single=single)
         records, pending = self._answer(ids, info, by_id)
         return WriteResult(records, pending)
 
@@ -208,6 +270,9 @@ class WriteEngine:
         if not isinstance(merge_on, list) or not 1 <= len(merge_on) <= 3:
             raise invalid_request("performUpsert.fieldsToMergeOn must list 1 to 3 fields")
         keys = [info.field_name(str(k)) for k in merge_on]
+        for key in keys:
+            if info.types.get(key) in COMPUTED_FIELD_TYPES:
+                raise invalid_request(f'Field "{key}" cannot be used to merge on')
         for item in items:
             if not isinstance(item, dict):
                 raise invalid_records("Each record must be an object")
@@ -223,11 +288,7 @@ class WriteEngine:
                     try:
                         done.append(self._update_one(str(record_id), cells, replace, info))
                     except LeadNotFound:
-                        raise ApiError(
-                            422,
-                            "ROW_DOES_NOT_EXIST",
-                            f"Record ID {record_id} does not exist in this table",
-                        ) from None
+                        raise _row_missing(str(record_id)) from None
                     updated.append(done[-1])
                     continue
                 values = [cells.get(k) for k in keys]
@@ -248,7 +309,9 @@ class WriteEngine:
                     created.append(done[-1])
             return done
 
-        ids = self._run(work, typecast)
+        targets = [str(record_id) for record_id, _ in plans if record_id is not None]
+        merged = keys if any(record_id is None for record_id, _ in plans) else []
+        ids = self._run(work, typecast, targets=targets, merge_on=merged)
         records, pending = self._answer(ids, info, by_id)
         return WriteResult(
             records, pending, list(dict.fromkeys(created)), list(dict.fromkeys(updated))
@@ -292,16 +355,23 @@ class WriteEngine:
     # -- delete ------------------------------------------------------------------------------
     def delete(self, record_ids: Sequence[str]) -> list[str]:
         """Delete records (each stays readable to the sync engine until pushed). Unknown or
-        deleted ids are 404 ``MODEL_ID_NOT_FOUND`` and nothing is deleted."""
+        deleted ids are 404 ``MODEL_ID_NOT_FOUND`` and nothing is deleted. A record named
+        twice in one request (or by its local id and its Airtable id) is deleted once and
+        listed twice, as the emulator answers."""
         check_count(record_ids, "deleted")
 
         def work() -> list[str]:
             done = []
+            gone: set[str] = set()
             for record_id in record_ids:
                 state = self.store.lead_state(record_id)
+                if state is not None and state.id in gone:
+                    done.append(record_id)
+                    continue
                 if state is None or state.deleted is not None:
                     raise record_not_found()
                 self.cache.delete_lead(state.id)
+                gone.add(state.id)
                 done.append(record_id)
             return done
 

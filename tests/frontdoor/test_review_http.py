@@ -1,6 +1,7 @@
-"""Review of the HTTP front door and leadcache.compat: behaviours that differ from Airtable (the
-emulator answering the same request) in a way a client notices. Each test is an expected
-failure until the defect it names is fixed."""
+"""Findings of a review of the HTTP front door and leadcache.compat (decision 0052): behaviours
+that differed from Airtable (the emulator answering the same request) in a way a client
+notices, lost an agent's write or stored a partial record. Each test failed on the code before
+the fix."""
 
 from __future__ import annotations
 

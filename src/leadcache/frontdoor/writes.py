@@ -20,7 +20,7 @@ from ..airtable_wire.errors import ApiError, invalid_records, invalid_request, r
 from ..cache import LeadCache
 from ..errors import LeadNotFound, UnknownOption, ValidationError
 from ..fields import COMPUTED_FIELD_TYPES
-from ..store.base import RemoteRecord
+from ..store.base import OPEN_STATES, RemoteRecord
 from ..store.query import All, Equals
 from .engine import QueryEngine, render
 from .errors import Forward
@@ -170,7 +170,7 @@ class WriteEngine:
                 ids[record_id] = state.id
             if merge_on and any(
                 p.action != "update" or any(name in p.changes for name in merge_on)
-                for p in self.store.open_pending()
+                for p in self.store.open_pending(states=OPEN_STATES)
             ):
                 raise _unsynced(error, "records of this table have")
         return Forward("typecast conversions are made by Airtable", write=True, ids=ids)

@@ -1,0 +1,103 @@
+"""Review of the front door's list answers against the emulator (Airtable's reference): each
+test shows one request the front door answers differently. Marked xfail until fixed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from leadcache.emulator import running_emulator
+from tests.frontdoor.conftest import TOKEN, Door, start_door, strip
+
+
+@pytest.fixture
+def small_door(tmp_path: Path) -> Iterator[Door]:
+    """A door over a few seeded leads plus the records a test adds to the emulator first."""
+    with running_emulator(seed=5) as emu:
+        emu.human_create({"Name": "Nino Beridze", "Company": "ᲗᲑᲘᲚᲘᲡᲘ Bank", "Status": "new"})
+        emu.add_field(
+            "Follow Up",
+            "formula",
+            {"formula": "DATETIME_PARSE('2026-01-15')", "result": {"type": "dateTime"}},
+        )
+        d = start_door(emu, tmp_path / "door.db")
+        try:
+            yield d
+        finally:
+            d.server.close()
+            d.cache.close()
+
+
+def _both(door: Door, formula: str) -> tuple[list[str], list[str]]:
+    ours = [r["id"] for r in strip(door.table().all(formula=formula))]
+    theirs = [r["id"] for r in door.table(door.direct()).all(formula=formula)]
+    return ours, theirs
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SQLite plan narrows SEARCH() with the FTS5 trigram index, whose case folding lacks "
+    "Georgian Mtavruli (and Cherokee, Latin Ext-D...) that Python's str.lower() folds: "
+    "records the formula engine matches are never looked at",
+)
+def test_search_mtavruli_company_found(small_door: Door) -> None:
+    ours, theirs = _both(small_door, "SEARCH('თბილისი', {Company})")
+    assert len(theirs) == 1
+    assert ours == theirs
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a formula field's type is read as 'formula' (raw text) by the front door, while "
+    "the emulator reads it as its result type (dateTime): comparisons differ",
+)
+def test_formula_field_with_date_result_compares_as_date(small_door: Door) -> None:
+    ours, theirs = _both(small_door, "{Follow Up} > '2026-01-15'")
+    assert theirs == []  # 2026-01-15T00:00Z is not after 2026-01-15
+    assert ours == theirs
+
+
+def _post_list(base: str, token: str, door: Door, body: dict[str, Any]) -> Any:
+    url = f"{base}/v0/{door.emu.base_id}/{door.emu.table_name}/listRecords"
+    headers = {"Authorization": f"Bearer {token}"}
+    return requests.post(url, json=body, headers=headers, timeout=10)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a FIND/SEARCH needle of 3+ characters holding NUL goes into the FTS5 MATCH "
+    "phrase, SQLite answers 'unterminated string', and the StorageError escapes: the "
+    "connection is dropped without a response",
+)
+def test_find_needle_with_nul_answers_like_airtable(small_door: Door) -> None:
+    body = {"filterByFormula": "FIND('Ana\u0000', {Name})"}
+    theirs = _post_list(small_door.emu.url, small_door.emu.token, small_door, body)
+    assert (theirs.status_code, theirs.json()) == (200, {"records": []})
+    try:
+        ours = _post_list(small_door.url, TOKEN, small_door, body)
+    except requests.ConnectionError as exc:
+        pytest.fail(f"the front door dropped the connection: {exc}")
+    assert (ours.status_code, ours.json()) == (200, {"records": []})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the cache orders leads by local insertion (rid): a lead created through the front "
+    "door keeps its early place, while Airtable appends it when the push creates it, after "
+    "a record a person created meanwhile; sort ties and unsorted lists then differ",
+)
+def test_tie_order_after_local_create_and_person_create(door: Door) -> None:
+    table, direct = door.table(), door.table(door.direct())
+    table.create({"Name": "Agent Made", "Status": "new"})
+    door.emu.human_create({"Name": "Person Made", "Status": "new"})
+    door.cache.sync.push_to_airtable()
+    door.cache.sync.pull_from_airtable()
+    assert not door.cache.pending_changes()
+    ours = [r["id"] for r in table.all(sort=["Status"])]
+    theirs = [r["id"] for r in direct.all(sort=["Status"])]
+    assert sorted(ours) == sorted(theirs)  # same records, and all of them pushed
+    assert ours == theirs

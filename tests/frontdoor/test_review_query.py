@@ -38,12 +38,6 @@ def _both(door: Door, formula: str) -> tuple[list[str], list[str]]:
     return ours, theirs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SQLite plan narrows SEARCH() with the FTS5 trigram index, whose case folding lacks "
-    "Georgian Mtavruli (and Cherokee, Latin Ext-D...) that Python's str.lower() folds: "
-    "records the formula engine matches are never looked at",
-)
 def test_search_mtavruli_company_found(small_door: Door) -> None:
     ours, theirs = _both(small_door, "SEARCH('თბილისი', {Company})")
     assert len(theirs) == 1

@@ -5,8 +5,9 @@ indexes answer: ``status = ?`` and ``company = ?`` use their b-tree indexes, ``i
 primary key, and a substring test on name, company or email first narrows the rows through
 the trigram full-text index (which folds case, so it finds a superset) and then checks
 exactly with ``instr``. Case-folded substring tests need Python's Unicode lowering to match
-the formula engine's ``SEARCH``, so they are checked with a registered ``py_lower`` function,
-only on the rows the index let through.
+the formula engine's ``SEARCH``, so they are checked with a registered ``py_lower`` function;
+the index narrows them only when the lowered needle is ASCII, where its folding provably
+agrees with Python's (see ``_compile_contains``), and other needles are checked on every row.
 """
 
 from __future__ import annotations
@@ -65,13 +66,20 @@ def _compile_contains(cond: Contains, params: list[Any]) -> str:
     else:
         exact = f"(instr(coalesce({key}, ''), ?) > 0)"
         needle = cond.needle
-    if key not in _FTS_COLUMNS or len(cond.needle) < 3:
+    if key not in _FTS_COLUMNS or len(needle) < 3 or (cond.fold and not needle.isascii()):
         params.append(needle)
         return exact
-    # The trigram index folds case per character, so every exact match is among its hits.
-    # Python lowers İ to "i̇" and the Kelvin sign to "k"; rows holding those are checked too.
+    # The trigram index maps each character to one folded character (A-Z to a-z among them),
+    # so a value holding the needle has a folded text holding the folded needle: for FIND the
+    # index finds a superset of the exact matches, whatever the needle's characters.
+    # SEARCH compares Python's lowering, which differs from the index's folding for hundreds
+    # of characters (Georgian Mtavruli, Cherokee, µ, ϳ...), so the index is asked only for an
+    # ASCII lowered needle: the characters a value lowers to ASCII letters from are ASCII ones
+    # (which the index folds as Python does) and the two in FOLDS_TO_ASCII (İ lowers to
+    # "i̇", the Kelvin sign to "k"), whose rows are checked too. Any other needle is checked
+    # exactly on every row.
     narrow = "rid IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)"
-    params.append(_fts_phrase(key, cond.needle))
+    params.append(_fts_phrase(key, needle))
     if cond.fold and any(c in needle for c in "ik"):
         narrow = f"({narrow} OR {key} GLOB '*[{FOLDS_TO_ASCII}]*')"
     params.append(needle)

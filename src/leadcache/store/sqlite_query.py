@@ -18,6 +18,7 @@ from typing import Any
 
 from .base import RecordRow
 from .query import FOLDS_TO_ASCII, All, AnyOf, Blank, Condition, Contains, Equals, IdIs
+from .search import split_at_controls
 from .sqlite_conn import SQLiteBase
 from .sqlite_util import _guard, _path_safe, in_chunks, loads
 
@@ -26,9 +27,17 @@ __all__ = ["SQLiteQueries"]
 _FTS_COLUMNS = ("name", "company", "email")
 
 
-def _fts_phrase(key: str, needle: str) -> str:
-    # One quoted FTS5 string, restricted to one column: never parsed as query syntax.
-    return f'{key} : "' + needle.replace('"', '""') + '"'
+def _fts_phrases(key: str, needle: str) -> str | None:
+    """An FTS5 query every row holding ``needle`` in column ``key`` matches, or None.
+
+    Each run of the needle between control characters (which SQLite's C strings cannot carry
+    into a query) that is long enough for the trigram index becomes one quoted string, never
+    parsed as query syntax; the strings are ANDed and restricted to the column.
+    """
+    runs = [r for r in split_at_controls(needle) if len(r) >= 3]
+    if not runs:
+        return None
+    return f"{key} : (" + " ".join('"' + r.replace('"', '""') + '"' for r in runs) + ")"
 
 
 def _compile(cond: Condition, params: list[Any]) -> str:
@@ -66,7 +75,8 @@ def _compile_contains(cond: Contains, params: list[Any]) -> str:
     else:
         exact = f"(instr(coalesce({key}, ''), ?) > 0)"
         needle = cond.needle
-    if key not in _FTS_COLUMNS or len(needle) < 3 or (cond.fold and not needle.isascii()):
+    match = _fts_phrases(key, needle) if key in _FTS_COLUMNS else None
+    if match is None or (cond.fold and not needle.isascii()):
         params.append(needle)
         return exact
     # The trigram index maps each character to one folded character (A-Z to a-z among them),
@@ -79,7 +89,7 @@ def _compile_contains(cond: Contains, params: list[Any]) -> str:
     # "i̇", the Kelvin sign to "k"), whose rows are checked too. Any other needle is checked
     # exactly on every row.
     narrow = "rid IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)"
-    params.append(_fts_phrase(key, needle))
+    params.append(match)
     if cond.fold and any(c in needle for c in "ik"):
         narrow = f"({narrow} OR {key} GLOB '*[{FOLDS_TO_ASCII}]*')"
     params.append(needle)

@@ -74,6 +74,9 @@ def _fill(cache: LeadCache) -> None:
 @example(cond=Contains("name", "ab i", True))
 @example(cond=Contains("name", "Ada\x00", False))
 @example(cond=Contains("name", "ada\x00lov", True))
+# A lone surrogate (JSON may escape one) has no UTF-8 form for SQLite.
+@example(cond=Not(AnyOf((Contains("name", "a\ud800", True), Equals("status", "\udfff")))))
+@example(cond=IdIs(("rec00000000000001", "rec\ud800")))
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

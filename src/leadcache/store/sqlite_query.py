@@ -40,9 +40,21 @@ def _fts_phrases(key: str, needle: str) -> str | None:
     return f"{key} : (" + " ".join('"' + r.replace('"', '""') + '"' for r in runs) + ")"
 
 
+def _storable(text: str) -> bool:
+    """Whether ``text`` can be bound as SQLite text: a lone surrogate (a JSON string may
+    escape one) has no UTF-8 form, so no stored value holds it."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _compile(cond: Condition, params: list[Any]) -> str:
     """SQL for ``cond`` over ``leads``; NULL columns never make a test unknown (so NOT works)."""
     if isinstance(cond, Equals):
+        if not _storable(cond.text):
+            return "0"
         params.append(cond.text)
         return f"({cond.key} IS ?)"
     if isinstance(cond, Blank):
@@ -50,10 +62,11 @@ def _compile(cond: Condition, params: list[Any]) -> str:
     if isinstance(cond, Contains):
         return _compile_contains(cond, params)
     if isinstance(cond, IdIs):
-        if not cond.ids:
+        ids = [i for i in cond.ids if _storable(i)]
+        if not ids:
             return "0"
-        params.extend(cond.ids)
-        return f"(id IN ({','.join('?' * len(cond.ids))}))"
+        params.extend(ids)
+        return f"(id IN ({','.join('?' * len(ids))}))"
     if isinstance(cond, All):
         return (
             "(" + " AND ".join(_compile(p, params) for p in cond.parts) + ")" if cond.parts else "1"
@@ -68,6 +81,8 @@ def _compile(cond: Condition, params: list[Any]) -> str:
 def _compile_contains(cond: Contains, params: list[Any]) -> str:
     if cond.needle == "":
         return "1"  # FIND('', x) and SEARCH('', x) are 1 for every record
+    if not _storable(cond.needle):
+        return "0"
     key = cond.key
     if cond.fold:
         exact = f"(instr(py_lower(coalesce({key}, '')), ?) > 0)"

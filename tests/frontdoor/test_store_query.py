@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from leadcache import LeadCache
 from leadcache.store.base import RemoteRecord
 from leadcache.store.query import (
+    FOLDS_TO_ASCII,
     All,
     AnyOf,
     Blank,
@@ -19,8 +22,9 @@ from leadcache.store.query import (
     match_ids_in,
 )
 
-# Letters that fold in interesting ways (İ, the Kelvin sign, ß), quotes and FTS syntax.
-TEXT = st.text(alphabet="abAB iIİKkß\"'*-:", max_size=6)
+# Letters that fold in interesting ways (İ, the Kelvin sign, ß), quotes, FTS syntax and
+# control characters (which SQLite's C strings cannot carry into an FTS query).
+TEXT = st.text(alphabet="abAB iIİKkß\"'*-:\x00\x01", max_size=6)
 KEYS = st.sampled_from(["name", "company", "email", "status"])
 VALUES = [
     "Ada Lovelace", "ADA", "İstanbul Kilns", "\u212aelvin Labs", "straße", 'say "hi"', "", None,
@@ -68,6 +72,11 @@ def _fill(cache: LeadCache) -> None:
 # Python lowers İ to "i̇" and the Kelvin sign to "k": found only if those rows are looked at.
 @example(cond=Contains("name", "kab", True))
 @example(cond=Contains("name", "ab i", True))
+@example(cond=Contains("name", "Ada\x00", False))
+@example(cond=Contains("name", "ada\x00lov", True))
+# A lone surrogate (JSON may escape one) has no UTF-8 form for SQLite.
+@example(cond=Not(AnyOf((Contains("name", "a\ud800", True), Equals("status", "\udfff")))))
+@example(cond=IdIs(("rec00000000000001", "rec\ud800")))
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -119,3 +128,78 @@ def test_default_implementations_agree_with_sqlite(cache: LeadCache) -> None:
     rows = store.record_rows(ids)
     assert sorted(rows) == ids[:2]  # a live lead and a deleted one; no row for "nope"
     assert LeadStore.record_rows(store, ids) == rows
+
+
+def _trigram_folding() -> dict[str, str]:
+    """Each character (all planes that hold cased letters) -> how SQLite's trigram index
+    folds it, read back from a real FTS5 table through its vocabulary."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='trigram')")
+        db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+        db.executemany(
+            "INSERT INTO t(rowid, x) VALUES (?, ?)", ((c, chr(c) * 3) for c in _CODE_POINTS)
+        )
+        return {chr(doc): term[0] for term, doc in db.execute("SELECT term, doc FROM v")}
+    finally:
+        db.close()
+
+
+#: Every code point below U+20000 but NUL and the surrogates: no character above has a case.
+_CODE_POINTS = [c for c in range(1, 0x20000) if not 0xD800 <= c < 0xE000]
+
+
+def test_no_cased_characters_above_the_code_points_checked() -> None:
+    cased = [
+        c
+        for c in range(0x20000, 0x110000)
+        if chr(c).lower() != chr(c) or chr(c).upper() != chr(c) or chr(c).casefold() != chr(c)
+    ]
+    assert cased == []
+
+
+def test_only_the_listed_characters_lower_to_ascii_letters() -> None:
+    # SEARCH narrows an ASCII needle with the trigram index and also checks the rows holding
+    # FOLDS_TO_ASCII: no other non-ASCII character may lower to anything holding ASCII.
+    found = [
+        chr(c)
+        for c in range(0x80, 0x110000)
+        if not 0xD800 <= c < 0xE000 and any(ch.isascii() for ch in chr(c).lower())
+    ]
+    assert "".join(found) == FOLDS_TO_ASCII
+
+
+def test_search_finds_what_python_lowering_finds_where_the_index_folds_otherwise(
+    cache: LeadCache,
+) -> None:
+    # Brute force: each character whose trigram folding disagrees with Python's lowering of
+    # it, of its lower case or of its upper case (Georgian Mtavruli, Cherokee, µ, ϳ, …). A
+    # company made of three of it must be found by SEARCH with each spelling that lowers to
+    # the same text, as the formula engine finds it; FIND (case-sensitive: the index's
+    # folding only widens what it finds) must find exactly the company spelled so.
+    folded = _trigram_folding()
+    odd = sorted(
+        ch
+        for ch in map(chr, _CODE_POINTS)
+        if any(
+            len(v) == 1 and folded.get(v) != folded[ch] and v.lower() == ch.lower()
+            for v in (ch.lower(), ch.upper())
+        )
+        or folded[ch] != ch.lower()
+    )
+    assert len(odd) > 400  # SQLite 3.40 and Python 3.11: 800 or so
+    cache.store.upsert_remote(
+        [
+            RemoteRecord(f"rec{i:014d}", "2026-11-01T09:00:00.000Z", {"Company": ch * 3})
+            for i, ch in enumerate(odd)
+        ]
+    )
+    leads = cache.store.list_leads(include_deleted=True)
+    missed: list[Condition] = []
+    for ch in odd:
+        for spelling in dict.fromkeys((ch, ch.lower(), ch.upper())):
+            for fold in (True, False):
+                cond = Contains("company", spelling * 3, fold)
+                if [r[0] for r in cache.store.match_ids(cond)] != match_ids_in(leads, cond):
+                    missed.append(cond)
+    assert missed == []

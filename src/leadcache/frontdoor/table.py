@@ -20,12 +20,15 @@ from ..fields import COMPUTED_FIELD_TYPES
 from ..store.meta import MetaKey
 from .errors import Forward
 
-__all__ = ["TEXT_TYPES", "TableInfo", "TableSchema"]
+__all__ = ["RESULT_TYPED", "TEXT_TYPES", "TableInfo", "TableSchema"]
 
 #: Field types whose cells are plain text, so the mapped column holds the cell exactly.
 TEXT_TYPES: Final = frozenset(
     {"singleLineText", "multilineText", "email", "url", "phoneNumber", "singleSelect", "richText"}
 )
+#: Computed field types whose value formulas see is typed by Airtable's ``options.result``
+#: (a formula may yield a date, a number or text), which the cache does not keep.
+RESULT_TYPED: Final = frozenset({"formula", "rollup", "multipleLookupValues"})
 _REFRESH_S = 5.0
 
 
@@ -74,8 +77,11 @@ class TableInfo:
 
     def formula_type(self, name: str) -> str:
         """The type the formula engine reads a field as; Forward when unknown (a date or a
-        number held as an untyped value would compare differently from Airtable)."""
+        number held as an untyped value would compare differently from Airtable), which
+        includes formula, rollup and lookup fields: their result type is not cached."""
         kind = self.types.get(name)
+        if kind in RESULT_TYPED:
+            raise Forward(f"the result type of {kind} field {name!r} is not known to the cache")
         if kind is not None:
             return kind
         if name in self.field_to_key or name == self.key_field:

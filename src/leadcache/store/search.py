@@ -13,11 +13,13 @@ than three characters cannot use the trigram index; they are matched with ``LIKE
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 
-__all__ = ["SearchPlan", "like_pattern", "plan_search"]
+__all__ = ["SearchPlan", "like_pattern", "plan_search", "split_at_controls"]
 
 _LIKE_ESCAPE = "\\"
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +51,20 @@ def case_variants(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys("".join(p) for p in itertools.product(*options)))
 
 
+def split_at_controls(text: str) -> list[str]:
+    """The runs of ``text`` between control characters (U+0000-U+001F and U+007F), empty
+    runs included.
+
+    SQLite's C string handling stops at NUL, which would truncate a quoted FTS string or a
+    LIKE pattern (found by the hypothesis test), so those never carry control characters.
+    """
+    return _CONTROLS.split(text)
+
+
 def plan_search(query: str) -> SearchPlan | None:
     """The plan for ``query``, or None when it has no words (nothing matches)."""
-    # SQLite's C string handling stops at NUL, which would truncate a quoted FTS string or a
-    # LIKE pattern (found by the hypothesis test); control characters never occur in names.
-    words = "".join(" " if ord(c) < 32 or c == "\x7f" else c for c in query).split()
+    # Control characters never occur in names: they separate words.
+    words = " ".join(split_at_controls(query)).split()
     if not words:
         return None
     long_words = [w for w in words if len(w) >= 3]

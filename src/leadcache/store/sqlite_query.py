@@ -5,8 +5,9 @@ indexes answer: ``status = ?`` and ``company = ?`` use their b-tree indexes, ``i
 primary key, and a substring test on name, company or email first narrows the rows through
 the trigram full-text index (which folds case, so it finds a superset) and then checks
 exactly with ``instr``. Case-folded substring tests need Python's Unicode lowering to match
-the formula engine's ``SEARCH``, so they are checked with a registered ``py_lower`` function,
-only on the rows the index let through.
+the formula engine's ``SEARCH``, so they are checked with a registered ``py_lower`` function;
+the index narrows them only when the lowered needle is ASCII, where its folding provably
+agrees with Python's (see ``_compile_contains``), and other needles are checked on every row.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from .base import RecordRow
 from .query import FOLDS_TO_ASCII, All, AnyOf, Blank, Condition, Contains, Equals, IdIs
+from .search import split_at_controls
 from .sqlite_conn import SQLiteBase
 from .sqlite_util import _guard, _path_safe, in_chunks, loads
 
@@ -25,14 +27,34 @@ __all__ = ["SQLiteQueries"]
 _FTS_COLUMNS = ("name", "company", "email")
 
 
-def _fts_phrase(key: str, needle: str) -> str:
-    # One quoted FTS5 string, restricted to one column: never parsed as query syntax.
-    return f'{key} : "' + needle.replace('"', '""') + '"'
+def _fts_phrases(key: str, needle: str) -> str | None:
+    """An FTS5 query every row holding ``needle`` in column ``key`` matches, or None.
+
+    Each run of the needle between control characters (which SQLite's C strings cannot carry
+    into a query) that is long enough for the trigram index becomes one quoted string, never
+    parsed as query syntax; the strings are ANDed and restricted to the column.
+    """
+    runs = [r for r in split_at_controls(needle) if len(r) >= 3]
+    if not runs:
+        return None
+    return f"{key} : (" + " ".join('"' + r.replace('"', '""') + '"' for r in runs) + ")"
+
+
+def _storable(text: str) -> bool:
+    """Whether ``text`` can be bound as SQLite text: a lone surrogate (a JSON string may
+    escape one) has no UTF-8 form, so no stored value holds it."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _compile(cond: Condition, params: list[Any]) -> str:
     """SQL for ``cond`` over ``leads``; NULL columns never make a test unknown (so NOT works)."""
     if isinstance(cond, Equals):
+        if not _storable(cond.text):
+            return "0"
         params.append(cond.text)
         return f"({cond.key} IS ?)"
     if isinstance(cond, Blank):
@@ -40,10 +62,11 @@ def _compile(cond: Condition, params: list[Any]) -> str:
     if isinstance(cond, Contains):
         return _compile_contains(cond, params)
     if isinstance(cond, IdIs):
-        if not cond.ids:
+        ids = [i for i in cond.ids if _storable(i)]
+        if not ids:
             return "0"
-        params.extend(cond.ids)
-        return f"(id IN ({','.join('?' * len(cond.ids))}))"
+        params.extend(ids)
+        return f"(id IN ({','.join('?' * len(ids))}))"
     if isinstance(cond, All):
         return (
             "(" + " AND ".join(_compile(p, params) for p in cond.parts) + ")" if cond.parts else "1"
@@ -58,6 +81,8 @@ def _compile(cond: Condition, params: list[Any]) -> str:
 def _compile_contains(cond: Contains, params: list[Any]) -> str:
     if cond.needle == "":
         return "1"  # FIND('', x) and SEARCH('', x) are 1 for every record
+    if not _storable(cond.needle):
+        return "0"
     key = cond.key
     if cond.fold:
         exact = f"(instr(py_lower(coalesce({key}, '')), ?) > 0)"
@@ -65,13 +90,21 @@ def _compile_contains(cond: Contains, params: list[Any]) -> str:
     else:
         exact = f"(instr(coalesce({key}, ''), ?) > 0)"
         needle = cond.needle
-    if key not in _FTS_COLUMNS or len(cond.needle) < 3:
+    match = _fts_phrases(key, needle) if key in _FTS_COLUMNS else None
+    if match is None or (cond.fold and not needle.isascii()):
         params.append(needle)
         return exact
-    # The trigram index folds case per character, so every exact match is among its hits.
-    # Python lowers İ to "i̇" and the Kelvin sign to "k"; rows holding those are checked too.
+    # The trigram index maps each character to one folded character (A-Z to a-z among them),
+    # so a value holding the needle has a folded text holding the folded needle: for FIND the
+    # index finds a superset of the exact matches, whatever the needle's characters.
+    # SEARCH compares Python's lowering, which differs from the index's folding for hundreds
+    # of characters (Georgian Mtavruli, Cherokee, µ, ϳ...), so the index is asked only for an
+    # ASCII lowered needle: the characters a value lowers to ASCII letters from are ASCII ones
+    # (which the index folds as Python does) and the two in FOLDS_TO_ASCII (İ lowers to
+    # "i̇", the Kelvin sign to "k"), whose rows are checked too. Any other needle is checked
+    # exactly on every row.
     narrow = "rid IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)"
-    params.append(_fts_phrase(key, cond.needle))
+    params.append(match)
     if cond.fold and any(c in needle for c in "ik"):
         narrow = f"({narrow} OR {key} GLOB '*[{FOLDS_TO_ASCII}]*')"
     params.append(needle)

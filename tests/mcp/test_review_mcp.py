@@ -1,5 +1,5 @@
-"""Review of the MCP tools: behaviours that contradict docs/mcp.md or the tools' own schema
-and answers. Each test is an expected failure until the defect it names is fixed.
+"""Findings of a review of the MCP tools: behaviours that contradicted docs/mcp.md or the
+tools' own schema and answers. Each test failed on the code before the fix.
 
 Same setting as ``test_mcp_stdio``: ``leadcache mcp`` as a real subprocess over stdio, a cache
 pulled from the emulator (90 leads ``scraped``, 40 ``enriched``).
@@ -42,11 +42,6 @@ def db(emu: Emulator, tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="describe_fields never lists select options: tools._select_options looks for "
-    "LeadCache.select_options, which does not exist (the options are in cache.catalog.choices())",
-)
 def test_describe_fields_lists_the_valid_select_options(emu: Emulator, db: Path) -> None:
     """docs/mcp.md: describe_fields gives 'fields, lead keys, types and valid select options';
     the tool's description: 'the valid options of select fields. Call this before writing.'"""
@@ -61,12 +56,6 @@ def test_describe_fields_lists_the_valid_select_options(emu: Emulator, db: Path)
     with_session(emu, db, body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an empty string does not clear a select field: catalog.FieldCatalog.check_choice "
-    'treats "" as an option and refuses it, though describe_fields and update_lead promise '
-    'that null or "" clears a field',
-)
 def test_an_empty_string_clears_a_select_field(emu: Emulator, db: Path) -> None:
     """describe_fields' how_to_write: 'null or "" clears a field'."""
     state: dict[str, Any] = {}
@@ -87,12 +76,6 @@ def test_an_empty_string_clears_a_select_field(emu: Emulator, db: Path) -> None:
         assert cache.get_lead_by_id(state["id"])["status"] is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="list_leads' cursor is an offset into the current list: once a page's leads change "
-    "status (the usual 'work through the scraped leads' loop), the next page skips as many "
-    "leads as were moved (tools._decode_cursor / LeadTools._page)",
-)
 def test_paging_a_status_while_updating_it_reaches_every_lead(emu: Emulator, db: Path) -> None:
     """An agent lists the `scraped` leads a page at a time, marks each page `enriched`, and
     follows next_cursor: every one of the 90 scraped leads must be reached."""

@@ -41,6 +41,39 @@ def test_reads_return_the_documented_shape(seeded: LeadCache) -> None:
     assert len(seeded.get_leads_by_status("scraped")) == 10
 
 
+def test_leads_page_reaches_every_lead_while_the_pages_are_worked_on(seeded: LeadCache) -> None:
+    """The agent loop: read a page of "scraped" leads, move each on, read the next page. An
+    offset into the shrinking list would skip half of them."""
+    scraped = [lead["id"] for lead in seeded.get_leads_by_status("scraped")]
+    seen: list[str] = []
+    after = -1
+    pages = 0
+    while True:
+        leads, nxt = seeded.leads_page("scraped", after=after, limit=3)
+        assert all(lead["status"] == "scraped" for lead in leads)
+        for lead in leads:
+            seen.append(lead["id"])
+            seeded.update_lead(lead["id"], {"status": "enriched"})
+        pages += 1
+        if nxt is None:
+            break
+        after = nxt
+    assert seen == scraped and pages == 4  # 10 leads, 3 a page
+    assert seeded.get_leads_by_status("scraped") == []
+    # Without a status: every live lead once, in cache order; a deleted one is left out.
+    seeded.delete_lead(LEAD1)
+    everyone: list[str] = []
+    after, nxt = -1, 0
+    while nxt is not None:
+        leads, nxt = seeded.leads_page(after=after, limit=7)
+        everyone += [lead["id"] for lead in leads]
+        after = nxt if nxt is not None else after
+    assert everyone == [lead["id"] for lead in seeded.get_all_leads()]
+    assert LEAD1 not in everyone
+    with pytest.raises(ValidationError):
+        seeded.leads_page(limit=0)
+
+
 def test_unknown_id_raises_typed_not_found_that_is_a_keyerror(seeded: LeadCache) -> None:
     with pytest.raises(LeadNotFound) as info:
         seeded.get_lead_by_id("recNOPE")

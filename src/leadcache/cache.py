@@ -27,6 +27,7 @@ from .settings import Settings
 from .store.base import Store
 from .store.factory import describe_backend, open_store
 from .store.meta import MetaKey
+from .store.query import Equals
 from .sync.manager import SyncFactory, SyncManager
 from .sync.parked import delete_changes, parked_fields, supersede_by_delete, supersede_parked
 from .sync.report import RunReport
@@ -158,6 +159,32 @@ class LeadCache:
         """Live leads whose status is exactly ``status``."""
         self._ensure_loaded()
         return self.store.list_leads(status=status)
+
+    def leads_page(
+        self, status: str | None = None, *, after: int = -1, limit: int = 100
+    ) -> tuple[list[Lead], int | None]:
+        """A page of live leads (all, or of one status) in cache order, for reading a long
+        list a little at a time: ``(leads, next)``, where ``next`` is the ``after`` to pass
+        for the following page (None after the last one).
+
+        Paging is by place in cache order, not by count: an agent that changes the status
+        of, or deletes, the leads of one page before reading the next skips none of the
+        others (an offset into a list that shrank would).
+
+        Raises:
+            ValidationError: ``limit`` below 1.
+        """
+        if limit < 1:
+            raise ValidationError(f"limit must be at least 1, got {limit}")
+        self._ensure_loaded()
+        cond = Equals("status", status) if status is not None else None
+        rows = self.store.match_page(cond, after=after, limit=limit + 1)
+        leads = []
+        for _, lead_id in rows[:limit]:
+            lead = self.store.get_lead(lead_id)
+            if lead is not None and not lead["deleted"]:  # gone since the page was read
+                leads.append(lead)
+        return leads, (rows[limit - 1][0] if len(rows) > limit else None)
 
     def get_lead_by_id(self, lead_id: LeadId) -> Lead:
         """One lead by Airtable id or local id (deleted leads are returned with

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from .errors import UnknownOption
-from .fields import COMPUTED_FIELD_TYPES
+from .fields import COMPUTED_FIELD_TYPES, is_blank
 from .store.meta import MetaKey
 from .types import FieldName, Fields
 
@@ -111,7 +111,7 @@ class FieldCatalog:
         valid options when ``value`` is not an option of the select field ``name`` (nothing
         to check when its options are unknown). Without this, a push with typecast would
         quietly create the option for everyone."""
-        if value is None or name not in self.choices():
+        if is_blank(value) or name not in self.choices():  # a blank value clears the field
             return
         values = value if isinstance(value, list) else [value]
         options = self.choices()[name]

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import LeadCacheError, LeadNotFound, ValidationError
+from ..store.query import Equals
 from ..types import LEAD_KEYS
 
 if TYPE_CHECKING:
@@ -38,28 +39,30 @@ class ToolInputError(LeadCacheError, ValueError):
     """A tool was called with arguments it cannot use (bad cursor, limit out of range)."""
 
 
-def _encode_cursor(status: str | None, offset: int) -> str:
-    raw = json.dumps({"s": status, "o": offset}, separators=(",", ":")).encode()
+def _encode_cursor(status: str | None, after: int) -> str:
+    # "a" (after a place in cache order); cursors of the earlier offset kind ("o") are refused.
+    raw = json.dumps({"s": status, "a": after}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def _decode_cursor(cursor: str, status: str | None) -> int:
+    """The place in cache order after which the next page starts."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        offset = data["o"]
+        after = data["a"]
         same_status = data["s"] == status
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise ToolInputError(
             "cursor is not one this server issued",
             hint="pass the next_cursor value from the previous answer unchanged, or omit it",
         ) from None
-    if not isinstance(offset, int) or offset < 0 or not same_status:
+    if type(after) is not int or after < -1 or not same_status:
         raise ToolInputError(
             "cursor belongs to a different listing",
             hint="use a cursor only with the same status it was issued for",
         )
-    return offset
+    return after
 
 
 def _limit(limit: int) -> int:
@@ -110,17 +113,6 @@ class LeadTools:
             view["deleted"] = True
         return view
 
-    def _page(
-        self, leads: list[Any], offset: int, limit: int, status: str | None
-    ) -> dict[str, Any]:
-        chunk = leads[offset : offset + limit]
-        nxt = offset + len(chunk)
-        return {
-            "leads": [self._view(lead, brief=True) for lead in chunk],
-            "total": len(leads),
-            "next_cursor": _encode_cursor(status, nxt) if nxt < len(leads) else None,
-        }
-
     # -- reads -----------------------------------------------------------------------------
     def search_leads(self, query: str, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
         """Leads whose name, company or email contain every word of ``query``."""
@@ -134,15 +126,26 @@ class LeadTools:
     def list_leads(
         self, status: str | None = None, limit: int = DEFAULT_LIMIT, cursor: str | None = None
     ) -> dict[str, Any]:
-        """One page of leads, all or with one status, in a stable order."""
+        """One page of leads, all or with one status, in cache order.
+
+        The cursor remembers the last lead's place in cache order (keyset paging), not a
+        count of leads already shown: an agent that changes the status of (or deletes) the
+        leads of a page before asking for the next one skips none of the others.
+        """
         limit = _limit(limit)
-        offset = _decode_cursor(cursor, status) if cursor else 0
-        leads = (
-            self.cache.get_leads_by_status(status)
-            if status is not None
-            else self.cache.get_all_leads()
+        after = _decode_cursor(cursor, status) if cursor else -1
+        cache = self.cache
+        leads, nxt = cache.leads_page(status, after=after, limit=limit)
+        total = (
+            cache.store.count_leads()
+            if status is None
+            else len(cache.store.match_ids(Equals("status", status)))
         )
-        return self._page(leads, offset, limit, status)
+        return {
+            "leads": [self._view(lead, brief=True) for lead in leads],
+            "total": total,
+            "next_cursor": _encode_cursor(status, nxt) if nxt is not None else None,
+        }
 
     def get_lead(self, lead_id: str) -> dict[str, Any]:
         """One lead, every field whole."""
@@ -239,13 +242,8 @@ class LeadTools:
 
 
 def _select_options(cache: LeadCache) -> dict[str, list[str]]:
-    """Select fields' valid choices, when the cache recorded the schema's choices."""
-    getter = getattr(cache, "select_options", None)
-    if callable(getter):
-        result = getter()
-        if isinstance(result, Mapping):
-            return {str(k): list(v) for k, v in result.items()}
-    return {}
+    """Select fields' valid choices, as the last schema read recorded them."""
+    return {name: list(options) for name, options in cache.catalog.choices().items()}
 
 
 def explain(exc: LeadCacheError) -> str:

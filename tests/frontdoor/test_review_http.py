@@ -255,3 +255,30 @@ def test_deeply_nested_body_gets_an_answer(door: Door) -> None:
     assert door_call(door, "GET", "?maxRecords=1").status_code == 200  # still serving
     assert reply.startswith(b"HTTP/1.1 400"), reply[:200]
     assert json.loads(reply.partition(b"\r\n\r\n")[2])["error"]["type"] == "INVALID_REQUEST_BODY"
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("PATCH", "", {"records": [{"id": "\ud800", "fields": {"Name": "x"}}]}),
+        ("PUT", "", {"records": [{"id": "rec\udfff", "fields": {"Name": "x"}}]}),
+        ("GET", "/%ED%A0%80", None),
+        ("POST", "", {"fields": {"Name": "\ud800"}}),
+    ],
+    ids=["batch-update", "batch-replace", "get", "create"],
+)
+def test_lone_surrogates_get_airtables_answer(
+    door: Door, method: str, suffix: str, body: Any
+) -> None:
+    """JSON can carry a lone surrogate as an escape; the database cannot even encode one.
+    Both servers answer as for any id that names no record or any value that does not fit,
+    quoting it back in an error body that still parses."""
+    before = _snapshot(door)
+    answer = door_call(door, method, suffix, body)
+    expected = emu_call(door, method, suffix, body)
+    assert _snapshot(door) == before
+    assert (answer.status_code, answer.json()["error"]["type"]) == (
+        expected.status_code,
+        expected.json()["error"]["type"],
+    )
+    assert door_call(door, "GET", "?maxRecords=1").status_code == 200

@@ -14,7 +14,7 @@ from typing import Any, Final, Protocol
 
 from .errors import ApiError
 
-__all__ = ["BAD_BODY", "CORS_HEADERS", "parse_json_body", "read_body"]
+__all__ = ["BAD_BODY", "CORS_HEADERS", "encode_json", "parse_json_body", "read_body"]
 
 #: The CORS headers recorded on api.airtable.com responses [airtable-api.md §0, GR].
 CORS_HEADERS: Final = (
@@ -77,6 +77,21 @@ def read_body(rfile: _Reader, headers: _Headers, limit: int, *, drain: bool) -> 
                 length -= len(rfile.read(min(length, 1 << 16)) or b"x" * length)
         return None
     return rfile.read(length) if length else b""
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_COMPACT_ASCII = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def encode_json(value: Any) -> bytes:
+    """A response body: compact JSON in UTF-8. Text holding a lone surrogate (a client can
+    send one as a ``\\ud800`` escape, and an error message may quote it back) has no UTF-8
+    form; such a body is written with ASCII escapes instead, which every JSON parser reads
+    back as the same text."""
+    try:
+        return _COMPACT(value).encode()
+    except UnicodeEncodeError:
+        return _COMPACT_ASCII(value).encode()
 
 
 def parse_json_body(raw: bytes) -> Any:

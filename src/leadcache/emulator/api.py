@@ -14,6 +14,7 @@ from typing import Any
 
 from ..airtable_wire.batches import check_count
 from ..airtable_wire.errors import ApiError, invalid_records, invalid_request, not_found
+from ..airtable_wire.serving import encode_json
 from .cellformat import string_format
 from .comments import CommentHandlers
 from .listing import parse_body_query, parse_bool, parse_url_query
@@ -26,10 +27,7 @@ __all__ = ["ApiRequest", "Route", "encode", "route"]
 
 def encode(value: Any) -> bytes:
     """Encode a response body once, compactly."""
-    return _ENCODE(value).encode()
-
-
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    return encode_json(value)
 
 
 @dataclass(slots=True)

@@ -248,6 +248,22 @@ def _select_name(spec: FieldSpec, value: Any, typecast: bool, ids: IdFactory) ->
     return str(value)
 
 
+def _not_unicode(value: Any) -> bool:
+    """Whether a JSON value holds text that is not Unicode (a lone surrogate, which JSON can
+    carry as an escape): such text has no UTF-8 form to store or to answer with."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, list):
+        return any(_not_unicode(v) for v in value)
+    if isinstance(value, dict):
+        return any(_not_unicode(k) or _not_unicode(v) for k, v in value.items())
+    return False
+
+
 def coerce_value(
     spec: FieldSpec,
     value: Any,
@@ -274,6 +290,9 @@ def coerce_value(
         ApiError: 422 ``INVALID_VALUE_FOR_COLUMN``, ``INVALID_MULTIPLE_CHOICE_OPTIONS`` or
             ``ROW_DOES_NOT_EXIST``, as Airtable answers.
     """
+    if _not_unicode(value):
+        # UNVERIFIED what Airtable answers; refusing keeps the emulator answering at all.
+        raise _bad_value(spec, value)
     if spec.computed:
         raise ApiError(
             422,

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, unquote
 import msgspec
 
 from ..airtable_wire.errors import ApiError, auth_required, invalid_records, not_found
-from ..airtable_wire.serving import parse_json_body
+from ..airtable_wire.serving import encode_json, parse_json_body
 from ..cache import LeadCache
 from ..errors import LeadCacheError
 from .engine import QueryEngine
@@ -40,17 +40,16 @@ log = logging.getLogger("leadcache.frontdoor")
 #: Largest request body accepted (bytes); 10 records of generous leads fit many times over.
 MAX_BODY: Final = 2 * 1024 * 1024
 _JSON: Final = ("Content-Type", "application/json; charset=utf-8")
-_JSON_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _MSGSPEC_ENCODE = msgspec.json.Encoder().encode
 
 
 def _encode(value: Any) -> bytes:
     """Compact JSON: msgspec (several times faster than ``json`` on a page of 100 records),
-    ``json`` for what msgspec refuses (integers beyond 64 bits)."""
+    ``json`` for what msgspec refuses (integers beyond 64 bits, lone surrogates)."""
     try:
         return _MSGSPEC_ENCODE(value)
-    except (msgspec.EncodeError, OverflowError, TypeError):
-        return _JSON_ENCODE(value).encode()
+    except (msgspec.EncodeError, OverflowError, TypeError, UnicodeEncodeError):
+        return encode_json(value)
 
 
 @dataclass(slots=True)

@@ -115,7 +115,9 @@ class QueryEngine:
             ApiError: 404 ``MODEL_ID_NOT_FOUND`` for an unknown or deleted record.
             Forward: field ids were asked for and the cache does not know them.
         """
-        row = self.store.record_rows([record_id]).get(record_id)
+        # Airtable's ids and ours are ASCII; other text (a lone surrogate the database cannot
+        # even encode) names no record.
+        row = self.store.record_rows([record_id]).get(record_id) if record_id.isascii() else None
         if row is None or row.deleted:
             raise record_not_found()
         return render(row, self.schema.info(), by_id=by_id)

@@ -20,7 +20,7 @@ from ..airtable_wire.errors import ApiError, invalid_records, invalid_request, r
 from ..cache import LeadCache
 from ..errors import LeadNotFound, UnknownOption, ValidationError
 from ..fields import COMPUTED_FIELD_TYPES
-from ..store.base import OPEN_STATES, RemoteRecord
+from ..store.base import OPEN_STATES, LeadState, RemoteRecord
 from ..store.query import All, Equals
 from .engine import QueryEngine, render
 from .errors import Forward
@@ -104,6 +104,11 @@ class WriteEngine:
         self.engine = engine
 
     # -- helpers -----------------------------------------------------------------------------
+    def _state(self, record_id: str) -> LeadState | None:
+        """The lead a client's record id names; None for none. Airtable's ids and ours are
+        ASCII: other text (a lone surrogate the database cannot even encode) names none."""
+        return self.store.lead_state(record_id) if record_id.isascii() else None
+
     def _fields(self, raw: Any, info: TableInfo) -> dict[str, Any]:
         """Written cells keyed by field name (Airtable accepts names or ids)."""
         if not isinstance(raw, dict):
@@ -162,7 +167,7 @@ class WriteEngine:
         ids: dict[str, str] = {}
         with self.store.transaction():
             for record_id in targets:
-                state = self.store.lead_state(record_id)
+                state = self._state(record_id)
                 if state is None or state.deleted is not None:
                     raise record_not_found() if single else _row_missing(record_id)
                 if not state.id.startswith("rec") or self.store.leads_with_open_pending([state.id]):
@@ -214,7 +219,7 @@ class WriteEngine:
     def _update_one(
         self, lead_id: str, cells: dict[str, Any], replace: bool, info: TableInfo
     ) -> str:
-        state = self.store.lead_state(lead_id)
+        state = self._state(lead_id)
         if state is None or state.deleted is not None:
             raise LeadNotFound(lead_id)
         changes = self._replace_changes(state.id, cells, info) if replace else cells
@@ -364,7 +369,7 @@ class WriteEngine:
             done = []
             gone: set[str] = set()
             for record_id in record_ids:
-                state = self.store.lead_state(record_id)
+                state = self._state(record_id)
                 if state is not None and state.id in gone:
                     done.append(record_id)
                     continue

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
+import string
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -283,6 +285,29 @@ def test_search_matches_substrings_case_insensitively(store: Store) -> None:
     assert [x["id"] for x in store.search_leads("GRACE@ATT", limit=None)] == ["recAAAAAAAAAAAAA1"]
     assert store.search_leads("", limit=None) == []
     assert store.search_leads("name:Grace", limit=None) == []
+
+
+def test_search_with_hundreds_of_words_answers(store: Store) -> None:
+    """Any string is safe, a pasted page of text included: 1,200 distinct short words once
+    exceeded SQLite's expression depth limit ("Expression tree is too large")."""
+    store.upsert_remote(
+        [
+            RemoteRecord(
+                "recAAAAAAAAAAAAA1",
+                "2026-01-01T00:00:00.000Z",
+                {"Name": "Ada Lovelace", "Company": "Engines", "Email": "ada@engines.example"},
+            )
+        ]
+    )
+    alphabet = string.ascii_lowercase + string.digits
+    short = ["".join(p) for p in itertools.product(alphabet, repeat=2)][:1200]
+    long = ["".join(p) for p in itertools.product(string.ascii_lowercase, repeat=3)][:1500]
+    assert store.search_leads(" ".join(short), limit=None) == []
+    assert store.search_leads(" ".join(long + short), limit=10) == []
+    # Repeated words, in any case, and words inside other words change nothing.
+    found = store.search_leads("ad AD Ad ada love LOVELACE ce eng engines " * 200, limit=None)
+    assert [x["id"] for x in found] == ["recAAAAAAAAAAAAA1"]
+    assert store.search_leads("ada zz", limit=None) == []
 
 
 def test_meta_and_lease_and_rate_slots(store: Store) -> None:

@@ -61,10 +61,25 @@ def split_at_controls(text: str) -> list[str]:
     return _CONTROLS.split(text)
 
 
+def _essential(words: list[str]) -> list[str]:
+    """The words that decide a match, in their order: a repeated word (in any case) and an
+    ASCII word inside another ASCII word of the query add nothing (every word must appear),
+    so a long pasted text does not become an unboundedly long query."""
+    seen: dict[str, str] = {}
+    for word in words:
+        seen.setdefault(word.lower() if word.isascii() else word, word)
+    ascii_words = [k for k in seen if k.isascii()]
+    return [
+        word
+        for key, word in seen.items()
+        if not (key.isascii() and any(key != other and key in other for other in ascii_words))
+    ]
+
+
 def plan_search(query: str) -> SearchPlan | None:
     """The plan for ``query``, or None when it has no words (nothing matches)."""
     # Control characters never occur in names: they separate words.
-    words = " ".join(split_at_controls(query)).split()
+    words = _essential(" ".join(split_at_controls(query)).split())
     if not words:
         return None
     long_words = [w for w in words if len(w) >= 3]

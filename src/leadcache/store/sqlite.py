@@ -61,7 +61,17 @@ from .sqlite_util import _guard, _path_safe, _translate, dumps, in_chunks, loads
 
 __all__ = ["SQLiteStore", "dumps"]
 
+
 #: One short word's LIKE test over the searched columns (wildcards escaped).
+def _all_of(terms: list[str]) -> str:
+    """``terms`` ANDed as a balanced tree: a chain of hundreds (a query of many short words)
+    would exceed SQLite's expression depth limit (1,000), a tree of them does not."""
+    if len(terms) == 1:
+        return terms[0]
+    half = len(terms) // 2
+    return f"({_all_of(terms[:half])} AND {_all_of(terms[half:])})"
+
+
 _LIKE_ANY_COLUMN = (
     "(l.name LIKE ? ESCAPE '\\' OR l.company LIKE ? ESCAPE '\\' OR l.email LIKE ? ESCAPE '\\')"
 )
@@ -295,11 +305,12 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, SQLiteCoordination, Store):
             return []
         cols = _LIST_COLUMNS
         params: list[Any] = []
-        like_sql = ""
+        terms = []
         for word in (w for w in plan.words if len(w) < 3):
             patterns = [like_pattern(v) for v in case_variants(word)]
-            like_sql += " AND (" + " OR ".join(_LIKE_ANY_COLUMN for _ in patterns) + ")"
+            terms.append("(" + " OR ".join(_LIKE_ANY_COLUMN for _ in patterns) + ")")
             params += [p for pattern in patterns for p in (pattern, pattern, pattern)]
+        like_sql = f" AND {_all_of(terms)}" if terms else ""
         limit_sql = "" if limit is None else f" LIMIT {int(limit)}"
         if plan.match is not None:
             sql = (

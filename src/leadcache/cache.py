@@ -94,19 +94,26 @@ class LeadCache:
 
     # -- the design's "loads automatically" ------------------------------------------------
     def _ensure_loaded(self) -> None:
-        """On the first read of a cache that was never loaded (no lead, never pulled), pull
-        everything from Airtable, as the design's ``LeadCache()  # loads automatically``
-        promises. Without credentials that is impossible: raise ``CacheNotLoaded`` (typically
-        a mistyped database path) instead of answering ``[]`` silently. ``autoload=False``
-        turns this off (reads then show whatever the database holds)."""
+        """On the first read of a cache that was never loaded (never pulled, and no lead in
+        it came from Airtable), pull everything from Airtable, as the design's ``LeadCache()
+        # loads automatically`` promises. Leads an agent added before its first read do not
+        count as loaded: the read would otherwise show them alone, as if they were the table.
+        Without credentials a pull is impossible: a cache holding leads (written here, offline)
+        is read as it is, an empty one raises ``CacheNotLoaded`` (typically a mistyped
+        database path) instead of answering ``[]`` silently. ``autoload=False`` turns this
+        off (reads then show whatever the database holds)."""
         if self._loaded:
             return
-        if self.store.get_meta(MetaKey.LAST_FULL_SYNC) is not None or self.store.count_leads(
-            include_deleted=True
+        if self.store.get_meta(MetaKey.LAST_FULL_SYNC) is not None:
+            self._loaded = True
+            return
+        credentials = self.settings.api_key is not None and self.settings.base_id is not None
+        if self.store.count_leads(include_deleted=True) and (
+            not credentials or self.store.remote_ids()
         ):
             self._loaded = True
             return
-        if self.settings.api_key is None or self.settings.base_id is None:
+        if not credentials:
             raise CacheNotLoaded(
                 f"the cache at {describe_backend(self.settings)} has never been loaded, and no "
                 "Airtable credentials are configured to load it",

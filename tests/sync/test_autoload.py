@@ -54,3 +54,26 @@ def test_a_mistyped_path_without_credentials_is_an_error_not_an_empty_cache(
             cache.search_leads("x")
     with LeadCache(settings=settings, autoload=False) as cache:
         assert cache.get_all_leads() == []  # the documented opt-out
+
+
+def test_a_lead_added_before_the_first_read_does_not_stand_for_the_table(
+    emu: Emulator, make_cache: Callable[..., LeadCache]
+) -> None:
+    """A scraper's first call is often add_lead; its first read must still load the table,
+    not show the one lead it added as if that were everything."""
+    seed_leads(emu, 12)
+    cache = make_cache(emu, "added-first.db")
+    local = cache.add_lead({"name": "Added First", "status": "scraped"})
+    emu.reset_counts()
+    leads = cache.get_all_leads()
+    assert emu.count(endpoint="records.list") == 1
+    assert len(leads) == 13 and local in {lead["id"] for lead in leads}
+    cache.sync_pending_changes()  # the queued create is still pushed once
+    assert len(emu.records()) == 13
+
+
+def test_offline_leads_without_credentials_are_read_as_they_are(tmp_path: Path) -> None:
+    settings = Settings.from_env({"LEAD_CACHE_DB_PATH": str(tmp_path / "offline.db")})
+    with LeadCache(settings=settings) as cache:
+        local = cache.add_lead({"name": "Offline"})
+        assert [lead["id"] for lead in cache.get_all_leads()] == [local]

@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> None:
                     time_calls(lambda i: cache.get_leads_by_status("enriched"), 10),
                 ),
                 ("get_all_leads", time_calls(lambda i: cache.get_all_leads(), 3)),
+                (
+                    "leads_page('enriched', limit=100)",
+                    time_calls(lambda i: cache.leads_page("enriched", limit=100), 200),
+                ),
             ]
             parts = _status_parts(settings.db_path, cache.field_map)
             write = (

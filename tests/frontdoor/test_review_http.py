@@ -156,6 +156,37 @@ def test_typecast_upsert_is_refused_while_a_create_is_queued(door: Door) -> None
 # -- writes on bad input -----------------------------------------------------------------------
 
 
+def test_typecast_upsert_matching_a_lead_with_a_queued_change_of_the_same_field(
+    door: Door,
+) -> None:
+    record = door.emu.records()[4]
+    record_id, email = record["id"], record["fields"]["Email"]
+    # A queued (not yet pushed) change of Employees on the lead.
+    queued = door_call(door, "PATCH", "/" + record_id, {"fields": {"Employees": 7}})
+    assert queued.ok, queued.text
+    # A later write of the same field, matched by Email, with a value only Airtable converts.
+    upsert = {
+        "performUpsert": {"fieldsToMergeOn": ["Email"]},
+        "records": [{"fields": {"Email": email, "Employees": "42"}}],
+        "typecast": True,
+    }
+    before = _snapshot(door)
+    answer = door_call(door, "PATCH", "", upsert)
+    # Forwarded, the conversion would reach Airtable first and the queued 7 would be pushed
+    # over it; it is refused until the queue is pushed.
+    assert answer.status_code == 422, answer.text
+    assert "not reached Airtable yet" in answer.json()["error"]["message"]
+    assert _snapshot(door) == before
+    door.cache.sync_pending_changes()
+    answer = door_call(door, "PATCH", "", upsert)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["records"][0]["fields"]["Employees"] == 42
+    # The later write wins, in Airtable and in the cache.
+    assert _remote(door, record_id)["fields"].get("Employees") == 42
+    got = door_call(door, "GET", "/" + record_id).json()["fields"]
+    assert got.get("Employees") == 42
+
+
 def test_upsert_merging_on_a_computed_field_is_refused(door: Door) -> None:
     body = {
         "performUpsert": {"fieldsToMergeOn": ["Lead Number"]},

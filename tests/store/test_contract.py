@@ -310,6 +310,20 @@ def test_search_with_hundreds_of_words_answers(store: Store) -> None:
     assert store.search_leads("ada zz", limit=None) == []
 
 
+def test_short_word_search_orders_by_the_queries_first_word(store: Store) -> None:
+    store.upsert_remote(
+        [
+            remote(1, Name="1ab Holdings", Company="X", Email="x1@x.example"),
+            remote(2, Name="Axel Cab", Company="Y", Email="y2@y.example"),
+        ]
+    )
+    # Both leads hold "a" and "ab"; only "Axel Cab" starts with the first word, "a".
+    found = [str(lead["name"]) for lead in store.search_leads("a ab", limit=None)]
+    assert sorted(found) == ["1ab Holdings", "Axel Cab"]
+    assert found[0] == "Axel Cab"
+    assert [lead["name"] for lead in store.search_leads("a ab", limit=1)] == ["Axel Cab"]
+
+
 def test_meta_and_lease_and_rate_slots(store: Store) -> None:
     store.set_meta("k", "v")
     assert store.get_meta("k") == "v"

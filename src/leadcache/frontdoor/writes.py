@@ -135,6 +135,8 @@ class WriteEngine:
         *,
         targets: Sequence[str] = (),
         merge_on: Sequence[str] = (),
+        merge_values: Sequence[list[Any]] = (),
+        info: TableInfo | None = None,
         single: bool = False,
     ) -> Any:
         try:
@@ -148,11 +150,25 @@ class WriteEngine:
                 and "computed" not in (error.message or "")
             ):
                 # Nothing was written (the transaction rolled back): Airtable converts.
-                raise self._forward_typecast(error, targets, merge_on, single) from None
+                raise self._forward_typecast(
+                    error,
+                    targets=targets,
+                    merge_on=merge_on,
+                    merge_values=merge_values,
+                    info=info,
+                    single=single,
+                ) from None
             raise error from None
 
     def _forward_typecast(
-        self, error: ApiError, targets: Sequence[str], merge_on: Sequence[str], single: bool
+        self,
+        error: ApiError,
+        *,
+        targets: Sequence[str],
+        merge_on: Sequence[str],
+        merge_values: Sequence[list[Any]],
+        info: TableInfo | None,
+        single: bool,
     ) -> Forward:
         """The Forward of a write whose values only Airtable can convert, or the refusal of one
         that Airtable would apply out of order with what the cache still has to push.
@@ -160,12 +176,24 @@ class WriteEngine:
         Forwarding is exact only where Airtable holds what the cache holds: every record
         written exists in Airtable (not a create still queued) and has no change still
         queued, and, for an upsert matching on fields, no queued create, delete or change of
-        a merged field could make Airtable's matches differ from the cache's. Otherwise the
+        a merged field could make Airtable's matches differ from the cache's, and the records
+        it matches have no change queued either. Otherwise the
         write is refused with the error Airtable gives without typecast, saying why: an older
         queued value pushed after Airtable's conversion would silently undo it.
         """
         ids: dict[str, str] = {}
         with self.store.transaction():
+            if merge_on and info is not None:
+                # The records an id-less upsert item matches are written too.
+                matched = [
+                    lead_id
+                    for values in merge_values
+                    for lead_id in self._matches(list(merge_on), values, info)
+                ]
+                if any(not m.startswith("rec") for m in matched) or (
+                    self.store.leads_with_open_pending(matched)
+                ):
+                    raise _unsynced(error, "the records it matches have")
             for record_id in targets:
                 state = self._state(record_id)
                 if state is None or state.deleted is not None:
@@ -316,7 +344,10 @@ class WriteEngine:
 
         targets = [str(record_id) for record_id, _ in plans if record_id is not None]
         merged = keys if any(record_id is None for record_id, _ in plans) else []
-        ids = self._run(work, typecast, targets=targets, merge_on=merged)
+        values = [[cells.get(k) for k in keys] for record_id, cells in plans if record_id is None]
+        ids = self._run(
+            work, typecast, targets=targets, merge_on=merged, merge_values=values, info=info
+        )
         records, pending = self._answer(ids, info, by_id)
         return WriteResult(
             records, pending, list(dict.fromkeys(created)), list(dict.fromkeys(updated))

@@ -64,15 +64,17 @@ def split_at_controls(text: str) -> list[str]:
 def _essential(words: list[str]) -> list[str]:
     """The words that decide a match, in their order: a repeated word (in any case) and an
     ASCII word inside another ASCII word of the query add nothing (every word must appear),
-    so a long pasted text does not become an unboundedly long query."""
+    so a long pasted text does not become an unboundedly long query. The first word always
+    stays first: a query of short words orders names starting with it first."""
     seen: dict[str, str] = {}
     for word in words:
         seen.setdefault(word.lower() if word.isascii() else word, word)
     ascii_words = [k for k in seen if k.isascii()]
     return [
         word
-        for key, word in seen.items()
-        if not (key.isascii() and any(key != other and key in other for other in ascii_words))
+        for i, (key, word) in enumerate(seen.items())
+        if i == 0
+        or not (key.isascii() and any(key != other and key in other for other in ascii_words))
     ]
 
 

@@ -313,3 +313,49 @@ def test_lone_surrogates_get_airtables_answer(
         expected.json()["error"]["type"],
     )
     assert door_call(door, "GET", "?maxRecords=1").status_code == 200
+
+
+@pytest.mark.parametrize("server", ["door", "emulator"])
+def test_a_chunked_body_cut_short_is_a_bad_body_and_an_options_body_is_read(
+    door: Door, server: str
+) -> None:
+    host, port = (
+        ("127.0.0.1", door.server.port)
+        if server == "door"
+        else (
+            door.emu.host,
+            door.emu.port,
+        )
+    )
+    token = TOKEN if server == "door" else door.emu.token
+    path = _path(door)
+    before = _snapshot(door), len(door.emu.records())
+    cut = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        '14\r\n{"fields": {"Name": \r\n'
+    ).encode()
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(cut)
+        sock.shutdown(socket.SHUT_WR)  # the client goes away before the last chunk
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:200]
+    assert (_snapshot(door), len(door.emu.records())) == before
+    # An OPTIONS request with a body, then a GET on the same connection: the body is not
+    # taken for the next request.
+    body = b'{"x": 1}'
+    two = (
+        f"OPTIONS {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+        + f"GET {path}?maxRecords=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+        "Connection: close\r\n\r\n".encode()
+    )
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(two)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200")
+    assert reply.count(b"HTTP/1.1 200") == 2, reply[:400]

@@ -48,13 +48,17 @@ def read_body(rfile: _Reader, headers: _Headers, limit: int, *, drain: bool) -> 
     the connection (a client sending a huge body is not made to upload all of it).
 
     Raises:
-        ValueError: a malformed ``Content-Length`` or chunk size (answer 400, close).
+        ValueError: a malformed ``Content-Length`` or chunk size, or a chunked body that ends
+            before its last chunk (answer 400, close).
     """
     if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
         parts: list[bytes] = []
         total = 0
         while True:
-            size = int(rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+            line = rfile.readline(1024)
+            if not line:
+                raise ValueError("the body ended before its last chunk")
+            size = int(line.split(b";")[0].strip() or b"0", 16)
             if size < 0:
                 raise ValueError("negative chunk size")
             if size == 0:
@@ -65,6 +69,8 @@ def read_body(rfile: _Reader, headers: _Headers, limit: int, *, drain: bool) -> 
             if total > limit and not drain:
                 return None
             chunk = rfile.read(size)
+            if len(chunk) < size:
+                raise ValueError("the body ended inside a chunk")
             if total <= limit:
                 parts.append(chunk)
             rfile.readline(1024)  # the CRLF after each chunk

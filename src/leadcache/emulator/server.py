@@ -59,14 +59,15 @@ class _Handler(BaseHTTPRequestHandler):
         if len(f"http://{host}{self.path}") > MAX_URL_LENGTH:
             self._refuse(414, b"")  # no Airtable error body (airtable.js: UNEXPECTED_ERROR)
             return
-        if self.command == "OPTIONS":
-            # CORS preflight: answered without a token, never counted.
-            self._send(Outcome(200, b""))
-            return
         try:
             body = self._read_body()
-        except ValueError:  # a malformed chunk size
+        except ValueError:  # a malformed chunk size, a body cut short
             self._refuse(400, b'{"error":{"type":"INVALID_REQUEST_BODY"}}')
+            return
+        if self.command == "OPTIONS":
+            # CORS preflight: answered without a token, never counted (a body is read first,
+            # so it is not taken for the next request).
+            self._send(Outcome(200, b""))
             return
         if body is None:
             self._send(Outcome(413, _TOO_LARGE))

@@ -53,19 +53,19 @@ class _Handler(BaseHTTPRequestHandler):
         """No per-request log line (thousands of reads per second)."""
 
     def _serve(self) -> None:
-        if self.command == "OPTIONS":
-            # A browser's CORS preflight: no token, nothing else to do [airtable-api.md §0].
-            self._send(Response(200, b""))
-            return
         body: bytes | None
         try:
             body = read_body(self.rfile, self.headers, MAX_BODY, drain=False)
-        except ValueError:  # a malformed Content-Length or chunk size
+        except ValueError:  # a malformed Content-Length or chunk size, a body cut short
             self.close_connection = True
             self._send(error_response(BAD_BODY))
             return
         if body is None:
             self.close_connection = True  # the unread body must not be taken for a request
+        if self.command == "OPTIONS":
+            # A browser's CORS preflight: no token, nothing else to do [airtable-api.md §0].
+            self._send(Response(200, b""))
+            return
         path, _, query = self.path.partition("?")
         response = self.server.app.handle(
             self.command,

@@ -15,6 +15,7 @@ import pytest
 from mcp.client.session import ClientSession
 
 from leadcache.emulator import Emulator, running_emulator
+from leadcache.mcp.tools import LeadTools
 
 from ..sync.conftest import open_cache, seed_leads
 from .test_mcp_stdio import call, with_session
@@ -99,3 +100,19 @@ def test_paging_a_status_while_updating_it_reaches_every_lead(emu: Emulator, db:
         left = [lead["id"] for lead in cache.get_leads_by_status("scraped")]
     assert len(set(processed)) == 90, f"{len(left)} scraped leads never listed"
     assert left == []
+
+
+def test_an_unknown_status_says_so_instead_of_looking_like_no_leads(
+    emu: Emulator, db: Path
+) -> None:
+    """A model asking for status "Scraped" (statuses match exactly) gets the options, not a
+    bare empty page; a valid status with no leads gets no note."""
+    with open_cache(emu, db) as cache:
+        tools = LeadTools(cache)
+        wrong = tools.list_leads(status="Scraped")
+        assert wrong["leads"] == [] and wrong["total"] == 0
+        assert "'Scraped' is not one of the status options" in wrong["note"]
+        assert "scraped" in wrong["note"]
+        empty = tools.list_leads(status="qualified")
+        assert empty["leads"] == [] and "note" not in empty
+        assert "note" not in tools.list_leads(status="scraped", limit=1)

@@ -141,11 +141,19 @@ class LeadTools:
             if status is None
             else len(cache.store.match_ids(Equals("status", status)))
         )
-        return {
+        answer: dict[str, Any] = {
             "leads": [self._view(lead, brief=True) for lead in leads],
             "total": total,
             "next_cursor": _encode_cursor(status, nxt) if nxt is not None else None,
         }
+        options = cache.catalog.choices().get(cache.field_map.key_to_field["status"])
+        if status is not None and total == 0 and options and status not in options:
+            # A model's typo or wrong case ("Scraped") would otherwise read as "no such leads".
+            answer["note"] = (
+                f"{status!r} is not one of the status options ({', '.join(options)}); "
+                "statuses match exactly, case included"
+            )
+        return answer
 
     def get_lead(self, lead_id: str) -> dict[str, Any]:
         """One lead, every field whole."""

@@ -297,3 +297,10 @@ def test_short_words_match_any_case_of_any_letter(cache: LeadCache) -> None:
     assert [lead["name"] for lead in cache.search_leads("öz")] == ["Öz Ältürk"]
     assert [lead["name"] for lead in cache.search_leads("Ö")] == ["Öz Ältürk"]
     assert [lead["name"] for lead in cache.search_leads("äl")] == ["Öz Ältürk"]
+
+
+def test_update_lead_says_whether_it_queued_a_change(seeded: LeadCache) -> None:
+    assert seeded.update_lead(LEAD1, {"status": "enriched"}) is True
+    assert seeded.update_lead(LEAD1, {"status": "enriched"}) is False  # already its value
+    assert seeded.update_lead(LEAD1, {}) is False
+    assert len(seeded.store.open_pending()) == 1

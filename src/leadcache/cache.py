@@ -221,12 +221,15 @@ class LeadCache:
         return self.store.search_leads(query, limit=limit)
 
     # -- writes (local at once, queued for Airtable) ---------------------------------------
-    def update_lead(self, lead_id: LeadId, updates: Mapping[str, Any]) -> None:
+    def update_lead(self, lead_id: LeadId, updates: Mapping[str, Any]) -> bool:
         """Change some fields of a lead; the change is queued for Airtable.
 
         Keys may be lead keys (``"status"``) or Airtable field names (``"Status"``). ``None``
         or ``""`` clears a field. Values equal to the current ones are skipped, unless only a
         parked (rejected or held) change shows them: the write then supersedes it.
+
+        Returns:
+            Whether a change was queued (False: every value was already the lead's).
 
         Raises:
             LeadNotFound: no lead has this id.
@@ -276,6 +279,8 @@ class LeadCache:
                 # (see sync/parked.py).
                 if peek.parked:
                     supersede_parked(self.store, peek.id, effective)
+                return True
+            return False
 
     def add_lead(self, lead_data: Mapping[str, Any]) -> LeadId:
         """Add a new lead; it is created in Airtable on the next push.

@@ -116,3 +116,15 @@ def test_an_unknown_status_says_so_instead_of_looking_like_no_leads(
         empty = tools.list_leads(status="qualified")
         assert empty["leads"] == [] and "note" not in empty
         assert "note" not in tools.list_leads(status="scraped", limit=1)
+
+
+def test_an_update_that_changes_nothing_says_so(emu: Emulator, db: Path) -> None:
+    with open_cache(emu, db) as cache:
+        tools = LeadTools(cache)
+        lead = tools.list_leads(status="scraped", limit=1)["leads"][0]
+        same = tools.update_lead(lead["id"], {"status": "scraped"})
+        assert same["queued_for_airtable"] is False and "nothing changed" in same["note"]
+        assert tools.update_lead(lead["id"], {})["queued_for_airtable"] is False
+        moved = tools.update_lead(lead["id"], {"status": "enriched"})
+        assert moved["queued_for_airtable"] is True and "note" not in moved
+        assert len(cache.pending_changes()) == 1

@@ -162,8 +162,11 @@ class LeadTools:
     # -- writes ----------------------------------------------------------------------------
     def update_lead(self, lead_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Change some fields; the change is queued for Airtable."""
-        self.cache.update_lead(lead_id, fields)
-        return {"updated": self.get_lead(lead_id), "queued_for_airtable": True}
+        queued = self.cache.update_lead(lead_id, fields)
+        answer: dict[str, Any] = {"updated": self.get_lead(lead_id), "queued_for_airtable": queued}
+        if not queued:
+            answer["note"] = "nothing changed: every value given is already the lead's"
+        return answer
 
     def add_lead(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Add a lead; returns its id (``loc_…`` until Airtable assigns one)."""

@@ -1,0 +1,35 @@
+"""The front door over a PostgreSQL cache (agents on several hosts share one): the parity
+suite against the emulator and the write tests, run again with the cache in PostgreSQL.
+
+PostgreSQL answers the query engine's conditions through the Store's default methods
+(evaluated on the cached rows with the reference semantics), so these check the whole path
+above the store on that backend: schema, ids and aliases, pending changes, rendering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from leadcache.emulator import running_emulator
+from tests.frontdoor.conftest import Door, shape, start_door
+from tests.frontdoor.test_parity import *  # noqa: F403 (the parity suite, re-run here)
+from tests.frontdoor.test_writes import *  # noqa: F403 (the write tests, re-run here)
+from tests.sync.conftest import use_postgres
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def door(tmp_path: Path) -> Iterator[Door]:
+    with use_postgres(), running_emulator(seed=120) as emu:
+        shape(emu)
+        d = start_door(emu, tmp_path / "door.db")
+        try:
+            assert d.cache.settings.database_url is not None  # really PostgreSQL
+            yield d
+        finally:
+            d.server.close()
+            d.cache.close()

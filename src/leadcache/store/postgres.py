@@ -39,6 +39,7 @@ from .common import (
 )
 from .postgres_conn import Conn, PgConnections, pg_guard
 from .postgres_outbox import SQL_INSERT_PENDING, PgOutbox, returned
+from .postgres_query import PgQueries
 from .postgres_schema import PG_MIGRATIONS, apply_pg_migrations, pg_current_version
 from .postgres_sync import PgCoordination
 from .rows import dumps, leads_from_rows
@@ -125,7 +126,7 @@ def _text(value: str | None) -> str | None:
     return value.replace("\x00", "") if value is not None and "\x00" in value else value
 
 
-class PostgresStore(PgOutbox, PgCoordination, Store):
+class PostgresStore(PgQueries, PgOutbox, PgCoordination, Store):
     """The PostgreSQL implementation of :class:`~leadcache.store.base.Store`.
 
     Args:

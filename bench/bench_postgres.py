@@ -3,7 +3,10 @@
 Run: ``.venv/bin/python -m bench.bench_postgres [--leads N] [--url postgresql://...]``
 (default URL: the test server, ``postgresql://postgres@127.0.0.1:5432/test``; a schema of its
 own, dropped at the end). For each backend it prints: the load of N leads in pages of 100;
-``get_lead_by_id``, ``search_leads`` (~50 hits) and ``update_lead`` p50/p99; 8 processes x
+``get_lead_by_id``, ``search_leads`` (~50 hits), the first page of 100 of two front-door
+listings (``{Status}='scraped'``, next to the Store's default Python path the PostgreSQL
+backend used before it had its own SQL, and ``SEARCH('ada', {Name})``), ``leads_page`` and
+``update_lead`` p50/p99; 8 processes x
 1,000 ``update_lead`` calls (surfaced errors, total writes/s); and a full pull of N records
 from the emulator (a separate process, rate limiter off) in records/s with the puller's peak
 memory (and at N/5, to show memory stays flat).
@@ -29,6 +32,8 @@ from bench.bench_cache import _fmt
 from bench.bench_sync import PULL_CHILD, child, emulator, env_for
 from bench.common import fake_records, time_calls
 from leadcache import LeadCache, Settings
+from leadcache.store.base import LeadStore
+from leadcache.store.query import Contains, Equals
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -90,9 +95,33 @@ def local_figures(env: dict[str, str], leads: int) -> list[tuple[str, str]]:
         ids = [f"rec{rng.randrange(leads):014d}" for _ in range(5_000)]
         hits = len(cache.search_leads("quillfeather", limit=None))
         search = time_calls(lambda i: cache.search_leads("quillfeather"), 300)
+        scraped = Equals("status", "scraped")
         rows = [
             ("get_lead_by_id", time_calls(lambda i: cache.get_lead_by_id(ids[i]), 5_000)),
             (f"search_leads ({hits} hits)", search),
+            (
+                "front door page: {Status}='scraped'",
+                time_calls(lambda i: cache.store.match_page(scraped, after=-1, limit=100), 50),
+            ),
+            (
+                "front door page: SEARCH('ada',{Name})",
+                time_calls(
+                    lambda i: cache.store.match_page(
+                        Contains("name", "ada", True), after=-1, limit=100
+                    ),
+                    5,
+                ),
+            ),
+            (
+                "  previous path (Python, every row)",
+                time_calls(
+                    lambda i: LeadStore.match_page(cache.store, scraped, after=-1, limit=100), 3
+                ),
+            ),
+            (
+                "leads_page('scraped', limit=100)",
+                time_calls(lambda i: cache.leads_page("scraped", limit=100), 50),
+            ),
             (
                 "update_lead (+pending row)",
                 time_calls(lambda i: cache.update_lead(ids[i], {"status": f"s{i % 5}"}), 2_000),

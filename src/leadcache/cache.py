@@ -186,11 +186,12 @@ class LeadCache:
         self._ensure_loaded()
         cond = Equals("status", status) if status is not None else None
         rows = self.store.match_page(cond, after=after, limit=limit + 1)
-        leads = []
-        for _, lead_id in rows[:limit]:
-            lead = self.store.get_lead(lead_id)
-            if lead is not None and not lead["deleted"]:  # gone since the page was read
-                leads.append(lead)
+        found = self.store.leads_by_ids([lead_id for _, lead_id in rows[:limit]])
+        leads = [
+            lead
+            for _, lead_id in rows[:limit]
+            if (lead := found.get(lead_id)) is not None and not lead["deleted"]
+        ]  # a lead deleted since the page was read is left out
         return leads, (rows[limit - 1][0] if len(rows) > limit else None)
 
     def get_lead_by_id(self, lead_id: LeadId) -> Lead:

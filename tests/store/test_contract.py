@@ -142,6 +142,21 @@ def test_rename_keeps_alias_and_moves_pending(store: Store) -> None:
     assert state.id == "recBBBBBBBBBBBBBB"
 
 
+def test_leads_by_ids_reads_ids_and_aliases_as_get_lead_does(store: Store) -> None:
+    store.upsert_remote([remote(1), remote(2)])
+    store.insert_lead("loc_1", {"Name": "A"})
+    store.rename_lead("loc_1", "recBBBBBBBBBBBBBB")
+    store.mark_deleted(["rec00000000000002"], "local")
+    asked = ["rec00000000000001", "loc_1", "nope", "rec00000000000002", "rec00000000000001"]
+    found = store.leads_by_ids(asked)
+    assert set(found) == {"rec00000000000001", "loc_1", "rec00000000000002"}
+    for lead_id, lead in found.items():
+        assert lead == store.get_lead(lead_id)
+    assert found["loc_1"]["id"] == "recBBBBBBBBBBBBBB"
+    assert found["rec00000000000002"]["deleted"] is True
+    assert store.leads_by_ids([]) == {}
+
+
 def test_purge_removes_the_lead_and_its_aliases(store: Store) -> None:
     store.insert_lead("loc_2", {"Name": "B"})
     store.rename_lead("loc_2", "recCCCCCCCCCCCCCC")

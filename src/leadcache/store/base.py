@@ -196,6 +196,13 @@ class LeadStore(Transactional):
     def list_leads(self, *, status: str | None = None, include_deleted: bool = False) -> list[Lead]:
         """Leads in the order they entered the cache, optionally of one status."""
 
+    def leads_by_ids(self, lead_ids: Sequence[LeadId]) -> dict[LeadId, Lead]:
+        """The leads with these ids or aliases (deleted ones included), keyed by the id
+        asked; unknown ids are absent. The default reads them one by one; backends where a
+        read is a network round trip read them together."""
+        found = {i: self.get_lead(i) for i in lead_ids}
+        return {i: lead for i, lead in found.items() if lead is not None}
+
     def page_leads(self, *, offset: int, limit: int) -> list[Lead]:
         """One page of live leads in :meth:`list_leads` order (the console's lead browser).
         The default slices :meth:`list_leads`; backends read only the page."""

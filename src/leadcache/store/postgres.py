@@ -216,6 +216,17 @@ class PostgresStore(PgQueries, PgOutbox, PgCoordination, Store):
         return None if row is None else leads_from_rows((row,), self.field_map)[0]
 
     @pg_guard
+    def leads_by_ids(self, lead_ids: Sequence[LeadId]) -> dict[LeadId, Lead]:
+        ids = list(dict.fromkeys(lead_ids))
+        query = f"SELECT {_LEAD_COLUMNS} FROM leads WHERE id = ANY(%b)"
+        rows = self._c.run(lambda c: c.execute(query, (ids,)).fetchall()) if ids else []
+        found = {lead["id"]: lead for lead in leads_from_rows(rows, self.field_map)}
+        for lead_id in ids:  # an alias (a local id since replaced): one by one
+            if lead_id not in found and (lead := self.get_lead(lead_id)) is not None:
+                found[lead_id] = lead
+        return found
+
+    @pg_guard
     def resolve(self, lead_id: LeadId) -> LeadId | None:
         row = self._c.run(
             lambda c: c.execute(

@@ -1,9 +1,9 @@
 """The front door over a PostgreSQL cache (agents on several hosts share one): the parity
 suite against the emulator and the write tests, run again with the cache in PostgreSQL.
 
-PostgreSQL answers the query engine's conditions through the Store's default methods
-(evaluated on the cached rows with the reference semantics), so these check the whole path
-above the store on that backend: schema, ids and aliases, pending changes, rendering.
+PostgreSQL answers the query engine's conditions with its own SQL (store/postgres_query.py;
+``test_store_query.py`` checks it against the reference semantics), so these check the whole
+path on that backend: the conditions, schema, ids and aliases, pending changes, rendering.
 """
 
 from __future__ import annotations

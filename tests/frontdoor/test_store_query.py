@@ -163,7 +163,8 @@ def test_list_reads_derive_the_columns_the_store_holds(cache: LeadCache) -> None
 
 
 def test_default_implementations_agree_with_sqlite(cache: LeadCache) -> None:
-    # Backends without index support (PostgreSQL until it has its own) inherit the defaults.
+    # A backend without its own query SQL inherits these defaults (both backends have their
+    # own now; the defaults stay the reference a new backend starts from).
     from leadcache.store.base import LeadStore
 
     _fill(cache)

@@ -273,3 +273,19 @@ def test_postgres_checks_in_python_batch_after_batch(
         AnyOf((Contains("name", "kab", True), Blank("status"))),
     ):
         _check_against_reference(pg_cache, cond)
+
+
+@pytest.mark.postgres
+def test_postgres_record_rows_agree_with_the_default(pg_cache: LeadCache) -> None:
+    from leadcache.store.base import LeadStore
+
+    _fill(pg_cache)
+    store = pg_cache.store
+    store.insert_lead("loc_1", {"Name": "Local"})
+    store.rename_lead("loc_1", "recBBBBBBBBBBBBBB")
+    ids = ["rec00000000000001", "rec00000000000003", "loc_1", "nope", "rec\ud800", "a\x00"]
+    rows = store.record_rows(ids)
+    assert sorted(rows) == sorted(ids[:3])  # live, deleted, by alias; no row for the rest
+    assert rows["loc_1"].id == "recBBBBBBBBBBBBBB"
+    assert rows["rec00000000000003"].deleted
+    assert LeadStore.record_rows(store, ids[:4]) == rows

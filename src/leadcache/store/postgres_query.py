@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 from ..fields import FieldMap
+from .base import RecordRow
 from .bulk import gc_paused
 from .postgres_conn import Conn, PgBase, pg_guard
 from .query import All, AnyOf, Blank, Condition, Contains, Equals, IdIs, matches
@@ -151,6 +152,35 @@ class PgQueries(PgBase):
             fields = decode_json(data)
             out.append((lead_id, *(fields.get(n) for n in sort_fields)))
         return out
+
+    @pg_guard
+    def record_rows(self, lead_ids: Sequence[str]) -> dict[str, RecordRow]:
+        """Airtable-shaped rows of the given leads (ids or aliases), keyed by the id asked:
+        one query for the ids, one more for any that are aliases."""
+        ids = [i for i in dict.fromkeys(lead_ids) if _bindable(i)]
+        if not ids:
+            return {}
+        cols = (
+            "l.id, COALESCE(l.airtable_created_time, l.created_at), l.data_json, "
+            "l.deleted_at IS NOT NULL"
+        )
+
+        def read(c: Conn) -> list[tuple[Any, ...]]:
+            rows = c.execute(f"SELECT l.id, {cols} FROM leads l WHERE l.id = ANY(%b)", (ids,))
+            found = rows.fetchall()
+            missing = list(set(ids) - {r[0] for r in found})
+            if missing:
+                found += c.execute(
+                    f"SELECT a.alias, {cols} FROM lead_aliases a JOIN leads l ON l.id = a.lead_id "
+                    "WHERE a.alias = ANY(%b)",
+                    (missing,),
+                ).fetchall()
+            return found
+
+        return {
+            asked: RecordRow(lead_id, created, decode_json(data), bool(deleted))
+            for asked, lead_id, created, data, deleted in self._c.run(read)
+        }
 
     @pg_guard
     def match_page(

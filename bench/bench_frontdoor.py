@@ -1,6 +1,8 @@
 """The front door at 100,000 leads: in-process, over HTTP, and side by side with the emulator.
 
-Run: ``.venv/bin/python -m bench.bench_frontdoor [--leads 100000] [--clients 8]``.
+Run: ``.venv/bin/python -m bench.bench_frontdoor [--leads 100000] [--clients 8]
+[--postgres postgresql://postgres@127.0.0.1:5432/test]`` (the cache in SQLite, or in a
+PostgreSQL schema of its own).
 
 The emulator ("Airtable") and ``leadcache api`` each run as their own process, as they would
 in production; the cache is filled by a real pull from the emulator. Prints:
@@ -38,6 +40,7 @@ from typing import Any
 import pyairtable
 import requests
 
+from bench.bench_postgres import backend_env
 from bench.bench_sync import BASE, TOKEN, counts, emulator, reset
 from bench.common import percentiles
 from leadcache import LeadCache, Settings
@@ -120,8 +123,7 @@ def front_door(env: dict[str, str]) -> Iterator[str]:
 
 
 def native_reads(cache: LeadCache) -> None:
-    db = cache.settings.db_path
-    conn = sqlite3.connect(db)
+    conn = sqlite3.connect(cache.settings.db_path)  # unused with PostgreSQL
     old_sql = _LEAD_COLUMNS.replace("CAST(l.data_json AS BLOB)", "l.data_json")
 
     def old_path(where: str) -> list[dict[str, Any]]:
@@ -147,6 +149,8 @@ def native_reads(cache: LeadCache) -> None:
         ("get_all_leads", cache.get_all_leads, 3),
         ("  previous path (json.loads)", lambda: old_path("deleted_at IS NULL"), 3),
     ]
+    if cache.settings.database_url is not None:  # the previous path was SQLite's
+        rows = [r for r in rows if "previous" not in r[0]]
     for name, fn, n in rows:
         wall, cpu = cpu_and_wall(fn, n)
         print(f"   {name:36} {_fmt(wall):>10} / {_fmt(cpu):>10}")
@@ -267,9 +271,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="keep the cache in PostgreSQL at URL (a schema of its own, dropped at the end)",
+    )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp, emulator(args.leads) as emu_url:
-        env = settings_for(emu_url, Path(tmp) / "bench.db")
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        emulator(args.leads) as emu_url,
+        backend_env(
+            "postgres" if args.postgres else "sqlite", Path(tmp), args.postgres or ""
+        ) as where,
+    ):
+        env = {**settings_for(emu_url, Path(tmp) / "bench.db"), **where}
+        print(f"cache: {'PostgreSQL' if args.postgres else 'SQLite'}")
         cache = LeadCache(settings=Settings.from_env(env))
         start = time.perf_counter()
         cache.sync.pull_from_airtable()

@@ -61,3 +61,9 @@ def test_bench_postgres_runs() -> None:
     url = require_pg()
     out = _run("bench_postgres", ["--url", url, "--leads", "300", "--procs", "2", "--writes", "30"])
     assert "full pull postgres" in out
+
+
+def test_bench_frontdoor_on_postgres_runs() -> None:
+    url = require_pg()
+    out = _run("bench_frontdoor", ["--leads", "300", "--clients", "2", "--postgres", url])
+    assert "cache: PostgreSQL" in out and "through the front door" in out

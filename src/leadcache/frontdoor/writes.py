@@ -177,9 +177,9 @@ class WriteEngine:
         written exists in Airtable (not a create still queued) and has no change still
         queued, and, for an upsert matching on fields, no queued create, delete or change of
         a merged field could make Airtable's matches differ from the cache's, and the records
-        it matches have no change queued either. Otherwise the
-        write is refused with the error Airtable gives without typecast, saying why: an older
-        queued value pushed after Airtable's conversion would silently undo it.
+        it matches have no change queued either. Otherwise the write is refused with the
+        error Airtable gives without typecast, saying why: an older queued value pushed after
+        Airtable's conversion would silently undo it.
         """
         ids: dict[str, str] = {}
         with self.store.transaction():

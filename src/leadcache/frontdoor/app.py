@@ -16,7 +16,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
@@ -77,9 +77,10 @@ def _pending(result: WriteResult) -> tuple[str, str]:
 _TOO_LARGE = ApiError(413, "REQUEST_TOO_LARGE", f"Request body exceeds {MAX_BODY} bytes")
 
 
-def _with_airtable_ids(path: str, body: bytes, ids: Mapping[str, str]) -> tuple[str, bytes]:
+def _with_airtable_ids(path: str, body: bytes, decision: Forward) -> tuple[str, bytes]:
     """A write request addressed with the ids Airtable knows instead of the client's
     (``loc_…`` ids of leads created through the front door and since pushed)."""
+    ids = decision.ids
     if not ids:
         return path, body
     head, _, last = path.rpartition("/")
@@ -87,11 +88,7 @@ def _with_airtable_ids(path: str, body: bytes, ids: Mapping[str, str]) -> tuple[
         path = f"{head}/{ids[unquote(last)]}"
     value = json.loads(body) if body.strip() else None
     if isinstance(value, dict) and isinstance(value.get("records"), list):
-        for record in value["records"]:
-            known = isinstance(record, dict) and isinstance(record.get("id"), str)
-            if known and record["id"] in ids:
-                record["id"] = ids[record["id"]]
-        body = _encode(value)
+        body = _encode({**value, "records": decision.airtable_records(value["records"])})
     return path, body
 
 
@@ -174,7 +171,7 @@ class FrontDoorApp:
         except ApiError as error:
             return error_response(error)
         except Forward as decision:
-            path, body = _with_airtable_ids(path, body or b"", decision.ids)
+            path, body = _with_airtable_ids(path, body or b"", decision)
             answer = self._forward(
                 method, path, query, body, content_type=content_type, reason=decision.reason
             )

@@ -19,7 +19,7 @@ Airtable status and error body on ``exc.response``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -58,15 +58,6 @@ def _http_error(error: ApiError, method: str, url: str) -> requests.HTTPError:
     )
     exc.args = (*exc.args, repr(error.body()["error"]))  # as pyairtable appends it
     return exc
-
-
-def _airtable_ids(records: list[dict[str, Any]], ids: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Records as Airtable knows them: ``loc_…`` ids of pushed leads replaced (see
-    :class:`~.errors.Forward`)."""
-    return [
-        {**r, "id": ids[r["id"]]} if isinstance(r.get("id"), str) and r["id"] in ids else r
-        for r in records
-    ]
 
 
 class _ForwardAdapter(BaseAdapter):
@@ -253,12 +244,14 @@ class Table:
 
     # -- writes ------------------------------------------------------------------------------
     def _write(self, method: str, call: Any, remote: Any) -> Any:
+        """``call()`` on the cache; when it says Forward, ``remote(decision)`` sends the write
+        to Airtable (under the ids the decision maps) and its answer is stored."""
         try:
             return call()
         except ApiError as error:
             raise _http_error(error, method, self._url()) from None
         except Forward as decision:
-            answer = remote(decision.ids)
+            answer = remote(decision)
             self.api.writes.ingest({"records": answer} if isinstance(answer, list) else answer)
             return answer
 
@@ -314,8 +307,8 @@ class Table:
             lambda: self.api.writes.update(
                 [(record_id, fields)], replace=replace, by_id=by_id, typecast=typecast, single=True
             ).records[0],
-            lambda ids: self._remote.update(
-                ids.get(record_id, record_id), fields, replace, typecast, use_field_ids
+            lambda d: self._remote.update(
+                d.ids.get(record_id, record_id), fields, replace, typecast, use_field_ids
             ),
         )
         return cast("RecordDict", result)
@@ -343,8 +336,8 @@ class Table:
                         p, replace=replace, by_id=by_id, typecast=typecast
                     ).records
                 ),
-                lambda ids, c=chunk: self._remote.batch_update(
-                    _airtable_ids(c, ids),  # type: ignore[arg-type]
+                lambda d, c=chunk: self._remote.batch_update(
+                    d.airtable_records(c),
                     replace,
                     typecast,
                     use_field_ids,
@@ -378,8 +371,8 @@ class Table:
                 lambda c=chunk: self.api.writes.upsert(
                     c, key_fields, replace=replace, by_id=by_id, typecast=typecast
                 ),
-                lambda ids, c=chunk: self._remote.batch_upsert(
-                    _airtable_ids(c, ids), key_fields, replace, typecast, use_field_ids
+                lambda d, c=chunk: self._remote.batch_upsert(
+                    d.airtable_records(c), key_fields, replace, typecast, use_field_ids
                 ),
             )
             if isinstance(done, dict):

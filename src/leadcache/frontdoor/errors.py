@@ -10,6 +10,7 @@ with the emulator, in :mod:`leadcache.airtable_wire.errors`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["Forward"]
 
@@ -32,3 +33,12 @@ class Forward(Exception):
         self.reason = reason
         self.write = write
         self.ids: Mapping[str, str] = ids or {}
+
+    def airtable_records(self, records: list[Any]) -> list[Any]:
+        """A write's ``records`` with the client's ids replaced by Airtable's (see ``ids``)."""
+        return [
+            {**r, "id": self.ids[r["id"]]}
+            if isinstance(r, dict) and isinstance(r.get("id"), str) and r["id"] in self.ids
+            else r
+            for r in records
+        ]

@@ -198,9 +198,11 @@ class WriteEngine:
                 state = self._state(record_id)
                 if state is None or state.deleted is not None:
                     raise record_not_found() if single else _row_missing(record_id)
-                if not state.id.startswith("rec") or self.store.leads_with_open_pending([state.id]):
-                    raise _unsynced(error, f"record {record_id} has")
                 ids[record_id] = state.id
+            busy = self.store.leads_with_open_pending(ids.values())
+            for record_id, lead_id in ids.items():
+                if not lead_id.startswith("rec") or lead_id in busy:
+                    raise _unsynced(error, f"record {record_id} has")
             if merge_on and any(
                 p.action != "update" or any(name in p.changes for name in merge_on)
                 for p in self.store.open_pending(states=OPEN_STATES)

@@ -21,7 +21,7 @@ from ..fields import FieldMap
 from .base import RecordRow
 from .bulk import gc_paused
 from .postgres_conn import Conn, PgBase, pg_guard
-from .query import All, AnyOf, Blank, Condition, Contains, Equals, IdIs, matches
+from .query import All, AnyOf, Blank, Condition, Contains, Equals, IdIs, encodable, matches
 from .rows import decode_json, leads_from_rows
 
 __all__ = ["PgQueries"]
@@ -34,13 +34,7 @@ _ROW = "rid, id, data_json, created_at, last_updated"
 def _bindable(text: str) -> bool:
     """Whether ``text`` can be bound as PostgreSQL text: it holds no NUL and no lone
     surrogate (a JSON string can escape either), so no stored value holds it either."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+    return "\x00" not in text and encodable(text)
 
 
 def _compile(cond: Condition, params: list[Any]) -> str | None:

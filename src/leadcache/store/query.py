@@ -37,6 +37,7 @@ __all__ = [
     "Equals",
     "IdIs",
     "Not",
+    "encodable",
     "matches",
 ]
 
@@ -112,6 +113,16 @@ class Not:
 
 
 Condition: TypeAlias = Equals | Blank | Contains | IdIs | All | AnyOf | Not
+
+
+def encodable(text: str) -> bool:
+    """Whether ``text`` has a UTF-8 form: a lone surrogate (a JSON string may escape one)
+    has none, so no stored value holds it and no database driver can bind it."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def contains(value: str | None, needle: str, fold: bool) -> bool:

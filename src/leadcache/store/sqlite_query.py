@@ -17,7 +17,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from .base import RecordRow
-from .query import FOLDS_TO_ASCII, All, AnyOf, Blank, Condition, Contains, Equals, IdIs
+from .query import (
+    FOLDS_TO_ASCII,
+    All,
+    AnyOf,
+    Blank,
+    Condition,
+    Contains,
+    Equals,
+    IdIs,
+    encodable,
+)
 from .search import split_at_controls
 from .sqlite_conn import SQLiteBase
 from .sqlite_util import _guard, _path_safe, in_chunks, loads
@@ -40,20 +50,10 @@ def _fts_phrases(key: str, needle: str) -> str | None:
     return f"{key} : (" + " ".join('"' + r.replace('"', '""') + '"' for r in runs) + ")"
 
 
-def _storable(text: str) -> bool:
-    """Whether ``text`` can be bound as SQLite text: a lone surrogate (a JSON string may
-    escape one) has no UTF-8 form, so no stored value holds it."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _compile(cond: Condition, params: list[Any]) -> str:
     """SQL for ``cond`` over ``leads``; NULL columns never make a test unknown (so NOT works)."""
     if isinstance(cond, Equals):
-        if not _storable(cond.text):
+        if not encodable(cond.text):
             return "0"
         params.append(cond.text)
         return f"({cond.key} IS ?)"
@@ -62,7 +62,7 @@ def _compile(cond: Condition, params: list[Any]) -> str:
     if isinstance(cond, Contains):
         return _compile_contains(cond, params)
     if isinstance(cond, IdIs):
-        ids = [i for i in cond.ids if _storable(i)]
+        ids = [i for i in cond.ids if encodable(i)]
         if not ids:
             return "0"
         params.extend(ids)
@@ -81,7 +81,7 @@ def _compile(cond: Condition, params: list[Any]) -> str:
 def _compile_contains(cond: Contains, params: list[Any]) -> str:
     if cond.needle == "":
         return "1"  # FIND('', x) and SEARCH('', x) are 1 for every record
-    if not _storable(cond.needle):
+    if not encodable(cond.needle):
         return "0"
     key = cond.key
     if cond.fold:

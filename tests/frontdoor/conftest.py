@@ -4,6 +4,7 @@ front door serving that cache over real HTTP on loopback."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pyairtable
 import pytest
 
 from leadcache import LeadCache
+from leadcache.compat import Api
 from leadcache.emulator import Emulator, running_emulator
 from leadcache.frontdoor import FrontDoorServer
 from tests.sync.conftest import FAST_RETRIES, open_cache
@@ -44,11 +46,20 @@ class Door:
         return (via or self.api()).table(self.emu.base_id, self.emu.table_name)
 
 
-def start_door(emu: Emulator, db: Path) -> Door:
+@contextmanager
+def serving_door(emu: Emulator, db: Path) -> Iterator[Door]:
+    """A cache at ``db`` pulled from ``emu`` and the front door serving it, both closed
+    afterwards."""
     cache = open_cache(emu, db, LEAD_CACHE_API_TOKEN=TOKEN)
-    cache.sync.pull_from_airtable()
-    server = FrontDoorServer(cache, port=0, **FAST_RETRIES).start()
-    return Door(emu, cache, server)
+    try:
+        cache.sync.pull_from_airtable()
+        server = FrontDoorServer(cache, port=0, **FAST_RETRIES).start()
+        try:
+            yield Door(emu, cache, server)
+        finally:
+            server.close()
+    finally:
+        cache.close()
 
 
 #: Every how manieth seeded lead gets which edit (see :func:`shape`).
@@ -75,12 +86,19 @@ def shape(emu: Emulator) -> None:
 def door(tmp_path: Path) -> Iterator[Door]:
     with running_emulator(seed=120) as emu:
         shape(emu)
-        d = start_door(emu, tmp_path / "door.db")
-        try:
+        with serving_door(emu, tmp_path / "door.db") as d:
             yield d
-        finally:
-            d.server.close()
-            d.cache.close()
+
+
+@pytest.fixture(params=["http", "compat"])
+def table(request: pytest.FixtureRequest, door: Door) -> Iterator[Any]:
+    """The door's table through pyairtable over HTTP, or through leadcache.compat in-process."""
+    if request.param == "http":
+        yield door.table()
+    else:
+        api = Api(TOKEN, cache=door.cache)
+        yield api.table(door.emu.base_id, door.emu.table_name)
+        api.close()
 
 
 def strip(records: Any) -> list[dict[str, Any]]:

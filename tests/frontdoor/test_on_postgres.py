@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from leadcache.emulator import running_emulator
-from tests.frontdoor.conftest import Door, shape, start_door
+from tests.frontdoor.conftest import Door, serving_door, shape
 from tests.frontdoor.test_parity import *  # noqa: F403 (the parity suite, re-run here)
 from tests.frontdoor.test_writes import *  # noqa: F403 (the write tests, re-run here)
 from tests.sync.conftest import use_postgres
@@ -26,10 +26,6 @@ pytestmark = pytest.mark.postgres
 def door(tmp_path: Path) -> Iterator[Door]:
     with use_postgres(), running_emulator(seed=120) as emu:
         shape(emu)
-        d = start_door(emu, tmp_path / "door.db")
-        try:
+        with serving_door(emu, tmp_path / "door.db") as d:
             assert d.cache.settings.database_url is not None  # really PostgreSQL
             yield d
-        finally:
-            d.server.close()
-            d.cache.close()

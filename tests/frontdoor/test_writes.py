@@ -18,16 +18,6 @@ from leadcache.compat import Api
 from tests.frontdoor.conftest import TOKEN, Door, strip
 
 
-@pytest.fixture(params=["http", "compat"])
-def table(request: pytest.FixtureRequest, door: Door) -> Iterator[Any]:
-    if request.param == "http":
-        yield door.table()
-    else:
-        api = Api(TOKEN, cache=door.cache)
-        yield api.table(door.emu.base_id, door.emu.table_name)
-        api.close()
-
-
 def test_create_is_answered_at_once_and_pushed_later(door: Door, table: Any) -> None:
     door.emu.reset_counts()
     record = table.create({"Name": "Grace Hopper", "Status": "new", "Employees": 12})

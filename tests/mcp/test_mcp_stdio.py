@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,9 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from leadcache import LeadCache
-from leadcache.emulator import Emulator, running_emulator
+from leadcache.emulator import Emulator
 
-from ..sync.conftest import open_cache, seed_leads, settings_for
+from ..sync.conftest import open_cache, settings_for
 
 pytestmark = pytest.mark.xdist_group("mcp")
 
@@ -50,23 +50,6 @@ def _env(emu: Emulator, db: Path) -> dict[str, str]:
         }
     )
     return env
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with running_emulator(seed=0) as e:
-        yield e
-
-
-@pytest.fixture
-def db(emu: Emulator, tmp_path: Path) -> Path:
-    """A cache pulled from an emulator holding 130 leads (40 of them `enriched`)."""
-    seed_leads(emu, 90)
-    seed_leads(emu, 40, status="enriched")
-    path = tmp_path / "leads.db"
-    with open_cache(emu, path) as cache:
-        cache.sync.pull_from_airtable()
-    return path
 
 
 Session = Callable[[ClientSession], Awaitable[None]]

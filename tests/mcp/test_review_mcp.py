@@ -7,40 +7,22 @@ pulled from the emulator (90 leads ``scraped``, 40 ``enriched``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp.client.session import ClientSession
 
-from leadcache.emulator import Emulator, running_emulator
+from leadcache.emulator import Emulator
 from leadcache.mcp.tools import LeadTools
 
-from ..sync.conftest import open_cache, seed_leads
+from ..sync.conftest import open_cache
 from .test_mcp_stdio import call, with_session
 
 pytestmark = pytest.mark.xdist_group("mcp")
 
 #: The select options the emulator's Status field has (docs/emulator.md).
 STATUS_OPTIONS = ["new", "scraped", "enriched", "contacted", "replied", "qualified", "disqualified"]
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with running_emulator(seed=0) as e:
-        yield e
-
-
-@pytest.fixture
-def db(emu: Emulator, tmp_path: Path) -> Path:
-    """A cache pulled from an emulator holding 130 leads (40 of them `enriched`)."""
-    seed_leads(emu, 90)
-    seed_leads(emu, 40, status="enriched")
-    path = tmp_path / "leads.db"
-    with open_cache(emu, path) as cache:
-        cache.sync.pull_from_airtable()
-    return path
 
 
 def test_describe_fields_lists_the_valid_select_options(emu: Emulator, db: Path) -> None:

@@ -27,6 +27,17 @@ from tests.sync.conftest import airtable_state, cache_state, lose_create, record
 KEY = "Lead Cache ID"
 
 
+def _a_new_lead(
+    emu: Emulator, make_cache: Callable[..., LeadCache], name: str
+) -> tuple[LeadCache, str, list[str]]:
+    """A cache synced with three seeded records and a lead the agent has just added (not
+    pushed yet): ``(cache, its local id, the seeded ids)``."""
+    seeded = seed_leads(emu, 3)
+    cache = make_cache(emu)
+    cache.sync.sync()
+    return cache, cache.add_lead({"name": name, "status": "new"}), seeded
+
+
 def _plant_late_create(emu: Emulator, local_id: str, name: str) -> str:
     """The record a late create of ``local_id`` makes (what the upsert on the key field
     creates when no record carries the key). Returns its id."""
@@ -97,10 +108,7 @@ def _sync_and_check(
 def test_a_create_landing_after_its_lookup_found_nothing_is_deleted(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:
-    seeded = seed_leads(emu, 3)
-    cache = make_cache(emu)
-    cache.sync.sync()
-    local_id = cache.add_lead({"name": "Late After Lookup", "status": "new"})
+    cache, local_id, seeded = _a_new_lead(emu, make_cache, "Late After Lookup")
     _attempt_without_landing(emu, cache)
     cache.delete_lead(local_id)
     emu.reset_counts()
@@ -116,10 +124,7 @@ def test_a_create_landing_after_its_lookup_found_nothing_is_deleted(
 def test_a_second_create_landing_after_the_lookup_deleted_the_first_is_deleted(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:
-    seeded = seed_leads(emu, 3)
-    cache = make_cache(emu)
-    cache.sync.sync()
-    local_id = cache.add_lead({"name": "Landed Twice", "status": "new"})
+    cache, local_id, seeded = _a_new_lead(emu, make_cache, "Landed Twice")
     lose_create(emu, cache)
     (first,) = records_named(emu, "Landed Twice")
     cache.delete_lead(local_id)
@@ -135,10 +140,7 @@ def test_a_second_create_landing_after_the_lookup_deleted_the_first_is_deleted(
 def test_a_late_create_of_a_lead_deleted_after_its_create_was_answered_is_deleted(
     emu: Emulator, make_cache: Callable[..., LeadCache]
 ) -> None:
-    seeded = seed_leads(emu, 3)
-    cache = make_cache(emu)
-    cache.sync.sync()
-    local_id = cache.add_lead({"name": "Answered Then Deleted", "status": "new"})
+    cache, local_id, seeded = _a_new_lead(emu, make_cache, "Answered Then Deleted")
     cache.sync.sync()  # answered: the lead takes its record's id
     record_id = cache.get_lead_by_id(local_id)["id"]
     assert record_id != local_id
@@ -159,10 +161,7 @@ def test_a_late_create_of_a_purged_lead_is_cached_like_any_new_record(
     forgets the lead and the aliases naming it, so nothing tells its key from another
     cache's. Its late create is then a record like any other: cached as a live lead, left in
     Airtable, the cache and Airtable agreeing (docs/sync.md, "A create that lands late")."""
-    seeded = seed_leads(emu, 3)
-    cache = make_cache(emu)
-    cache.sync.sync()
-    local_id = cache.add_lead({"name": "Purged", "status": "new"})
+    cache, local_id, seeded = _a_new_lead(emu, make_cache, "Purged")
     _attempt_without_landing(emu, cache)
     cache.delete_lead(local_id)
     cache.sync_pending_changes()
@@ -182,10 +181,7 @@ def test_a_late_create_pulled_before_the_lookup_is_adopted_and_deleted(
 ) -> None:
     """The delete is still queued when the pull meets the record: adopted, deleted by id
     (what happened before this fix too; kept here next to the cases above)."""
-    seeded = seed_leads(emu, 3)
-    cache = make_cache(emu)
-    cache.sync.sync()
-    local_id = cache.add_lead({"name": "Pulled First", "status": "new"})
+    cache, local_id, seeded = _a_new_lead(emu, make_cache, "Pulled First")
     _attempt_without_landing(emu, cache)
     cache.delete_lead(local_id)
     planted = _plant_late_create(emu, local_id, "Pulled First")
@@ -200,10 +196,7 @@ def test_a_keyed_record_of_a_lead_a_person_deleted_is_a_new_lead(
     """Not a cancellation: the agent never deleted the lead, a person did (``deleted_reason``
     'remote'). A record carrying its key (a person re-creating it, or a stale create) is
     Airtable's newest word: cached as a lead, not deleted."""
-    seed_leads(emu, 3)
-    cache = make_cache(emu)
-    cache.sync.sync()
-    local_id = cache.add_lead({"name": "Person Deleted", "status": "new"})
+    cache, local_id, _ = _a_new_lead(emu, make_cache, "Person Deleted")
     cache.sync.sync()
     record_id = cache.get_lead_by_id(local_id)["id"]
     emu.human_delete(record_id)
